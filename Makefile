@@ -1,0 +1,63 @@
+# KAM — the two commands: `make run` and `make test`. Both do the whole set-up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test setup install services migrate messages seed lint format lock stop-services fuzz clean
+
+run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
+	$(PY) manage.py seed_demo --once
+	$(PY) manage.py serve --port $(PORT)
+
+test: setup ## The whole test suite against real PostgreSQL and Redis
+	$(BIN)/pytest
+
+setup: install services messages migrate
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --requirement requirements.lock
+	@touch $@
+
+services: install ## Start the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then $(PY) -m kam.embedded start; fi
+
+messages: install
+	@cd $(CURDIR) && $(PY) manage.py compilemessages --ignore=.venv --verbosity 0
+
+migrate: install
+	$(PY) manage.py migrate --noinput --verbosity 1
+
+seed: setup
+	$(PY) manage.py seed_demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: ## Re-pin requirements.lock from requirements.in in a fresh virtual environment
+	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
+	$(VENV).lock/bin/pip install --quiet --upgrade pip
+	$(VENV).lock/bin/pip install --quiet --requirement requirements.in
+	(echo "# Pinned by \`make lock\` from requirements.in (pip freeze of a fresh venv). Edit requirements.in, then run \`make lock\`."; \
+	 $(VENV).lock/bin/pip freeze --exclude-editable) > requirements.lock
+	rm -rf $(VENV).lock
+
+stop-services: ## Stop the embedded PostgreSQL and Redis
+	$(PY) -m kam.embedded stop
+
+clean: stop-services
+	rm -rf $(VENV) var staticfiles

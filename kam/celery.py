@@ -1,0 +1,22 @@
+"""The Celery app. DESIGN section 7: beat fans out one task per tenant; tasks take
+tenant_id, are idempotent, acknowledge late and have time limits (settings.py)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.settings")
+
+app = Celery("kam")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The periodic schedule, in code. Times are in CELERY_TIMEZONE (the tenant default,
+# Asia/Shanghai). Per-tenant jobs are entries of the form
+# {"task": "kam.fan_out", "args": ["<app>.<task name>"]}: one task per active tenant.
+app.conf.beat_schedule = {
+    "hourly-cleanup": {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)},
+}

@@ -1,0 +1,50 @@
+"""The main navigation, by role. Each app registers its own entries in AppConfig.ready,
+so kam never imports a domain app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+
+from kam.models import Membership, Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    roles: frozenset[str] = field(default_factory=lambda: frozenset(Role.values))
+    group: str = "main"  # "main" or "settings"
+    order: int = 100
+
+
+_REGISTRY: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    _REGISTRY[item.key] = item
+
+
+def items_for(request: HttpRequest, membership: Membership) -> list[dict]:
+    items = []
+    for item in sorted(_REGISTRY.values(), key=lambda entry: (entry.group, entry.order)):
+        if membership.role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name, kwargs={"tenant_slug": membership.tenant.slug})
+        except NoReverseMatch:
+            continue
+        items.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "url": url,
+                "group": item.group,
+                "active": request.path == url or (url.count("/") > 3 and request.path.startswith(url)),
+            }
+        )
+    return items

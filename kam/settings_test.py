@@ -1,0 +1,11 @@
+"""Test settings: the real PostgreSQL and Redis of settings.py, with fast hashing,
+in-memory e-mail and eager Celery (tests marked `worker` start a real worker)."""
+
+from kam.settings import *  # noqa: F403
+from kam.settings import CACHES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CACHES["default"]["KEY_PREFIX"] = "kam-test"
+AXES_FAILURE_LIMIT = 5

@@ -1,0 +1,98 @@
+"""The tenant context: which tenant the current request or task acts for.
+
+Two layers, both set together by :func:`activate` / :func:`tenant_context`:
+- app level: a context variable read by :class:`TenantManager`;
+- database level: ``set_config('app.tenant_id', id, true)``, local to the current
+  transaction, which the row-level security policy on every tenant table reads.
+
+With no tenant set, tenant-owned querysets are empty and the database returns no
+rows (fail closed). DESIGN section 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from kam.models import Tenant
+
+RLS_SETTING = "app.tenant_id"
+
+_current_tenant: ContextVar[Tenant | None] = ContextVar("kam_current_tenant", default=None)
+# Who acts: a User, an ApiToken, or None for the system (tasks, commands). Read by the audit log.
+_current_actor: ContextVar[Any] = ContextVar("kam_current_actor", default=None)
+
+
+def get_current_tenant() -> Tenant | None:
+    return _current_tenant.get()
+
+
+def get_current_actor() -> Any:
+    return _current_actor.get()
+
+
+def _set_database_tenant(tenant_id: int | None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [RLS_SETTING, "" if tenant_id is None else str(tenant_id)])
+
+
+def activate(tenant: Tenant, *, actor: Any = None) -> tuple[Token, Token]:
+    """Set the tenant for the rest of the current transaction.
+
+    Must run inside a transaction: outside one, the setting would vanish with the
+    statement's implicit transaction and the caller would silently see nothing.
+    Returns tokens for :func:`deactivate`.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("activate() needs an open transaction; use tenant_context() outside one")
+    _set_database_tenant(tenant.pk)
+    return _current_tenant.set(tenant), _current_actor.set(actor)
+
+
+def deactivate(tokens: tuple[Token, Token] | None = None) -> None:
+    """Forget the app-level tenant (the database setting ends with the transaction)."""
+    if tokens is None:
+        _current_tenant.set(None)
+        _current_actor.set(None)
+    else:
+        _current_tenant.reset(tokens[0])
+        _current_actor.reset(tokens[1])
+
+
+@contextmanager
+def tenant_context(tenant: Tenant, *, actor: Any = None) -> Iterator[Tenant]:
+    """Run a block in one transaction (or savepoint) with ``tenant`` active.
+
+    Nesting another tenant's context inside restores the outer tenant on exit.
+    """
+    previous = _current_tenant.get()
+    with transaction.atomic():
+        tokens = activate(tenant, actor=actor if actor is not None else _current_actor.get())
+        try:
+            yield tenant
+        finally:
+            deactivate(tokens)
+        # Only on success: after an error the transaction is aborted, and rolling the
+        # savepoint back restores the outer setting by itself. Releasing a savepoint
+        # keeps the setting, so an enclosing transaction must get its own value back.
+        if previous is None or previous.pk != tenant.pk:
+            _set_database_tenant(previous.pk if previous is not None else None)
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def get_object_for_tenant(model_or_queryset: type[_M] | models.QuerySet[_M], tenant: Tenant, pk: Any) -> _M:
+    """The one way to look up a tenant's object by id: another tenant's id, or garbage, is 404."""
+    queryset = model_or_queryset if isinstance(model_or_queryset, models.QuerySet) else model_or_queryset._default_manager.all()
+    try:
+        return queryset.filter(tenant=tenant).get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError) as exc:
+        raise Http404(f"No {queryset.model._meta.verbose_name} with that id") from exc
