@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 
 run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
-	$(PY) manage.py serve --port $(PORT)
+	$(PY) manage.py serve --port $(PORT) --stop-services
 
 test: setup ## The whole test suite against real PostgreSQL and Redis
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ class KamConfig(AppConfig):
 
     def ready(self) -> None:
         from kam import checks, rls  # noqa: F401  (checks registers itself)
+        from kam.api import schema  # noqa: F401  (OpenAPI extensions register themselves)
 
         post_migrate.connect(rls.apply_after_migrate, dispatch_uid="kam.rls.apply_after_migrate")
 

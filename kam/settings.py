@@ -217,6 +217,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Development serves from the finders; the empty root only keeps WhiteNoise from warning.
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- E-mail -----------------------------------------------------------------------------------------
 
