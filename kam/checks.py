@@ -40,7 +40,9 @@ def tenant_models_follow_the_rules(app_configs: Any = None, **kwargs: Any) -> li
                 )
         for unique in model._meta.unique_together:
             if "tenant" not in unique:
-                errors.append(checks.Error(f"{label}: unique_together {unique} lacks tenant.", obj=model, id="kam.E001"))
+                errors.append(
+                    checks.Error(f"{label}: unique_together {unique} lacks tenant.", obj=model, id="kam.E001")
+                )
         for constraint in model._meta.constraints:
             if isinstance(constraint, UniqueConstraint) and "tenant" not in constraint.fields:
                 errors.append(

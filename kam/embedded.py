@@ -94,7 +94,20 @@ def _pg_bin(name: str) -> str:
 
 def _psql(socket_dir: Path, sql: str, *, database: str = "postgres") -> str:
     return subprocess.run(
-        [_pg_bin("psql"), "-h", str(socket_dir), "-U", "postgres", "-d", database, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        [
+            _pg_bin("psql"),
+            "-h",
+            str(socket_dir),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ],
         check=True,
         capture_output=True,
         text=True,

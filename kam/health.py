@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.cache import cache
@@ -42,10 +43,8 @@ def _worker() -> str:
         state = "ok" if replies else "no worker answered"
     except Exception as exc:
         state = f"error: {exc.__class__.__name__}"
-    try:
+    with contextlib.suppress(Exception):
         cache.set(WORKER_CACHE_KEY, state, WORKER_CACHE_SECONDS)
-    except Exception:
-        pass
     return state
 
 

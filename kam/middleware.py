@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from kam import selectors
 from kam.tenancy import activate, deactivate
 
-
 # Answered outside the request transaction: /healthz must report a database that is down.
 NO_TRANSACTION_PATHS = frozenset({"/healthz"})
 

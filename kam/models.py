@@ -225,7 +225,7 @@ class TenantOwnedModel(models.Model):
 
     objects = TenantManager()
     # Unfiltered at the app level; the database still applies RLS. For admin and system code.
-    unscoped = models.Manager()
+    unscoped = models.Manager()  # noqa: DJ012
 
     class Meta:
         abstract = True

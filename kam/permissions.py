@@ -22,7 +22,9 @@ SCORECARD_EDITORS = frozenset({Role.ADMIN, Role.DIRECTOR})
 OVERRIDE_APPROVERS = frozenset({Role.DIRECTOR})
 
 
-def tenant_view(roles: Iterable[str] = ALL_ROLES) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def tenant_view(
+    roles: Iterable[str] = ALL_ROLES,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A page under /t/<tenant_slug>/: login, an active membership (else 404), a role (else 403).
 
     The tenant itself is resolved and activated by kam.middleware.TenantMiddleware.

@@ -99,9 +99,7 @@ def membership_invite(*, tenant: Tenant, email: str, role: str, actor: User | No
     membership = membership_create(tenant=tenant, user=user, role=role, actor=actor)
     if not user.has_usable_password():
         link = base_url.rstrip("/") + invitation_link(user)
-        body = _(
-            "%(inviter)s added you to %(tenant)s in KAM as %(role)s.\n\nSet your password here: %(link)s\n"
-        ) % {
+        body = _("%(inviter)s added you to %(tenant)s in KAM as %(role)s.\n\nSet your password here: %(link)s\n") % {
             "inviter": actor.display_name if actor else "KAM",
             "tenant": tenant.name,
             "role": membership.get_role_display(),

@@ -71,4 +71,3 @@ def queue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     from django.db import transaction
 
     transaction.on_commit(lambda: task.delay(*args, **kwargs))
-

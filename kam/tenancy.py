@@ -73,6 +73,7 @@ def tenant_context(tenant: Tenant, *, actor: Any = None) -> Iterator[Tenant]:
     Nesting another tenant's context inside restores the outer tenant on exit.
     """
     previous = _current_tenant.get()
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
         tokens = activate(tenant, actor=actor if actor is not None else _current_actor.get())
         try:
@@ -82,7 +83,8 @@ def tenant_context(tenant: Tenant, *, actor: Any = None) -> Iterator[Tenant]:
         # Only on success: after an error the transaction is aborted, and rolling the
         # savepoint back restores the outer setting by itself. Releasing a savepoint
         # keeps the setting, so an enclosing transaction must get its own value back.
-        if previous is None or previous.pk != tenant.pk:
+        # (An outermost transaction ends here and takes its local setting with it.)
+        if not outermost and (previous is None or previous.pk != tenant.pk):
             _set_database_tenant(previous.pk if previous is not None else None)
 
 
@@ -91,7 +93,11 @@ _M = TypeVar("_M", bound=models.Model)
 
 def get_object_for_tenant(model_or_queryset: type[_M] | models.QuerySet[_M], tenant: Tenant, pk: Any) -> _M:
     """The one way to look up a tenant's object by id: another tenant's id, or garbage, is 404."""
-    queryset = model_or_queryset if isinstance(model_or_queryset, models.QuerySet) else model_or_queryset._default_manager.all()
+    queryset = (
+        model_or_queryset
+        if isinstance(model_or_queryset, models.QuerySet)
+        else model_or_queryset._default_manager.all()
+    )
     try:
         return queryset.filter(tenant=tenant).get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError) as exc:

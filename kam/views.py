@@ -15,6 +15,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.vary import vary_on_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -85,7 +86,11 @@ def members(request: HttpRequest) -> HttpResponse:
                 % {"email": membership.user.email, "role": membership.get_role_display()},
             )
             return redirect("settings-members", tenant_slug=request.tenant.slug)
-    context = {"form": form, "members": selectors.tenant_members(request.tenant), "roles": Membership._meta.get_field("role").choices}
+    context = {
+        "form": form,
+        "members": selectors.tenant_members(request.tenant),
+        "roles": Membership._meta.get_field("role").choices,
+    }
     return render(request, "kam/settings_members.html", context, status=400 if form.errors else 200)
 
 
@@ -163,6 +168,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @tenant_view(roles=ADMINS)
 @require_GET
+@vary_on_headers("HX-Request")
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, object_types=selectors.audit_object_types(request.tenant))
     filters = form.cleaned_data if form.is_valid() else {}
@@ -173,7 +179,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    template = "kam/settings_audit.html#audit-rows" if request.htmx else "kam/settings_audit.html"
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "kam/settings_audit.html#audit-rows" if partial else "kam/settings_audit.html"
     return render(request, template, context)
 
 

@@ -19,18 +19,19 @@ from tests import factories
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any
+) -> Iterator[None]:
     from django.test.utils import setup_databases, teardown_databases
 
     verbosity = request.config.option.verbose
-    with django_db_blocker.unblock():
-        with owner_connection():
-            db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases=["default"])
-            role = settings.DATABASE_APP_ROLE
-            if role != settings.DATABASE_OWNER["USER"]:
-                with connection.cursor() as cursor:
-                    # Transactional tests end with a flush (TRUNCATE); only the test database allows it.
-                    cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+    with django_db_blocker.unblock(), owner_connection():
+        db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases=["default"])
+        role = settings.DATABASE_APP_ROLE
+        if role != settings.DATABASE_OWNER["USER"]:
+            with connection.cursor() as cursor:
+                # Transactional tests end with a flush (TRUNCATE); only the test database allows it.
+                cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
         # From here on the default connection is the app role on the test database.
     yield
     with django_db_blocker.unblock(), owner_connection():
@@ -38,12 +39,11 @@ def django_db_setup(request: pytest.FixtureRequest, django_test_environment: Non
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis_state() -> Iterator[None]:
+def _clean_redis_state() -> None:
     """Throttle counters and cached health live in Redis; start every test without them."""
     from django.core.cache import cache
 
     cache.clear()
-    yield
 
 
 # --- tenants and people (healthchecks style: one of each role, and an outsider) ------------
@@ -98,7 +98,13 @@ def outsider(other_tenant: Tenant) -> User:
 
 @pytest.fixture
 def role_users(admin: User, director: User, manager: User, member: User, executive: User) -> dict[str, User]:
-    return {Role.ADMIN: admin, Role.DIRECTOR: director, Role.MANAGER: manager, Role.MEMBER: member, Role.EXECUTIVE: executive}
+    return {
+        Role.ADMIN: admin,
+        Role.DIRECTOR: director,
+        Role.MANAGER: manager,
+        Role.MEMBER: member,
+        Role.EXECUTIVE: executive,
+    }
 
 
 def login(user: User) -> Client:

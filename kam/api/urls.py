@@ -8,7 +8,11 @@ from kam.api.views import MeView
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="api-schema"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        name="api-schema",
+    ),
     path(
         "docs/",
         SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny], authentication_classes=[]),

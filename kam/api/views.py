@@ -20,7 +20,11 @@ class MeView(APIView):
             {
                 "tenant": inline_serializer(
                     "MeTenant",
-                    {"id": serializers.IntegerField(), "slug": serializers.CharField(), "name": serializers.CharField()},
+                    {
+                        "id": serializers.IntegerField(),
+                        "slug": serializers.CharField(),
+                        "name": serializers.CharField(),
+                    },
                 ),
                 "scope": serializers.ChoiceField(choices=["read", "write"]),
                 "token": serializers.CharField(allow_null=True, help_text="The token's name, for a token."),

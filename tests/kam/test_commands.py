@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from kam.models import ApiToken, AuditLog, Membership, Role, Tenant, hash_token
 from kam.tenancy import tenant_context
@@ -15,17 +16,33 @@ pytestmark = pytest.mark.django_db
 
 def run(*args: str) -> str:
     out = StringIO()
-    call_command(*args, stdout=out)
+    with translation.override("en"):
+        call_command(*args, stdout=out)
     return out.getvalue()
 
 
 def test_create_tenant_with_its_admin():
-    output = run("create_tenant", "--slug", "hengtong", "--name", "恒通", "--industry", "manufacturing",
-                 "--admin-email", "Boss@Hengtong.test", "--admin-password", "s3cret-enough-pass")
+    output = run(
+        "create_tenant",
+        "--slug",
+        "hengtong",
+        "--name",
+        "恒通",
+        "--industry",
+        "manufacturing",
+        "--admin-email",
+        "Boss@Hengtong.test",
+        "--admin-password",
+        "s3cret-enough-pass",
+    )
     tenant = Tenant.objects.get(slug="hengtong")
     assert output.strip() == f"created tenant hengtong (id {tenant.pk})"
     assert (tenant.name, tenant.industry_profile, tenant.currency, tenant.time_zone) == (
-        "恒通", "manufacturing", "CNY", "Asia/Shanghai")
+        "恒通",
+        "manufacturing",
+        "CNY",
+        "Asia/Shanghai",
+    )
     membership = Membership.objects.get(tenant=tenant)
     assert (membership.user.email, membership.role) == ("boss@hengtong.test", Role.ADMIN)
     assert membership.user.check_password("s3cret-enough-pass")
@@ -62,7 +79,9 @@ def test_create_api_token_prints_the_token_alone(tenant):
 
 
 def test_create_api_token_with_expiry(tenant):
-    raw = run("create_api_token", "--tenant", "acme", "--name", "BI", "--scope", "read", "--expires-in-days", "30").strip()
+    raw = run(
+        "create_api_token", "--tenant", "acme", "--name", "BI", "--scope", "read", "--expires-in-days", "30"
+    ).strip()
     token = ApiToken.objects.get(token_hash=hash_token(raw))
     assert 29 <= (token.expires_at - token.created_at).days <= 30
 

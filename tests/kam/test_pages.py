@@ -43,7 +43,7 @@ def test_login_with_a_wrong_password_says_so_in_both_languages(admin):
     zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").post("/login/", {"username": "alice@acme.test", "password": "wrong"})
     assert en.status_code == 200
     assert "The e-mail address or the password is incorrect." in en.content.decode()
-    assert "电子邮件地址或密码不正确" in zh.content.decode()
+    assert "电子邮箱或密码不正确" in zh.content.decode()
 
 
 def test_login_rejects_garbage_without_a_500(db):
@@ -171,7 +171,7 @@ def test_invitation_link_sets_the_password(tenant, admin, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         login(admin).post("/t/acme/settings/members/", {"email": "newbie@acme.test", "role": "member"})
     link = next(line for line in mail.outbox[0].body.split() if "/password/set/" in line)
-    path = link[link.index("/password/set/"):]
+    path = link[link.index("/password/set/") :]
     client = Client()
     form_page = client.get(path, follow=True)
     assert form_page.status_code == 200
@@ -252,7 +252,7 @@ def test_create_token_shows_it_once(tenant, admin):
     assert response.status_code == 200
     token = ApiToken.objects.get(tenant=tenant, name="ERP 同步")
     html = response.content.decode()
-    raw = html[html.index("kam_"):].split('"')[0].split("<")[0]
+    raw = html[html.index("kam_") :].split('"')[0].split("<")[0]
     assert hash_token(raw) == token.token_hash
     assert raw not in client.get("/t/acme/settings/tokens/").content.decode()
     assert response["Cache-Control"].startswith("max-age=0")
@@ -320,7 +320,9 @@ def test_healthz_reports_database_and_redis(db):
 
 
 def test_a_user_with_no_workspace_sees_the_empty_state(db):
-    html = login(UserFactory(email="lonely@example.test")).get("/workspaces/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = (
+        login(UserFactory(email="lonely@example.test")).get("/workspaces/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
     assert "not a member of any workspace" in html
 
 
@@ -332,8 +334,15 @@ def test_admin_changes_are_audited(tenant, admin):
     client = login(admin)
     response = client.post(
         f"/admin/kam/apitoken/{token.pk}/change/",
-        {"tenant": tenant.pk, "name": "after", "scope": "read", "expires_at_0": "", "expires_at_1": "",
-         "revoked_at_0": "", "revoked_at_1": ""},
+        {
+            "tenant": tenant.pk,
+            "name": "after",
+            "scope": "read",
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "revoked_at_0": "",
+            "revoked_at_1": "",
+        },
     )
     assert response.status_code == 302
     with tenant_context(tenant):

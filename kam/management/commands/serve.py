@@ -29,7 +29,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--stop-services", action="store_true", help="stop the embedded PostgreSQL and Redis on exit")
+        parser.add_argument(
+            "--stop-services", action="store_true", help="stop the embedded PostgreSQL and Redis on exit"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         python = sys.executable
@@ -39,8 +41,16 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", address],
             "worker": [python, "-m", "celery", "-A", "kam", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [
-                python, "-m", "celery", "-A", "kam", "beat", "--loglevel", "INFO",
-                "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "kam",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
         processes: dict[str, subprocess.Popen] = {}
@@ -87,7 +97,12 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         lines = ["", "=" * 64, f"  KAM is running at {url}", f"  Demo logins (password: {DEMO_PASSWORD}):"]
         lines += [f"    {email:<32} {label}" for email, label in demo_logins()]
-        lines += ["  API docs: " + url + "api/v1/docs/", "  Ctrl-C stops the web server, the worker and beat.", "=" * 64, ""]
+        lines += [
+            "  API docs: " + url + "api/v1/docs/",
+            "  Ctrl-C stops the web server, the worker and beat.",
+            "=" * 64,
+            "",
+        ]
         self.stdout.write("\n".join(lines))
 
     def _stop_all(self, processes: dict[str, subprocess.Popen]) -> None:
