@@ -22,6 +22,8 @@ from kam.tenancy import get_current_actor, tenant_context
 
 # Never written to the log, whatever the model.
 SECRET_FIELDS = frozenset({"password", "token_hash"})
+# Said by the entry itself (object, tenant, time), so left out of a create's or delete's fields.
+BOOKKEEPING_FIELDS = frozenset({"id", "tenant_id", "created_at", "updated_at"})
 
 
 def _plain(value: Any) -> Any:
@@ -49,7 +51,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {
         key: [before.get(key), after.get(key)]
         for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key) and key not in ("updated_at",)
+        if before.get(key) != after.get(key) and key != "updated_at"
     }
 
 
@@ -76,7 +78,11 @@ def record(
 
 
 def record_create(*, tenant: Tenant, instance: models.Model, actor: Any = None) -> AuditLog:
-    created = {key: [None, value] for key, value in snapshot(instance).items() if value not in (None, "")}
+    created = {
+        key: [None, value]
+        for key, value in snapshot(instance).items()
+        if value not in (None, "") and key not in BOOKKEEPING_FIELDS
+    }
     return record(tenant=tenant, action=AuditAction.CREATE, instance=instance, changes=created, actor=actor)
 
 
@@ -90,5 +96,9 @@ def record_update(
 
 
 def record_delete(*, tenant: Tenant, instance: models.Model, actor: Any = None) -> AuditLog:
-    removed = {key: [value, None] for key, value in snapshot(instance).items() if value not in (None, "")}
+    removed = {
+        key: [value, None]
+        for key, value in snapshot(instance).items()
+        if value not in (None, "") and key not in BOOKKEEPING_FIELDS
+    }
     return record(tenant=tenant, action=AuditAction.DELETE, instance=instance, changes=removed, actor=actor)

@@ -87,7 +87,12 @@ def _postmaster() -> tuple[int, Path] | None:
 
 
 def _pg_bin(name: str) -> str:
-    from pgserver._commands import POSTGRES_BIN_PATH
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); harmless here.
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
 

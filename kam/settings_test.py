@@ -9,3 +9,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES["default"]["KEY_PREFIX"] = "kam-test"
 AXES_FAILURE_LIMIT = 5
+# A separate queue, so that a worker of `make run` on the same Redis never takes a test's task.
+CELERY_TASK_DEFAULT_QUEUE = "kam-test"

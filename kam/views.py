@@ -116,7 +116,12 @@ def member_update(request: HttpRequest, membership_id: int) -> HttpResponse:
             error = " ".join(exc.messages)
     membership.refresh_from_db()
     if request.htmx:
-        context = {"m": membership, "row_error": error, "roles": Membership._meta.get_field("role").choices}
+        context = {
+            "m": membership,
+            "row_error": error,
+            "row_saved": error is None,
+            "roles": Membership._meta.get_field("role").choices,
+        }
         return render(request, "kam/settings_members.html#member-row", context, status=400 if error else 200)
     if error:
         messages.error(request, error)
