@@ -8,3 +8,10 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Customer accounts")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kam.navigation import NavItem, register
+        from kam.permissions import WRITERS
+
+        register(NavItem("accounts", _("Accounts"), "accounts-list", order=10))
+        register(NavItem("imports", _("Import"), "imports-list", roles=WRITERS, order=90))

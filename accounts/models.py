@@ -1,30 +1,54 @@
-"""Customer enterprises (客户) — not login accounts. DESIGN section 3.
+"""Customer enterprises (客户) — not login accounts — and their records. DESIGN section 3.
 
-The foundation carries the Account itself so that demo data, the tenant context and
-row-level security have a real table to stand on; its pages, contacts, orders and the
-rest arrive with the Accounts issue.
+Rules the database can hold are in the database: amounts > 0, due_on >= issued_on,
+external_ref unique per tenant when given, the credit code's format and check
+character, and a trigger that refuses a parent from another tenant or a cycle in
+the group hierarchy (accounts/migrations/0002_rules.py).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import models
-from django.utils.translation import gettext_lazy as _
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from accounts.validators import validate_credit_code
 from kam.models import TenantOwnedModel
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
 class AccountStatus(models.TextChoices):
-    PROSPECT = "prospect", _("Prospect")
-    ACTIVE = "active", _("Active")
-    DORMANT = "dormant", _("Dormant")
-    LOST = "lost", _("Lost")
+    PROSPECT = "prospect", pgettext_lazy("account status", "Prospect")
+    ACTIVE = "active", pgettext_lazy("account status", "Active")
+    DORMANT = "dormant", pgettext_lazy("account status", "Dormant")
+    LOST = "lost", pgettext_lazy("account status", "Lost")
+
+
+class Tier(models.TextChoices):
+    S = "S", _("S · Strategic")
+    A = "A", _("A · Key")
+    B = "B", _("B · Priority")
+    C = "C", _("C · Standard")
+
+
+class HealthBand(models.TextChoices):
+    GREEN = "green", _("Healthy")
+    YELLOW = "yellow", _("Watch")
+    RED = "red", _("Warning")
 
 
 class Account(TenantOwnedModel):
     name = models.CharField(_("name"), max_length=200)
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
-    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, validators=[validate_credit_code]
+    )
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
     parent = models.ForeignKey(
@@ -41,6 +65,11 @@ class Account(TenantOwnedModel):
     status = models.CharField(_("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
     cooperation_since = models.DateField(_("cooperating since"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Denormalised by the apps that compute them (scoring, risk), through accounts.services.
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices, blank=True)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    health_score = models.DecimalField(_("health score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    health_band = models.CharField(_("health band"), max_length=8, choices=HealthBand.choices, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -51,8 +80,14 @@ class Account(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "credit_code"],
-                condition=~models.Q(credit_code=""),
+                condition=~Q(credit_code=""),
                 name="account_unique_tenant_credit_code",
+                violation_error_message=_("Another account already has this unified social credit code."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")),
+                name="account_not_own_parent",
+                violation_error_message=_("An account cannot be its own parent."),
             ),
         ]
         indexes = [
@@ -60,7 +95,354 @@ class Account(TenantOwnedModel):
             models.Index(fields=["tenant", "owner"], name="account_tenant_owner"),
             models.Index(fields=["tenant", "parent"], name="account_tenant_parent"),
             models.Index(fields=["tenant", "name"], name="account_tenant_name"),
+            models.Index(fields=["tenant", "tier"], name="account_tenant_tier"),
+            models.Index(fields=["tenant", "health_band"], name="account_tenant_health"),
+            models.Index(fields=["tenant", "industry"], name="account_tenant_industry"),
+            models.Index(fields=["tenant", "region"], name="account_tenant_region"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactLevel(models.TextChoices):
+    OPERATIONAL = "operational", _("Operational")
+    MANAGERIAL = "managerial", _("Managerial")
+    EXECUTIVE = "executive", _("Executive level")
+
+
+class BuyingRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    USER = "user", _("User")
+    GATEKEEPER = "gatekeeper", _("Gatekeeper")
+    TECHNICAL_BUYER = "technical_buyer", _("Technical buyer")
+
+
+class Attitude(models.TextChoices):
+    CHAMPION = "champion", _("Champion")
+    SUPPORTER = "supporter", _("Supporter")
+    NEUTRAL = "neutral", _("Neutral")
+    SKEPTIC = "skeptic", _("Skeptic")
+    BLOCKER = "blocker", _("Blocker")
+
+
+class Contact(TenantOwnedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("account"))
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    level = models.CharField(_("level"), max_length=16, choices=ContactLevel.choices, default=ContactLevel.OPERATIONAL)
+    buying_role = models.CharField(_("buying role"), max_length=16, choices=BuyingRole.choices, default=BuyingRole.USER)
+    attitude = models.CharField(_("attitude"), max_length=16, choices=Attitude.choices, default=Attitude.NEUTRAL)
+    reports_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports", verbose_name=_("reports to")
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    left_on = models.DateField(_("left the company on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reports_to=models.F("id")),
+                name="contact_not_own_manager",
+                violation_error_message=_("A contact cannot report to themselves."),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "account"], name="contact_tenant_account"),
+            models.Index(fields=["tenant", "level"], name="contact_tenant_level"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(TenantOwnedModel):
+    """A purchase record. Re-sending one with the same external_ref changes nothing."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"))
+    order_date = models.DateField(_("order date"))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    cost = models.DecimalField(_("cost"), **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
+    product_line = models.CharField(_("product line"), max_length=100, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-order_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="order_amount_positive",
+                violation_error_message=_("The amount must be greater than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cost__isnull=True) | Q(cost__gte=0),
+                name="order_cost_not_negative",
+                violation_error_message=_("The cost cannot be negative."),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="order_unique_tenant_external_ref",
+                violation_error_message=_("An order with this external reference exists already."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "account", "order_date"], name="order_tenant_account_date"),
+            models.Index(fields=["tenant", "order_date"], name="order_tenant_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_date} {self.amount}"
+
+
+class Invoice(TenantOwnedModel):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("account"))
+    number = models.CharField(_("number"), max_length=64)
+    issued_on = models.DateField(_("issued on"))
+    due_on = models.DateField(_("due on"))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    paid_amount = models.DecimalField(
+        _("paid amount"), **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="invoice_amount_positive",
+                violation_error_message=_("The amount must be greater than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("issued_on")),
+                name="invoice_due_after_issue",
+                violation_error_message=_("The due date cannot be before the issue date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_amount__isnull=True) | Q(paid_amount__gte=0),
+                name="invoice_paid_not_negative",
+                violation_error_message=_("The paid amount cannot be negative."),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "number"],
+                name="invoice_unique_tenant_number",
+                violation_error_message=_("An invoice with this number exists already."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "account", "due_on"], name="invoice_tenant_account_due"),
+            models.Index(fields=["tenant", "due_on"], name="invoice_tenant_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InteractionKind(models.TextChoices):
+    MEETING = "meeting", _("Meeting")
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    EMAIL = "email", _("E-mail")
+    SERVICE_TICKET = "service_ticket", _("Service ticket")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class Interaction(TenantOwnedModel):
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="interactions", verbose_name=_("account")
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        verbose_name=_("contact"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    summary = models.TextField(_("summary"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "account", "occurred_at"], name="interaction_tenant_account_at"),
+            models.Index(fields=["tenant", "kind", "occurred_at"], name="interaction_tenant_kind_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class EventKind(models.TextChoices):
+    MAJOR_INVESTMENT = "major_investment", _("Major investment project")
+    EXPANSION = "expansion", _("Expansion")
+    BUDGET_CUT = "budget_cut", _("Budget cut")
+    COMPETITOR_WIN = "competitor_win", _("Competitor win")
+    LEADERSHIP_CHANGE = "leadership_change", _("Leadership change")
+    MERGER = "merger", _("Merger")
+
+
+# DESIGN section 3: (impact points, days active) when not given.
+EVENT_DEFAULTS: dict[str, tuple[Decimal, int | None]] = {
+    EventKind.MAJOR_INVESTMENT: (Decimal("10"), 180),
+    EventKind.EXPANSION: (Decimal("5"), 180),
+    EventKind.BUDGET_CUT: (Decimal("-5"), 180),
+    EventKind.COMPETITOR_WIN: (Decimal("-10"), 180),
+    EventKind.LEADERSHIP_CHANGE: (Decimal("0"), 180),
+    EventKind.MERGER: (Decimal("0"), 180),
+}
+# Kinds that open a review alert (risk) rather than move the score.
+REVIEW_EVENT_KINDS = frozenset({EventKind.LEADERSHIP_CHANGE, EventKind.MERGER})
+
+
+class Event(TenantOwnedModel):
+    """A signal that should move the tier now (动态调整)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events", verbose_name=_("account"))
+    kind = models.CharField(_("kind"), max_length=24, choices=EventKind.choices)
+    occurred_on = models.DateField(_("occurred on"))
+    impact_points = models.DecimalField(_("impact points"), max_digits=6, decimal_places=2)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-occurred_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gt=models.F("occurred_on")),
+                name="event_expires_after_occurring",
+                violation_error_message=_("An event must expire after the day it occurred."),
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_points__gte=-100) & Q(impact_points__lte=100),
+                name="event_impact_in_range",
+                violation_error_message=_("Impact points must lie between -100 and 100."),
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "account", "occurred_on"], name="event_tenant_account_on")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+class Contract(TenantOwnedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("account"))
+    title = models.CharField(_("title"), max_length=200)
+    start_on = models.DateField(_("start"))
+    end_on = models.DateField(_("end"))
+    value = models.DecimalField(_("value"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    ip_clause = models.BooleanField(_("IP protection clause"), default=False)
+    exclusivity = models.BooleanField(_("exclusivity"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        ordering = ["-end_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__gte=models.F("start_on")),
+                name="contract_end_after_start",
+                violation_error_message=_("A contract cannot end before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="contract_value_not_negative",
+                violation_error_message=_("The contract value cannot be negative."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "account", "end_on"], name="contract_tenant_account_end"),
+            models.Index(fields=["tenant", "end_on"], name="contract_tenant_end"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", _("Accounts")
+    CONTACTS = "contacts", _("Contacts")
+    ORDERS = "orders", _("Orders")
+    INVOICES = "invoices", _("Invoices")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    VALIDATING = "validating", _("Checking")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(TenantOwnedModel):
+    """One CSV or XLSX import: its file, progress and outcome (per-row errors)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    file_name = models.CharField(_("file"), max_length=255)
+    file_path = models.CharField(max_length=500, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="importjob_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -63,6 +63,42 @@ def record(
     changes: dict[str, Any] | None = None,
     actor: Any = None,
 ) -> AuditLog:
+    return _write(
+        tenant=tenant,
+        action=action,
+        object_type=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        object_repr=str(instance),
+        changes=changes,
+        actor=actor,
+    )
+
+
+def record_bulk(
+    *, tenant: Tenant, action: str, model: type[models.Model], summary: str, changes: dict[str, Any], actor: Any = None
+) -> AuditLog:
+    """One entry for a set-based write (bulk create, import) instead of one per row."""
+    return _write(
+        tenant=tenant,
+        action=action,
+        object_type=model._meta.label_lower,
+        object_id="",
+        object_repr=summary,
+        changes=changes,
+        actor=actor,
+    )
+
+
+def _write(
+    *,
+    tenant: Tenant,
+    action: str,
+    object_type: str,
+    object_id: str,
+    object_repr: str,
+    changes: dict[str, Any] | None,
+    actor: Any,
+) -> AuditLog:
     actor = actor if actor is not None else get_current_actor()
     with tenant_context(tenant):
         return AuditLog.objects.create(
@@ -70,9 +106,9 @@ def record(
             actor_user=actor if isinstance(actor, User) else None,
             actor_token=actor if isinstance(actor, ApiToken) else None,
             action=action,
-            object_type=instance._meta.label_lower,
-            object_id=str(instance.pk),
-            object_repr=str(instance)[:200],
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:200],
             changes=changes or {},
         )
 

@@ -14,6 +14,8 @@ tenant_patterns = [
     path("settings/tokens/", views.tokens, name="settings-tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="settings-token-revoke"),
     path("settings/audit/", views.audit_log, name="settings-audit"),
+    path("accounts/", include("accounts.urls")),
+    path("imports/", include("accounts.import_urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +37,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("api/v1/", include("kam.api.urls")),
+    path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/", include("accounts.import_api_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,361 @@
+"""Writes of customer accounts and their records. Every function takes the tenant
+first, validates (model rules + constraints), runs in a transaction and records the
+change in the audit log. Pages, the API, imports and tasks all come through here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    EVENT_DEFAULTS,
+    Account,
+    AccountStatus,
+    Contact,
+    Contract,
+    Event,
+    Interaction,
+    Invoice,
+    Order,
+)
+from kam import audit
+from kam.models import AuditAction, Tenant
+
+M = TypeVar("M", bound=models.Model)
+
+# Called after an event is recorded, once the transaction commits: fn(tenant, event).
+# Scoring registers its rescore here (accounts imports no other domain app).
+event_recorded_hooks: list[Callable[[Tenant, Event], None]] = []
+
+
+def _check_same_tenant(tenant: Tenant, **related: models.Model | None) -> None:
+    for field, obj in related.items():
+        if obj is not None and getattr(obj, "tenant_id", tenant.pk) != tenant.pk:
+            raise ValidationError({field: _("Choose one of this workspace's own records.")})
+
+
+def _save(instance: M, *, exclude_unique: bool = False) -> M:
+    """full_clean (fields, model rules, constraints) then save; database refusals become messages."""
+    instance.full_clean(validate_unique=not exclude_unique)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise ValidationError(_database_message(exc)) from exc
+    return instance
+
+
+def _database_message(exc: IntegrityError) -> str:
+    text = str(exc)
+    if "cycle" in text:
+        return _("This parent would make a cycle in the group hierarchy.")
+    if "not an account of this tenant" in text:
+        return _("Choose one of this workspace's own accounts as parent.")
+    return _("The change breaks a data rule and was not saved.")
+
+
+def _create(tenant: Tenant, model: type[M], data: Mapping[str, Any], *, actor: Any = None) -> M:
+    instance = model(tenant=tenant, **data)
+    _save(instance)
+    audit.record_create(tenant=tenant, instance=instance, actor=actor)
+    return instance
+
+
+def _update(tenant: Tenant, instance: M, data: Mapping[str, Any], *, actor: Any = None) -> M:
+    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
+        raise ValidationError(_("No such record in this workspace."))
+    before = audit.snapshot(instance)
+    for field, value in data.items():
+        setattr(instance, field, value)
+    _save(instance)
+    audit.record_update(tenant=tenant, instance=instance, before=before, actor=actor)
+    return instance
+
+
+def _delete(tenant: Tenant, instance: models.Model, *, actor: Any = None) -> None:
+    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
+        raise ValidationError(_("No such record in this workspace."))
+    audit.record_delete(tenant=tenant, instance=instance, actor=actor)
+    instance.delete()
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def _check_parent(tenant: Tenant, account: Account | None, parent: Account | None) -> None:
+    if parent is None:
+        return
+    _check_same_tenant(tenant, parent=parent)
+    if account is None or account.pk is None:
+        return
+    if parent.pk == account.pk:
+        raise ValidationError({"parent": _("An account cannot be its own parent.")})
+    ancestor: Account | None = parent
+    seen: set[int] = set()
+    while ancestor is not None and ancestor.pk not in seen:
+        if ancestor.pk == account.pk:
+            raise ValidationError({"parent": _("This parent would make a cycle in the group hierarchy.")})
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+
+
+@transaction.atomic
+def account_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> Account:
+    _check_parent(tenant, None, data.get("parent"))
+    return _create(tenant, Account, data, actor=actor)
+
+
+@transaction.atomic
+def account_update(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Account:
+    if "parent" in data:
+        _check_parent(tenant, account, data["parent"])
+    return _update(tenant, account, data, actor=actor)
+
+
+@transaction.atomic
+def account_archive(tenant: Tenant, *, account: Account, actor: Any = None) -> Account:
+    """An account with history is never deleted: it is marked lost and keeps its records."""
+    return _update(tenant, account, {"status": AccountStatus.LOST}, actor=actor)
+
+
+@transaction.atomic
+def account_delete(tenant: Tenant, *, account: Account, actor: Any = None) -> None:
+    if account.orders.exists() or account.invoices.exists():
+        raise ValidationError(
+            _("%(name)s has orders or invoices; archive it (status lost) instead of deleting its history.")
+            % {"name": account.name}
+        )
+    if account.children.exists():
+        raise ValidationError(_("%(name)s has subsidiaries; move or archive them first.") % {"name": account.name})
+    _delete(tenant, account, actor=actor)
+
+
+@transaction.atomic
+def accounts_set_current_values(tenant: Tenant, *, values: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
+    """The entry point by which scoring and risk denormalise tier, score and health onto
+    accounts. For set-based jobs, an UPDATE ... FROM in their own SQL is preferred;
+    this serves the single-account path."""
+    allowed = {"tier", "score", "health_score", "health_band"}
+    count = 0
+    for account_id, fields in values:
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not a denormalised account value: {sorted(unknown)}")
+        count += Account.objects.for_tenant(tenant).filter(pk=account_id).update(**fields)
+    return count
+
+
+# --- contacts ----------------------------------------------------------------------------------
+
+
+def _check_reports_to(tenant: Tenant, contact: Contact | None, account: Account, reports_to: Contact | None) -> None:
+    if reports_to is None:
+        return
+    _check_same_tenant(tenant, reports_to=reports_to)
+    if reports_to.account_id != account.pk:
+        raise ValidationError({"reports_to": _("A contact reports to someone at the same account.")})
+    boss: Contact | None = reports_to
+    seen: set[int] = set()
+    while contact is not None and contact.pk and boss is not None and boss.pk not in seen:
+        if boss.pk == contact.pk:
+            raise ValidationError({"reports_to": _("This would make a loop in the org chart.")})
+        seen.add(boss.pk)
+        boss = boss.reports_to
+
+
+@transaction.atomic
+def contact_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contact:
+    _check_same_tenant(tenant, account=account)
+    _check_reports_to(tenant, None, account, data.get("reports_to"))
+    return _create(tenant, Contact, {"account": account, **data}, actor=actor)
+
+
+@transaction.atomic
+def contact_update(tenant: Tenant, *, contact: Contact, actor: Any = None, **data: Any) -> Contact:
+    account = data.get("account", contact.account)
+    _check_same_tenant(tenant, account=account)
+    if "reports_to" in data or "account" in data:
+        _check_reports_to(tenant, contact, account, data.get("reports_to", contact.reports_to))
+    return _update(tenant, contact, data, actor=actor)
+
+
+@transaction.atomic
+def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> None:
+    _delete(tenant, contact, actor=actor)
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Order:
+    _check_same_tenant(tenant, account=account)
+    return _create(tenant, Order, {"account": account, **data}, actor=actor)
+
+
+@transaction.atomic
+def order_update(tenant: Tenant, *, order: Order, actor: Any = None, **data: Any) -> Order:
+    _check_same_tenant(tenant, account=data.get("account"))
+    return _update(tenant, order, data, actor=actor)
+
+
+@transaction.atomic
+def order_delete(tenant: Tenant, *, order: Order, actor: Any = None) -> None:
+    _delete(tenant, order, actor=actor)
+
+
+@transaction.atomic
+def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any = None) -> dict[str, int]:
+    """Create many orders at once, atomically and idempotently by external_ref.
+
+    ``rows`` are validated dicts (account as an Account of this tenant). A row whose
+    external_ref exists already is skipped, so re-sending a batch creates nothing.
+    One INSERT ... ON CONFLICT DO NOTHING does the work; the audit log gets one entry
+    for the batch rather than one per row.
+    """
+    for row in rows:
+        _check_same_tenant(tenant, account=row["account"])
+    refs = [row.get("external_ref") or "" for row in rows]
+    duplicated = {ref for ref in refs if ref and refs.count(ref) > 1}
+    if duplicated:
+        raise ValidationError(
+            _("These external references appear more than once in the batch: %(refs)s")
+            % {"refs": ", ".join(sorted(duplicated)[:20])}
+        )
+    orders = [Order(tenant=tenant, **row) for row in rows]
+    with_ref = [order for order in orders if order.external_ref]
+    without_ref = [order for order in orders if not order.external_ref]
+    created = 0
+    if with_ref:
+        before = Order.objects.for_tenant(tenant).filter(external_ref__in=[o.external_ref for o in with_ref]).count()
+        Order.objects.bulk_create(with_ref, batch_size=2000, ignore_conflicts=True)
+        after = Order.objects.for_tenant(tenant).filter(external_ref__in=[o.external_ref for o in with_ref]).count()
+        created += after - before
+    if without_ref:
+        Order.objects.bulk_create(without_ref, batch_size=2000)
+        created += len(without_ref)
+    existing = len(rows) - created
+    if created:
+        audit.record_bulk(
+            tenant=tenant,
+            action=AuditAction.CREATE,
+            model=Order,
+            summary=_("%(count)s orders (bulk)") % {"count": created},
+            changes={"created": [None, created], "already_existed": [None, existing]},
+            actor=actor,
+        )
+    return {"created": created, "already_existed": existing}
+
+
+# --- invoices, interactions, contracts ------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Invoice:
+    _check_same_tenant(tenant, account=account)
+    return _create(tenant, Invoice, {"account": account, **data}, actor=actor)
+
+
+@transaction.atomic
+def invoice_update(tenant: Tenant, *, invoice: Invoice, actor: Any = None, **data: Any) -> Invoice:
+    _check_same_tenant(tenant, account=data.get("account"))
+    return _update(tenant, invoice, data, actor=actor)
+
+
+@transaction.atomic
+def invoice_delete(tenant: Tenant, *, invoice: Invoice, actor: Any = None) -> None:
+    _delete(tenant, invoice, actor=actor)
+
+
+@transaction.atomic
+def interaction_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Interaction:
+    _check_same_tenant(tenant, account=account, contact=data.get("contact"))
+    contact = data.get("contact")
+    if contact is not None and contact.account_id != account.pk:
+        raise ValidationError({"contact": _("Choose a contact of this account.")})
+    return _create(tenant, Interaction, {"account": account, **data}, actor=actor)
+
+
+@transaction.atomic
+def interaction_update(tenant: Tenant, *, interaction: Interaction, actor: Any = None, **data: Any) -> Interaction:
+    contact = data.get("contact", interaction.contact)
+    account = data.get("account", interaction.account)
+    _check_same_tenant(tenant, account=account, contact=contact)
+    if contact is not None and contact.account_id != account.pk:
+        raise ValidationError({"contact": _("Choose a contact of this account.")})
+    return _update(tenant, interaction, data, actor=actor)
+
+
+@transaction.atomic
+def interaction_delete(tenant: Tenant, *, interaction: Interaction, actor: Any = None) -> None:
+    _delete(tenant, interaction, actor=actor)
+
+
+@transaction.atomic
+def contract_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contract:
+    _check_same_tenant(tenant, account=account)
+    return _create(tenant, Contract, {"account": account, **data}, actor=actor)
+
+
+@transaction.atomic
+def contract_update(tenant: Tenant, *, contract: Contract, actor: Any = None, **data: Any) -> Contract:
+    _check_same_tenant(tenant, account=data.get("account"))
+    return _update(tenant, contract, data, actor=actor)
+
+
+@transaction.atomic
+def contract_delete(tenant: Tenant, *, contract: Contract, actor: Any = None) -> None:
+    _delete(tenant, contract, actor=actor)
+
+
+# --- events (动态调整) -------------------------------------------------------------------------------
+
+
+def event_defaults(kind: str, occurred_on: dt.date) -> tuple[Decimal, dt.date | None]:
+    points, days = EVENT_DEFAULTS[kind]
+    return points, (occurred_on + dt.timedelta(days=days) if days else None)
+
+
+@transaction.atomic
+def event_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    kind: str,
+    occurred_on: dt.date,
+    impact_points: Decimal | None = None,
+    expires_on: dt.date | None = None,
+    note: str = "",
+    actor: Any = None,
+) -> Event:
+    """Record an event; the kind's default fills impact and expiry when not given.
+
+    Once committed, the registered hooks run (scoring rescores the account at once)."""
+    _check_same_tenant(tenant, account=account)
+    if kind not in EVENT_DEFAULTS:
+        raise ValidationError({"kind": _("Choose a valid event kind.")})
+    default_points, default_expiry = event_defaults(kind, occurred_on)
+    data = {
+        "account": account,
+        "kind": kind,
+        "occurred_on": occurred_on,
+        "impact_points": default_points if impact_points is None else impact_points,
+        "expires_on": default_expiry if expires_on is None else expires_on,
+        "note": note,
+        "created_by": actor if getattr(actor, "is_authenticated", False) and hasattr(actor, "email") else None,
+    }
+    event = _create(tenant, Event, data, actor=actor)
+    for hook in event_recorded_hooks:
+        transaction.on_commit(lambda hook=hook: hook(tenant, event))
+    return event
+
+
+@transaction.atomic
+def event_delete(tenant: Tenant, *, event: Event, actor: Any = None) -> None:
+    _delete(tenant, event, actor=actor)
