@@ -3,11 +3,24 @@ as RLS requires (WITH CHECK refuses a row of another tenant)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import factory
 
-from accounts.models import Account, AccountStatus
+from accounts.models import (
+    Account,
+    AccountStatus,
+    Contact,
+    Contract,
+    Event,
+    EventKind,
+    Interaction,
+    InteractionKind,
+    Invoice,
+    Order,
+)
 from kam.models import IndustryProfile, Tenant, User
 from kam.tenancy import tenant_context
 
@@ -51,3 +64,65 @@ class AccountFactory(TenantOwnedFactory):
     name = factory.Sequence(lambda n: f"客户企业 {n}")
     legal_name = factory.LazyAttribute(lambda o: f"{o.name}有限公司")
     status = AccountStatus.ACTIVE
+
+
+class ContactFactory(TenantOwnedFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    name = factory.Faker("name", locale="zh_CN")
+    title = "采购经理"
+
+
+class OrderFactory(TenantOwnedFactory):
+    class Meta:
+        model = Order
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    order_date = dt.date(2026, 1, 15)
+    amount = Decimal("100000.00")
+    product_line = "精密轴承"
+
+
+class InvoiceFactory(TenantOwnedFactory):
+    class Meta:
+        model = Invoice
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = factory.Sequence(lambda n: f"INV-{n:06d}")
+    issued_on = dt.date(2026, 1, 1)
+    due_on = dt.date(2026, 1, 31)
+    amount = Decimal("50000.00")
+
+
+class InteractionFactory(TenantOwnedFactory):
+    class Meta:
+        model = Interaction
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = InteractionKind.MEETING
+    occurred_at = factory.LazyFunction(lambda: dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC))
+    summary = "季度业务回顾"
+
+
+class EventFactory(TenantOwnedFactory):
+    class Meta:
+        model = Event
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = EventKind.MAJOR_INVESTMENT
+    occurred_on = dt.date(2026, 3, 1)
+    impact_points = Decimal("10")
+    expires_on = dt.date(2026, 8, 28)
+
+
+class ContractFactory(TenantOwnedFactory):
+    class Meta:
+        model = Contract
+
+    account = factory.SubFactory(AccountFactory, tenant=factory.SelfAttribute("..tenant"))
+    title = "年度框架协议"
+    start_on = dt.date(2026, 1, 1)
+    end_on = dt.date(2026, 12, 31)
+    value = Decimal("1000000.00")
