@@ -15,3 +15,8 @@ class AccountsConfig(AppConfig):
 
         register(NavItem("accounts", _("Accounts"), "accounts-list", order=10))
         register(NavItem("imports", _("Import"), "imports-list", roles=WRITERS, order=90))
+
+    def load_demo(self, tenant, people) -> None:  # type: ignore[no-untyped-def]
+        from accounts import demo
+
+        demo.load(tenant, people)

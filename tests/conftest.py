@@ -43,7 +43,11 @@ def _clean_redis_state() -> None:
     """Throttle counters and cached health live in Redis; start every test without them."""
     from django.core.cache import cache
 
-    cache.clear()
+    # Only this run's keys: flushing the database would also drop queued Celery messages.
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 # --- tenants and people (healthchecks style: one of each role, and an outsider) ------------

@@ -1,20 +1,18 @@
-"""Demo data: two tenants, a user for every role, and a few customer accounts.
-
-Later issues extend it (orders, scores, teams, risk). `--once` does nothing when the
+"""Demo data: two tenants and a user for every role; each app then adds its own
+(AppConfig.load_demo: accounts, and later scores, teams, risk). `--once` does nothing when the
 demo tenants exist already, so `make run` can call it every time.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from kam import services
 from kam.models import IndustryProfile, Role, Tenant, User
-from kam.tenancy import tenant_context
 
 DEMO_PASSWORD = "kam-demo-2026"
 
@@ -31,15 +29,6 @@ TENANTS = [
             Role.MEMBER: "李静",
             Role.EXECUTIVE: "张国栋",
         },
-        # (name, legal name, industry, region, parent name, cooperation since)
-        "accounts": [
-            ("中车华北集团", "中车华北装备集团有限公司", "轨道交通", "北京", None, dt.date(2015, 3, 1)),
-            ("中车华北·唐山基地", "中车唐山机车车辆有限公司", "轨道交通", "河北", "中车华北集团", dt.date(2017, 6, 1)),
-            ("中车华北·天津基地", "中车天津装备制造有限公司", "轨道交通", "天津", "中车华北集团", dt.date(2019, 9, 1)),
-            ("远航船舶重工", "远航船舶重工股份有限公司", "船舶制造", "上海", None, dt.date(2012, 1, 15)),
-            ("蓝天新能源", "蓝天新能源科技有限公司", "新能源", "江苏", None, dt.date(2021, 4, 1)),
-            ("恒通汽车零部件", "恒通汽车零部件有限公司", "汽车", "浙江", None, dt.date(2018, 11, 1)),
-        ],
     },
     {
         "slug": "zhice",
@@ -53,12 +42,6 @@ TENANTS = [
             Role.MEMBER: "吴婷",
             Role.EXECUTIVE: "郑伟",
         },
-        "accounts": [
-            ("国泰银行", "国泰商业银行股份有限公司", "金融", "上海", None, dt.date(2016, 5, 1)),
-            ("瑞康医药集团", "瑞康医药集团有限公司", "医药", "广东", None, dt.date(2019, 2, 1)),
-            ("瑞康医药·华南分销", "瑞康医药华南分销有限公司", "医药", "广东", "瑞康医药集团", dt.date(2020, 7, 1)),
-            ("星辰零售", "星辰零售连锁有限公司", "零售", "四川", None, dt.date(2022, 3, 1)),
-        ],
     },
 ]
 
@@ -99,27 +82,16 @@ class Command(BaseCommand):
         self.stdout.write(f"demo data loaded; every demo user's password is {DEMO_PASSWORD}")
 
     def _load_tenant(self, spec: dict[str, Any]) -> None:
-        from accounts.models import Account, AccountStatus
-
         tenant = services.tenant_create(slug=spec["slug"], name=spec["name"], industry_profile=spec["industry_profile"])
-        users = {}
+        people = {}
         for role, full_name in spec["people"].items():
             user = services.user_get_or_create(
                 email=f"{role}@{spec['domain']}", password=DEMO_PASSWORD, full_name=full_name
             )
             services.membership_create(tenant=tenant, user=user, role=role)
-            users[role] = user
-        with tenant_context(tenant):
-            by_name: dict[str, Account] = {}
-            for name, legal_name, industry, region, parent, since in spec["accounts"]:
-                by_name[name] = Account.objects.create(
-                    tenant=tenant,
-                    name=name,
-                    legal_name=legal_name,
-                    industry=industry,
-                    region=region,
-                    parent=by_name.get(parent) if parent else None,
-                    owner=users[Role.MANAGER],
-                    status=AccountStatus.ACTIVE,
-                    cooperation_since=since,
-                )
+            people[str(role)] = user
+        # Each app adds its own demo data (AppConfig.load_demo), so kam imports no domain app.
+        for config in apps.get_app_configs():
+            load = getattr(config, "load_demo", None)
+            if load is not None:
+                load(tenant, people)
