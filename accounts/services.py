@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from kam import audit
 from kam.models import AuditAction, Tenant
+from kam.tenancy import tenant_service
 
 M = TypeVar("M", bound=models.Model)
 
@@ -105,26 +106,26 @@ def _check_parent(tenant: Tenant, account: Account | None, parent: Account | Non
         ancestor = ancestor.parent
 
 
-@transaction.atomic
+@tenant_service
 def account_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> Account:
     _check_parent(tenant, None, data.get("parent"))
     return _create(tenant, Account, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def account_update(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Account:
     if "parent" in data:
         _check_parent(tenant, account, data["parent"])
     return _update(tenant, account, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def account_archive(tenant: Tenant, *, account: Account, actor: Any = None) -> Account:
     """An account with history is never deleted: it is marked lost and keeps its records."""
     return _update(tenant, account, {"status": AccountStatus.LOST}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def account_delete(tenant: Tenant, *, account: Account, actor: Any = None) -> None:
     if account.orders.exists() or account.invoices.exists():
         raise ValidationError(
@@ -136,7 +137,7 @@ def account_delete(tenant: Tenant, *, account: Account, actor: Any = None) -> No
     _delete(tenant, account, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def accounts_set_current_values(tenant: Tenant, *, values: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
     """The entry point by which scoring and risk denormalise tier, score and health onto
     accounts. For set-based jobs, an UPDATE ... FROM in their own SQL is preferred;
@@ -169,14 +170,14 @@ def _check_reports_to(tenant: Tenant, contact: Contact | None, account: Account,
         boss = boss.reports_to
 
 
-@transaction.atomic
+@tenant_service
 def contact_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contact:
     _check_same_tenant(tenant, account=account)
     _check_reports_to(tenant, None, account, data.get("reports_to"))
     return _create(tenant, Contact, {"account": account, **data}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def contact_update(tenant: Tenant, *, contact: Contact, actor: Any = None, **data: Any) -> Contact:
     account = data.get("account", contact.account)
     _check_same_tenant(tenant, account=account)
@@ -185,7 +186,7 @@ def contact_update(tenant: Tenant, *, contact: Contact, actor: Any = None, **dat
     return _update(tenant, contact, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> None:
     _delete(tenant, contact, actor=actor)
 
@@ -193,24 +194,24 @@ def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> No
 # --- orders ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@tenant_service
 def order_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Order:
     _check_same_tenant(tenant, account=account)
     return _create(tenant, Order, {"account": account, **data}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def order_update(tenant: Tenant, *, order: Order, actor: Any = None, **data: Any) -> Order:
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, order, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def order_delete(tenant: Tenant, *, order: Order, actor: Any = None) -> None:
     _delete(tenant, order, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any = None) -> dict[str, int]:
     """Create many orders at once, atomically and idempotently by external_ref.
 
@@ -256,24 +257,24 @@ def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any
 # --- invoices, interactions, contracts ------------------------------------------------------------
 
 
-@transaction.atomic
+@tenant_service
 def invoice_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Invoice:
     _check_same_tenant(tenant, account=account)
     return _create(tenant, Invoice, {"account": account, **data}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def invoice_update(tenant: Tenant, *, invoice: Invoice, actor: Any = None, **data: Any) -> Invoice:
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, invoice, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def invoice_delete(tenant: Tenant, *, invoice: Invoice, actor: Any = None) -> None:
     _delete(tenant, invoice, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def interaction_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Interaction:
     _check_same_tenant(tenant, account=account, contact=data.get("contact"))
     contact = data.get("contact")
@@ -282,7 +283,7 @@ def interaction_create(tenant: Tenant, *, account: Account, actor: Any = None, *
     return _create(tenant, Interaction, {"account": account, **data}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def interaction_update(tenant: Tenant, *, interaction: Interaction, actor: Any = None, **data: Any) -> Interaction:
     contact = data.get("contact", interaction.contact)
     account = data.get("account", interaction.account)
@@ -292,24 +293,24 @@ def interaction_update(tenant: Tenant, *, interaction: Interaction, actor: Any =
     return _update(tenant, interaction, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def interaction_delete(tenant: Tenant, *, interaction: Interaction, actor: Any = None) -> None:
     _delete(tenant, interaction, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def contract_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contract:
     _check_same_tenant(tenant, account=account)
     return _create(tenant, Contract, {"account": account, **data}, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def contract_update(tenant: Tenant, *, contract: Contract, actor: Any = None, **data: Any) -> Contract:
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, contract, data, actor=actor)
 
 
-@transaction.atomic
+@tenant_service
 def contract_delete(tenant: Tenant, *, contract: Contract, actor: Any = None) -> None:
     _delete(tenant, contract, actor=actor)
 
@@ -322,7 +323,7 @@ def event_defaults(kind: str, occurred_on: dt.date) -> tuple[Decimal, dt.date | 
     return points, (occurred_on + dt.timedelta(days=days) if days else None)
 
 
-@transaction.atomic
+@tenant_service
 def event_create(
     tenant: Tenant,
     *,
@@ -356,6 +357,6 @@ def event_create(
     return event
 
 
-@transaction.atomic
+@tenant_service
 def event_delete(tenant: Tenant, *, event: Event, actor: Any = None) -> None:
     _delete(tenant, event, actor=actor)

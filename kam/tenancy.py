@@ -11,9 +11,10 @@ rows (fail closed). DESIGN section 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -86,6 +87,31 @@ def tenant_context(tenant: Tenant, *, actor: Any = None) -> Iterator[Tenant]:
         # (An outermost transaction ends here and takes its local setting with it.)
         if not outermost and (previous is None or previous.pk != tenant.pk):
             _set_database_tenant(previous.pk if previous is not None else None)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def tenant_service(fn: _F) -> _F:
+    """Decorate a service whose first argument is the tenant: it runs in one
+    transaction inside that tenant's context (entered here unless already active).
+
+    A service called for one tenant inside another tenant's context is a bug that
+    could mix tenants' data, so it raises instead of switching silently.
+    """
+
+    @wraps(fn)
+    def wrapper(tenant: Tenant, *args: Any, **kwargs: Any) -> Any:
+        current = _current_tenant.get()
+        if current is not None and current.pk != tenant.pk:
+            raise RuntimeError(f"{fn.__qualname__} called for tenant {tenant.pk} inside tenant {current.pk}'s context")
+        if current is not None and connection.in_atomic_block:
+            with transaction.atomic():
+                return fn(tenant, *args, **kwargs)
+        with tenant_context(tenant):
+            return fn(tenant, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 _M = TypeVar("_M", bound=models.Model)

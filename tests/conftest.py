@@ -50,6 +50,16 @@ def _clean_redis_state() -> None:
         client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Messages made outside a request (services, commands) in English; the default
+    language is zh-hans, and requests still choose theirs (Accept-Language, cookie)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 # --- tenants and people (healthchecks style: one of each role, and an outsider) ------------
 
 
