@@ -234,6 +234,8 @@ def account_group(tenant: Tenant, account: Account, *, as_of: dt.date | None = N
         parent = nodes.get(node.account.parent_id) if node.depth else None
         if parent is not None:
             parent.rolled_up_revenue_12m += node.rolled_up_revenue_12m
+    for node in nodes.values():  # the biggest subsidiaries first
+        node.children.sort(key=lambda child: (-child.rolled_up_revenue_12m, child.account.name))
     return nodes[root.pk]
 
 
