@@ -1,1 +1,267 @@
-"""Models arrive with this app's own issue (DESIGN section 4)."""
+"""Weighted scorecards (加权评分卡) and tiers (客户分级). DESIGN section 4."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Tier
+from kam.models import TenantOwnedModel
+
+
+class ScorecardStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class Scorecard(TenantOwnedModel):
+    """One version of the tenant's scorecard. Editing makes a new draft; runs use the active one."""
+
+    version = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=8, choices=ScorecardStatus.choices, default=ScorecardStatus.DRAFT)
+    hysteresis = models.DecimalField(_("hysteresis (points)"), max_digits=5, decimal_places=2, default=Decimal("2"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scorecard")
+        verbose_name_plural = _("scorecards")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="scorecard_unique_tenant_version"),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=Q(status="active"),
+                name="scorecard_one_active_per_tenant",
+                violation_error_message=_("A workspace has one active scorecard."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.get_status_display()})"
+
+
+class CriterionKind(models.TextChoices):
+    METRIC = "metric", _("Quantitative (metric)")
+    RATING = "rating", _("Qualitative (rating)")
+
+
+class Metric(models.TextChoices):
+    REVENUE_SHARE = "revenue_share", _("Revenue contribution")
+    GROWTH = "growth", _("Purchase growth")
+    COOPERATION_YEARS = "cooperation_years", _("Years of cooperation")
+    MARGIN = "margin", _("Margin")
+    PAYMENT_ON_TIME = "payment_on_time", _("Payments on time")
+    REVENUE_12M = "revenue_12m", _("Revenue, last 12 months")
+
+
+class Normalization(models.TextChoices):
+    LINEAR = "linear", _("Linear between two values")
+    PERCENTILE = "percentile", _("Percentile among accounts")
+    BANDS = "bands", _("Bands")
+    RATING = "rating", _("Rating 1–5")
+
+
+class Criterion(TenantOwnedModel):
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(_("key"), max_length=40)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=60)
+    label_en = models.CharField(_("label (English)"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=8, choices=CriterionKind.choices)
+    metric = models.CharField(_("metric"), max_length=24, choices=Metric.choices, blank=True)
+    normalization = models.CharField(_("normalisation"), max_length=12, choices=Normalization.choices)
+    # linear: {"lo": -0.2, "hi": 0.5}; bands: {"bands": [[0, 0], [1, 40], [3, 70], [5, 100]]}
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    weight = models.DecimalField(
+        _("weight"), max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    missing_value = models.DecimalField(
+        _("points when no rating"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scorecard", "key"], name="criterion_unique_key_per_scorecard"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="criterion_weight_not_negative"),
+        ]
+        indexes = [models.Index(fields=["tenant", "scorecard"], name="criterion_tenant_scorecard")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
+
+
+class TierRule(TenantOwnedModel):
+    """A tier of a scorecard version: its threshold and optional revenue gate."""
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="tiers")
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
+    threshold = models.DecimalField(_("minimum score"), max_digits=5, decimal_places=2)
+    min_revenue_12m = models.DecimalField(
+        _("minimum revenue, last 12 months"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("tier rule")
+        verbose_name_plural = _("tier rules")
+        ordering = ["-threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scorecard", "tier"], name="tierrule_unique_tier_per_scorecard")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} >= {self.threshold}"
+
+
+class Rating(TenantOwnedModel):
+    """A qualitative rating 1..5 of one criterion for an account; history is kept, the latest counts."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="ratings")
+    criterion = models.SlugField(_("criterion"), max_length=40)
+    value = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(_("comment"), blank=True)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rated_at = models.DateTimeField(_("rated at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["-rated_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(value__gte=1) & Q(value__lte=5), name="rating_value_1_to_5")]
+        indexes = [models.Index(fields=["tenant", "account", "criterion", "-rated_at"], name="rating_tenant_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}={self.value}"
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Nightly")
+    EVENT = "event", _("Event")
+    RATING = "rating", _("Rating")
+    MANUAL = "manual", _("Manual")
+    PREVIEW = "preview", _("What-if preview")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ScoreRun(TenantOwnedModel):
+    trigger = models.CharField(_("trigger"), max_length=8, choices=RunTrigger.choices)
+    as_of = models.DateField(_("as of"))
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="runs")
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Set when only this account was rescored."),
+    )
+    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    accounts_scored = models.PositiveIntegerField(_("accounts scored"), default=0)
+    moved_up = models.PositiveIntegerField(_("moved up"), default=0)
+    moved_down = models.PositiveIntegerField(_("moved down"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("score run")
+        verbose_name_plural = _("score runs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="scorerun_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} {self.as_of}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class AccountScore(TenantOwnedModel):
+    """One account's result in one run: the snapshot pages and the API read."""
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="scores")
+    as_of = models.DateField(_("as of"))
+    revenue_12m = models.DecimalField(max_digits=16, decimal_places=2)
+    base = models.DecimalField(_("base"), max_digits=8, decimal_places=4)
+    adjustments = models.DecimalField(_("adjustments"), max_digits=8, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=5, decimal_places=2)
+    computed_tier = models.CharField(_("computed tier"), max_length=1, choices=Tier.choices)
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
+    override_tier = models.CharField(_("override"), max_length=1, choices=Tier.choices, blank=True)
+    previous_tier = models.CharField(_("previous tier"), max_length=1, choices=Tier.choices, blank=True)
+    incomplete = models.BooleanField(_("incomplete"), default=False)
+    # [{"key", "raw", "normalized", "weight", "weighted"}] in scorecard order
+    breakdown = models.JSONField(_("breakdown"), default=list)
+
+    class Meta:
+        verbose_name = _("account score")
+        verbose_name_plural = _("account scores")
+        ordering = ["-as_of", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "run", "account"], name="accountscore_unique_run")]
+        indexes = [
+            models.Index(fields=["tenant", "account", "as_of"], name="accountscore_tenant_account"),
+            models.Index(fields=["tenant", "run"], name="accountscore_tenant_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.total} {self.tier}"
+
+
+class TierOverride(TenantOwnedModel):
+    """等级调整（人工）: a director's tier for an account, with a reason, until it expires or is lifted."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_overrides")
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
+    reason = models.TextField(_("reason"))
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tier override")
+        verbose_name_plural = _("tier overrides")
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "account", "-set_at"], name="tieroverride_tenant_account")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} -> {self.tier}"

@@ -1,0 +1,317 @@
+"""Writes of scoring: default scorecards, versions, ratings, overrides and score runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account
+from accounts.selectors import tenant_today
+from kam import audit
+from kam.models import IndustryProfile, Tenant
+from kam.tenancy import tenant_service
+from scoring.engine import RESULT_COLUMNS, TIER_ORDER, ScoringSpec, scores_query
+from scoring.models import (
+    AccountScore,
+    Criterion,
+    CriterionKind,
+    Rating,
+    RunStatus,
+    RunTrigger,
+    Scorecard,
+    ScorecardStatus,
+    ScoreRun,
+    TierOverride,
+    TierRule,
+)
+
+# DESIGN section 4: the default scorecard (key, 中文, English, kind, metric, normalisation, params, weight).
+DEFAULT_CRITERIA = [
+    ("revenue_share", "客户贡献率", "Revenue contribution", "metric", "revenue_share", "percentile", {}, 30),
+    ("growth", "采购增长率", "Purchase growth", "metric", "growth", "linear", {"lo": -0.2, "hi": 0.5}, 15),
+    (
+        "cooperation_years",
+        "合作年限",
+        "Years of cooperation",
+        "metric",
+        "cooperation_years",
+        "bands",
+        {"bands": [[0, 0], [1, 40], [3, 70], [5, 100]]},
+        10,
+    ),
+    ("industry_position", "行业地位", "Industry position", "rating", "", "rating", {}, 20),
+    ("tech_leadership", "技术领先性", "Technology leadership", "rating", "", "rating", {}, 10),
+    ("payment_credit", "付款信用", "Payment credit", "rating", "", "rating", {}, 15),
+]
+DEFAULT_TIERS = [("S", Decimal("80")), ("A", Decimal("65")), ("B", Decimal("45")), ("C", Decimal("0"))]
+MANUFACTURING_GATE = Decimal("10000000")
+
+
+def default_scorecard_spec(industry_profile: str) -> tuple[list[tuple], dict[str, Decimal | None]]:
+    """Criteria and tier gates the tenant's industry profile starts with.
+
+    manufacturing: tiers A and S need revenue_12m >= 10,000,000; consulting: no gate,
+    and a strategic demonstration effect (战略示范效应) rating criterion besides.
+    """
+    criteria = list(DEFAULT_CRITERIA)
+    gates: dict[str, Decimal | None] = {tier: None for tier, _threshold in DEFAULT_TIERS}
+    if industry_profile == IndustryProfile.MANUFACTURING:
+        gates["S"] = gates["A"] = MANUFACTURING_GATE
+    if industry_profile == IndustryProfile.CONSULTING:
+        criteria.append(
+            ("demonstration_effect", "战略示范效应", "Strategic demonstration effect", "rating", "", "rating", {}, 10)
+        )
+    return criteria, gates
+
+
+@tenant_service
+def scorecard_seed_default(tenant: Tenant) -> Scorecard:
+    """The first, active scorecard of a new tenant."""
+    criteria, gates = default_scorecard_spec(tenant.industry_profile)
+    scorecard = Scorecard.objects.create(
+        tenant=tenant, version=1, status=ScorecardStatus.ACTIVE, activated_at=timezone.now(), note=_("Default")
+    )
+    Criterion.objects.bulk_create(
+        [
+            Criterion(
+                tenant=tenant,
+                scorecard=scorecard,
+                key=key,
+                label_zh=zh,
+                label_en=en,
+                kind=kind,
+                metric=metric,
+                normalization=normalization,
+                params=params,
+                weight=Decimal(weight),
+                position=position,
+            )
+            for position, (key, zh, en, kind, metric, normalization, params, weight) in enumerate(criteria)
+        ]
+    )
+    TierRule.objects.bulk_create(
+        [
+            TierRule(tenant=tenant, scorecard=scorecard, tier=tier, threshold=threshold, min_revenue_12m=gates[tier])
+            for tier, threshold in DEFAULT_TIERS
+        ]
+    )
+    return scorecard
+
+
+def active_scorecard(tenant: Tenant) -> Scorecard:
+    scorecard = Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).first()
+    if scorecard is None:
+        raise ValidationError(_("This workspace has no active scorecard."))
+    return scorecard
+
+
+# --- ratings and overrides -------------------------------------------------------------------------
+
+
+@tenant_service
+def rating_add(
+    tenant: Tenant, *, account: Account, criterion: str, value: int, comment: str = "", actor: Any = None
+) -> Rating:
+    """A new rating (history kept); the account is rescored once the transaction commits."""
+    if account.tenant_id != tenant.pk:
+        raise ValidationError({"account": _("No such account in this workspace.")})
+    keys = set(
+        Criterion.objects.for_tenant(tenant)
+        .filter(scorecard__status__in=[ScorecardStatus.ACTIVE, ScorecardStatus.DRAFT], kind=CriterionKind.RATING)
+        .values_list("key", flat=True)
+    )
+    if criterion not in keys:
+        raise ValidationError(
+            {
+                "criterion": _("Choose one of the scorecard's rating criteria: %(keys)s.")
+                % {"keys": ", ".join(sorted(keys))}
+            }
+        )
+    try:
+        value = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"value": _("A rating is a whole number from 1 to 5.")}) from exc
+    if not 1 <= value <= 5:
+        raise ValidationError({"value": _("A rating is a whole number from 1 to 5.")})
+    rating = Rating.objects.create(
+        tenant=tenant, account=account, criterion=criterion, value=value, comment=comment, rated_by=_user(actor)
+    )
+    audit.record_create(tenant=tenant, instance=rating, actor=actor)
+    _rescore_on_commit(tenant, account, RunTrigger.RATING)
+    return rating
+
+
+@tenant_service
+def tier_override_set(
+    tenant: Tenant, *, account: Account, tier: str, reason: str, expires_on: dt.date | None = None, actor: Any = None
+) -> TierOverride:
+    if tier not in TIER_ORDER:
+        raise ValidationError({"tier": _("Choose a tier: S, A, B or C.")})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the tier is set by hand.")})
+    if expires_on is not None and expires_on <= tenant_today(tenant):
+        raise ValidationError({"expires_on": _("The expiry must be in the future.")})
+    TierOverride.objects.for_tenant(tenant).filter(account=account, lifted_at__isnull=True).update(
+        lifted_at=timezone.now()
+    )
+    override = TierOverride.objects.create(
+        tenant=tenant, account=account, tier=tier, reason=reason.strip(), expires_on=expires_on, set_by=_user(actor)
+    )
+    audit.record_create(tenant=tenant, instance=override, actor=actor)
+    _rescore_on_commit(tenant, account, RunTrigger.MANUAL)
+    return override
+
+
+@tenant_service
+def tier_override_lift(tenant: Tenant, *, account: Account, actor: Any = None) -> int:
+    lifted = TierOverride.objects.for_tenant(tenant).filter(account=account, lifted_at__isnull=True)
+    count = lifted.update(lifted_at=timezone.now())
+    if count:
+        audit.record(
+            tenant=tenant, action="update", instance=account, changes={"tier_override": ["set", "lifted"]}, actor=actor
+        )
+        _rescore_on_commit(tenant, account, RunTrigger.MANUAL)
+    return count
+
+
+def _user(actor: Any) -> Any:
+    return actor if hasattr(actor, "email") else None
+
+
+def _rescore_on_commit(tenant: Tenant, account: Account, trigger: str) -> None:
+    from scoring import tasks
+
+    transaction.on_commit(lambda: tasks.rescore_account.delay(tenant.pk, account.pk, trigger))
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+@tenant_service
+def score_run_create(
+    tenant: Tenant,
+    *,
+    trigger: str = RunTrigger.MANUAL,
+    as_of: dt.date | None = None,
+    account: Account | None = None,
+    actor: Any = None,
+) -> ScoreRun:
+    """A queued run; ``score_run_execute`` (in a task or inline) does the work."""
+    return ScoreRun.objects.create(
+        tenant=tenant,
+        trigger=trigger,
+        as_of=as_of or tenant_today(tenant),
+        scorecard=active_scorecard(tenant),
+        account=account,
+        created_by=_user(actor),
+    )
+
+
+def _advisory_lock(tenant: Tenant, name: str) -> None:
+    """One run per tenant and kind at a time: later ones wait here (DESIGN section 7)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [zlib.crc32(name.encode()) & 0x7FFFFFFF, tenant.pk])
+
+
+@tenant_service
+def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
+    """Score every account (or the run's one account) in one statement and store the result.
+
+    Idempotent: a re-delivered task for the same run replaces that run's snapshots;
+    the same as_of twice gives the same result.
+    """
+    _advisory_lock(tenant, "score")
+    run = ScoreRun.objects.select_for_update().get(pk=run.pk)
+    started = timezone.now()
+    ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=started, progress=10)
+    spec = ScoringSpec.of(run.scorecard)
+    select_sql, params = scores_query(tenant.pk, run.as_of, spec, account_id=run.account_id)
+    params.update(run=run.pk)
+    columns = ", ".join(RESULT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM scoring_accountscore WHERE tenant_id = %s AND run_id = %s", [tenant.pk, run.pk])
+        cursor.execute(
+            f"""
+            INSERT INTO scoring_accountscore (tenant_id, run_id, as_of, {columns})
+            SELECT %(tenant)s, %(run)s, %(d)s, {columns} FROM ({select_sql}) result
+            """,
+            params,
+        )
+        scored = cursor.rowcount
+        cursor.execute(
+            """
+            WITH changed AS (
+                SELECT a.id, a.tier AS old_tier, x.tier AS new_tier, x.total
+                FROM accounts_account a
+                JOIN scoring_accountscore x ON x.account_id = a.id AND x.tenant_id = a.tenant_id
+                WHERE a.tenant_id = %(tenant)s AND x.run_id = %(run)s
+            ),
+            updated AS (
+                UPDATE accounts_account a SET tier = changed.new_tier, score = changed.total
+                FROM changed
+                WHERE a.id = changed.id AND a.tenant_id = %(tenant)s
+                  AND (a.tier IS DISTINCT FROM changed.new_tier OR a.score IS DISTINCT FROM changed.total)
+                RETURNING a.id
+            )
+            SELECT
+                COUNT(*) FILTER (WHERE old_tier <> '' AND position(new_tier IN 'CBAS') > position(old_tier IN 'CBAS')),
+                COUNT(*) FILTER (WHERE old_tier <> '' AND position(new_tier IN 'CBAS') < position(old_tier IN 'CBAS')),
+                (SELECT COUNT(*) FROM updated)
+            FROM changed
+            """,
+            {"tenant": tenant.pk, "run": run.pk},
+        )
+        moved_up, moved_down, _updated = cursor.fetchone()
+    ScoreRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.DONE,
+        progress=100,
+        accounts_scored=scored,
+        moved_up=moved_up,
+        moved_down=moved_down,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run
+
+
+@tenant_service
+def score_run_fail(tenant: Tenant, *, run: ScoreRun, error: str) -> None:
+    ScoreRun.objects.filter(pk=run.pk, tenant=tenant).update(
+        status=RunStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+@tenant_service
+def score_preview(tenant: Tenant, *, scorecard: Scorecard, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    """What-if: every account's result under ``scorecard`` (e.g. a draft), nothing written."""
+    select_sql, params = scores_query(tenant.pk, as_of or tenant_today(tenant), ScoringSpec.of(scorecard))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT result.*, a.tier AS current_tier, a.name FROM ({select_sql}) result"
+            " JOIN accounts_account a ON a.id = result.account_id",
+            params,
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def next_version(tenant: Tenant) -> int:
+    return (Scorecard.objects.for_tenant(tenant).aggregate(top=Max("version"))["top"] or 0) + 1
+
+
+def latest_score(tenant: Tenant, account: Account) -> AccountScore | None:
+    return (
+        AccountScore.objects.for_tenant(tenant)
+        .filter(account=account)
+        .select_related("run")
+        .order_by("-as_of", "-run__created_at", "-id")
+        .first()
+    )

@@ -1,0 +1,31 @@
+"""Celery entry points of scoring: thin wrappers around scoring.services."""
+
+from __future__ import annotations
+
+from accounts.models import Account
+from kam.models import Tenant
+from kam.tasks import tenant_task
+from scoring import services
+from scoring.models import RunStatus, RunTrigger, ScoreRun
+
+
+@tenant_task(name="scoring.execute_run")
+def execute_run(tenant: Tenant, run_id: int) -> None:
+    run = ScoreRun.objects.for_tenant(tenant).filter(pk=run_id).exclude(status=RunStatus.DONE).first()
+    if run is not None:
+        services.score_run_execute(tenant, run=run)
+
+
+@tenant_task(name="scoring.rescore_account")
+def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.EVENT) -> None:
+    account = Account.objects.for_tenant(tenant).filter(pk=account_id).first()
+    if account is None or account.status == "lost":
+        return
+    run = services.score_run_create(tenant, trigger=trigger, account=account)
+    services.score_run_execute(tenant, run=run)
+
+
+@tenant_task(name="scoring.nightly_score")
+def nightly_score(tenant: Tenant) -> None:
+    run = services.score_run_create(tenant, trigger=RunTrigger.SCHEDULE)
+    services.score_run_execute(tenant, run=run)

@@ -1,0 +1,182 @@
+"""The score run against DESIGN section 4, with every expected number worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from accounts import services as account_services
+from accounts.models import Account
+from kam.tenancy import tenant_context
+from scoring import services
+from scoring.models import AccountScore, Scorecard, ScorecardStatus
+from tests.factories import AccountFactory, OrderFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date(2026, 6, 30)
+D2 = dt.date(2026, 7, 1)
+
+
+def orders(tenant, account, **amounts):
+    """12m revenue on 2026-01-15, prev-12m revenue on 2025-01-15 (both far from the window edges)."""
+    if amounts.get("now"):
+        OrderFactory(tenant=tenant, account=account, order_date=dt.date(2026, 1, 15), amount=Decimal(amounts["now"]))
+    if amounts.get("prev"):
+        OrderFactory(tenant=tenant, account=account, order_date=dt.date(2025, 1, 15), amount=Decimal(amounts["prev"]))
+
+
+@pytest.fixture
+def world(db, django_capture_on_commit_callbacks):
+    # given: a manufacturing tenant (tiers A and S gated at revenue_12m >= 10,000,000)
+    tenant = TenantFactory(slug="gongchang", industry_profile="manufacturing")
+    services.scorecard_seed_default(tenant)
+    x = AccountFactory(tenant=tenant, name="X", cooperation_since=dt.date(2020, 6, 30))
+    y = AccountFactory(tenant=tenant, name="Y")
+    z = AccountFactory(tenant=tenant, name="Z", cooperation_since=dt.date(2023, 6, 30))
+    lost = AccountFactory(tenant=tenant, name="Lost", status="lost")
+    orders(tenant, x, now="6000000", prev="4000000")
+    orders(tenant, y, now="2000000")
+    OrderFactory(tenant=tenant, account=y, order_date=dt.date(2025, 12, 31), amount=Decimal("1000000"))
+    orders(tenant, z, now="500000", prev="2000000")
+    orders(tenant, lost, now="500000")  # not scored, but counts in the tenant total
+    with django_capture_on_commit_callbacks(execute=False):
+        for account, ratings in ((x, (5, 4, 3)), (z, (3, 3, 5))):
+            for key, value in zip(("industry_position", "tech_leadership", "payment_credit"), ratings, strict=True):
+                services.rating_add(tenant, account=account, criterion=key, value=value)
+        account_services.event_create(tenant, account=z, kind="major_investment", occurred_on=dt.date(2026, 6, 1))
+        account_services.event_create(
+            tenant, account=y, kind="budget_cut", occurred_on=dt.date(2025, 1, 1)
+        )  # expired 2025-06-30
+    return tenant, x, y, z
+
+
+def run(tenant, as_of):
+    created = services.score_run_create(tenant, as_of=as_of)
+    return services.score_run_execute(tenant, run=created)
+
+
+def scores(tenant, run_):
+    with tenant_context(tenant):
+        return {s.account.name: s for s in AccountScore.objects.filter(run=run_).select_related("account")}
+
+
+def test_full_run_matches_the_hand_computation(world):
+    tenant, x, y, z = world
+    result = run(tenant, D)
+    got = scores(tenant, result)
+    assert result.accounts_scored == 3  # the lost account is not scored
+    # tenant revenue_12m = 6,000,000 + 3,000,000 + 500,000 + 500,000 (lost) = 10,000,000
+    # shares X .6, Y .3, Z .05 -> percentile among the three: Z 0, Y 50, X 100
+    # X: growth (6-4)/4 = .5 -> linear(-.2,.5) 100; years 2191/365.25 = 5.9986 -> band 100; ratings 5,4,3 -> 100,75,50
+    #    base = (30*100 + 15*100 + 10*100 + 20*100 + 10*75 + 15*50) / 100 = 90.00; revenue 6M < 10M gate: S, A fail -> B
+    assert (got["X"].base, got["X"].total, got["X"].computed_tier, got["X"].tier) == (
+        Decimal("90.0000"),
+        Decimal("90.00"),
+        "B",
+        "B",
+    )
+    # Y: prev 0 and revenue > 0 -> growth 1.0 -> 100; first order 2025-12-31: 181 days -> .4956 years -> band 0;
+    #    no ratings -> 0 and incomplete; base = (30*50 + 15*100) / 100 = 30.00; the budget cut expired -> C
+    assert (got["Y"].total, got["Y"].adjustments, got["Y"].tier, got["Y"].incomplete) == (
+        Decimal("30.00"),
+        Decimal("0.00"),
+        "C",
+        True,
+    )
+    # Z: growth (.5-2)/2 = -.75 -> 0; years 1096/365.25 = 3.0007 -> 70; ratings 3,3,5 -> 50,50,100
+    #    base = (10*70 + 20*50 + 10*50 + 15*100) / 100 = 37.00; major investment +10 active -> 47.00 -> B
+    assert (got["Z"].base, got["Z"].adjustments, got["Z"].total, got["Z"].tier, got["Z"].incomplete) == (
+        Decimal("37.0000"),
+        Decimal("10.00"),
+        Decimal("47.00"),
+        "B",
+        False,
+    )
+    breakdown = {row["key"]: row for row in got["X"].breakdown}
+    assert breakdown["tech_leadership"] == {
+        "key": "tech_leadership",
+        "raw": 4,
+        "normalized": 75.0,
+        "weight": 10.0,
+        "weighted": 7.5,
+    }
+    assert breakdown["revenue_share"]["raw"] == 0.6
+    with tenant_context(tenant):
+        assert dict(Account.objects.values_list("name", "tier")) == {"X": "B", "Y": "C", "Z": "B", "Lost": ""}
+
+
+def test_same_as_of_twice_gives_the_same_result(world):
+    tenant, *_ = world
+    first = {k: (v.total, v.tier, v.breakdown) for k, v in scores(tenant, run(tenant, D)).items()}
+    second = {k: (v.total, v.tier, v.breakdown) for k, v in scores(tenant, run(tenant, D)).items()}
+    assert first == second
+
+
+def test_hysteresis_keeps_the_higher_tier_within_two_points(world):
+    tenant, x, y, z = world
+    run(tenant, D)  # Z computed B at 47.00
+    # when: a competitor win of -3.5 on D2 -> 37 + 10 - 3.5 = 43.5, below B (45) but >= 45 - 2
+    account_services.event_create(
+        tenant, account=z, kind="competitor_win", occurred_on=D2, impact_points=Decimal("-3.5")
+    )
+    got = scores(tenant, run(tenant, D2))
+    assert (got["Z"].total, got["Z"].previous_tier, got["Z"].computed_tier) == (Decimal("43.50"), "B", "B")
+    # and: another -1 -> 42.5 < 43: C
+    account_services.event_create(tenant, account=z, kind="budget_cut", occurred_on=D2, impact_points=Decimal("-1"))
+    got = scores(tenant, run(tenant, D2))
+    assert (got["Z"].total, got["Z"].computed_tier) == (Decimal("42.50"), "C")
+
+
+def test_gate_decides_when_revenue_reaches_it(world):
+    tenant, x, *_ = world
+    OrderFactory(tenant=tenant, account=x, order_date=dt.date(2026, 2, 1), amount=Decimal("4000000"))
+    # X now 10,000,000 of 14,000,000: still the top share (100); growth (10-4)/4 = 1.5 -> 100: base 90 -> S
+    got = scores(tenant, run(tenant, D))
+    assert (got["X"].total, got["X"].tier) == (Decimal("90.00"), "S")
+
+
+def test_override_wins_while_active(world):
+    tenant, x, *_ = world
+    services.tier_override_set(tenant, account=x, tier="A", reason="战略合作伙伴", expires_on=dt.date(2099, 1, 1))
+    got = scores(tenant, run(tenant, D))
+    assert (got["X"].computed_tier, got["X"].override_tier, got["X"].tier) == ("B", "A", "A")
+    services.tier_override_lift(tenant, account=x)
+    got = scores(tenant, run(tenant, D))
+    assert (got["X"].override_tier, got["X"].tier) == ("", "B")
+
+
+def test_single_account_rescore_ranks_among_all(world):
+    tenant, x, y, z = world
+    created = services.score_run_create(tenant, as_of=D, account=y)
+    result = services.score_run_execute(tenant, run=created)
+    got = scores(tenant, result)
+    assert list(got) == ["Y"]
+    assert got["Y"].breakdown[0]["normalized"] == 50.0  # percentile among the three, not alone
+
+
+def test_preview_writes_nothing(world):
+    tenant, *_ = world
+    with tenant_context(tenant):
+        draft = Scorecard.objects.get(status=ScorecardStatus.ACTIVE)
+        before = AccountScore.objects.count()
+    rows = services.score_preview(tenant, scorecard=draft, as_of=D)
+    assert sorted((row["name"], row["total"]) for row in rows) == [
+        ("X", Decimal("90.00")),
+        ("Y", Decimal("30.00")),
+        ("Z", Decimal("47.00")),
+    ]
+    with tenant_context(tenant):
+        assert AccountScore.objects.count() == before
+
+
+def test_consulting_profile_has_no_gate_and_a_demonstration_criterion(db):
+    tenant = TenantFactory(slug="zixun", industry_profile="consulting")
+    scorecard = services.scorecard_seed_default(tenant)
+    with tenant_context(tenant):
+        keys = list(scorecard.criteria.values_list("key", flat=True))
+        gates = set(scorecard.tiers.values_list("min_revenue_12m", flat=True))
+    assert keys[-1] == "demonstration_effect"
+    assert gates == {None}
