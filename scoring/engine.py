@@ -281,3 +281,27 @@ RESULT_COLUMNS = (
     "incomplete",
     "breakdown",
 )
+
+
+PARETO_SQL = """
+WITH revenue AS (
+    SELECT o.account_id, SUM(o.amount) AS revenue_12m
+    FROM accounts_order o
+    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d365)s AND o.order_date <= %(d)s
+    GROUP BY o.account_id
+    HAVING SUM(o.amount) > 0
+),
+ranked AS (
+    SELECT revenue_12m, row_number() OVER (ORDER BY revenue_12m DESC, account_id) AS position, count(*) OVER () AS n
+    FROM revenue
+)
+SELECT COALESCE(MAX(n), 0), COALESCE(CEIL(0.2 * MAX(n)), 0), COALESCE(SUM(revenue_12m), 0),
+       COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0)
+FROM ranked
+"""
+
+
+def pareto_params(tenant_id: int, as_of: dt.date) -> dict[str, Any]:
+    """DESIGN section 4, Pareto: accounts with revenue_12m > 0 sorted descending, k = ceil(0.2 N),
+    top20_share = their revenue / the total."""
+    return {"tenant": tenant_id, "d": as_of, "d365": as_of - dt.timedelta(days=365)}

@@ -191,6 +191,11 @@ class ScoreRun(TenantOwnedModel):
     moved_up = models.PositiveIntegerField(_("moved up"), default=0)
     moved_down = models.PositiveIntegerField(_("moved down"), default=0)
     error = models.TextField(_("error"), blank=True)
+    # Pareto (二八定律) over all the tenant's accounts with revenue_12m > 0, for full runs.
+    total_revenue_12m = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    pareto_accounts = models.PositiveIntegerField(null=True, blank=True)
+    pareto_top_count = models.PositiveIntegerField(null=True, blank=True)
+    top20_share = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

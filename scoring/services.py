@@ -18,7 +18,7 @@ from accounts.selectors import tenant_today
 from kam import audit
 from kam.models import IndustryProfile, Tenant
 from kam.tenancy import tenant_service
-from scoring.engine import RESULT_COLUMNS, TIER_ORDER, ScoringSpec, scores_query
+from scoring.engine import PARETO_SQL, RESULT_COLUMNS, TIER_ORDER, ScoringSpec, pareto_params, scores_query
 from scoring.models import (
     AccountScore,
     Criterion,
@@ -270,6 +270,17 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
             {"tenant": tenant.pk, "run": run.pk},
         )
         moved_up, moved_down, _updated = cursor.fetchone()
+    pareto: dict[str, Any] = {}
+    if run.account_id is None:
+        with connection.cursor() as cursor:
+            cursor.execute(PARETO_SQL, pareto_params(tenant.pk, run.as_of))
+            n, k, total, top = cursor.fetchone()
+        pareto = {
+            "pareto_accounts": n,
+            "pareto_top_count": int(k),
+            "total_revenue_12m": total,
+            "top20_share": (top / total).quantize(Decimal("0.000001")) if total else Decimal("0"),
+        }
     ScoreRun.objects.filter(pk=run.pk).update(
         status=RunStatus.DONE,
         progress=100,
@@ -277,6 +288,7 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
         moved_up=moved_up,
         moved_down=moved_down,
         finished_at=timezone.now(),
+        **pareto,
     )
     run.refresh_from_db()
     return run

@@ -180,3 +180,16 @@ def test_consulting_profile_has_no_gate_and_a_demonstration_criterion(db):
         gates = set(scorecard.tiers.values_list("min_revenue_12m", flat=True))
     assert keys[-1] == "demonstration_effect"
     assert gates == {None}
+
+
+def test_pareto_over_all_accounts_with_revenue(world):
+    tenant, *_ = world
+    # revenue_12m: X 6,000,000, Y 3,000,000, Z 500,000, Lost 500,000 -> N = 4, k = ceil(0.8) = 1
+    # top20_share = 6,000,000 / 10,000,000
+    result = run(tenant, D)
+    assert (result.pareto_accounts, result.pareto_top_count, result.total_revenue_12m, result.top20_share) == (
+        4,
+        1,
+        Decimal("10000000.00"),
+        Decimal("0.600000"),
+    )
