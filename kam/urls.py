@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/v1/", include("kam.api.urls")),
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/", include("accounts.import_api_urls")),
+    path("api/v1/", include("scoring.api_urls")),
     path("admin/", admin.site.urls),
 ]
 

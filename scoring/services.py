@@ -327,3 +327,125 @@ def latest_score(tenant: Tenant, account: Account) -> AccountScore | None:
         .order_by("-as_of", "-run__created_at", "-id")
         .first()
     )
+
+
+# --- scorecard versions ------------------------------------------------------------------------------
+
+WEIGHT_TOTAL = Decimal("100")
+
+
+def validate_scorecard_spec(criteria: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
+    """Refuse a scorecard that runs could not use, with a message per problem."""
+    errors: dict[str, list[str]] = {}
+    if not criteria:
+        errors.setdefault("criteria", []).append(_("A scorecard needs at least one criterion."))
+    keys = [c["key"] for c in criteria]
+    if len(set(keys)) != len(keys):
+        errors.setdefault("criteria", []).append(_("Each criterion key may appear once."))
+    total = sum((Decimal(str(c["weight"])) for c in criteria), Decimal("0"))
+    if criteria and total != WEIGHT_TOTAL:
+        errors.setdefault("criteria", []).append(
+            _("The weights add up to %(total)s; they must add up to 100.") % {"total": format(total.normalize(), "f")}
+        )
+    for c in criteria:
+        problem = _criterion_problem(c)
+        if problem:
+            errors.setdefault("criteria", []).append(f"{c['key']}: {problem}")
+    by_tier = {t["tier"]: Decimal(str(t["threshold"])) for t in tiers}
+    if set(by_tier) != set(TIER_ORDER):
+        errors.setdefault("tiers", []).append(_("Give a threshold for each of the tiers S, A, B and C."))
+    elif not by_tier["S"] > by_tier["A"] > by_tier["B"] >= by_tier["C"]:
+        errors.setdefault("tiers", []).append(_("Thresholds must fall from S to A to B to C."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _criterion_problem(c: dict[str, Any]) -> str | None:
+    kind, normalization, params = c["kind"], c["normalization"], c.get("params") or {}
+    if kind == CriterionKind.RATING and normalization != "rating":
+        return _("a rating criterion uses the rating normalisation.")
+    if kind == CriterionKind.METRIC and not c.get("metric"):
+        return _("choose the metric it measures.")
+    if kind == CriterionKind.METRIC and normalization == "rating":
+        return _("a metric cannot use the rating normalisation.")
+    if normalization == "linear":
+        try:
+            if Decimal(str(params["lo"])) >= Decimal(str(params["hi"])):
+                return _("the low value must be below the high value.")
+        except (KeyError, ArithmeticError, ValueError, TypeError):
+            return _("linear needs numbers lo and hi.")
+    if normalization == "bands":
+        try:
+            bands = [(Decimal(str(t)), Decimal(str(p))) for t, p in params["bands"]]
+        except (KeyError, ArithmeticError, ValueError, TypeError):
+            return _("bands need a list of [threshold, points] pairs.")
+        if not bands or any(not Decimal("0") <= p <= Decimal("100") for _t, p in bands):
+            return _("band points lie between 0 and 100.")
+    return None
+
+
+@tenant_service
+def scorecard_create_draft(tenant: Tenant, *, spec: dict[str, Any], actor: Any = None) -> Scorecard:
+    """A new draft version from a full specification (criteria and tiers)."""
+    criteria, tiers = list(spec["criteria"]), list(spec["tiers"])
+    validate_scorecard_spec(criteria, tiers)
+    _advisory_lock(tenant, "scorecard")
+    scorecard = Scorecard.objects.create(
+        tenant=tenant,
+        version=next_version(tenant),
+        hysteresis=spec.get("hysteresis", Decimal("2")),
+        note=spec.get("note", ""),
+        created_by=_user(actor),
+    )
+    Criterion.objects.bulk_create(
+        [Criterion(tenant=tenant, scorecard=scorecard, position=i, **c) for i, c in enumerate(criteria)]
+    )
+    TierRule.objects.bulk_create([TierRule(tenant=tenant, scorecard=scorecard, **t) for t in tiers])
+    audit.record_create(tenant=tenant, instance=scorecard, actor=actor)
+    return scorecard
+
+
+@tenant_service
+def scorecard_activate(tenant: Tenant, *, scorecard: Scorecard, actor: Any = None) -> Scorecard:
+    if scorecard.status == ScorecardStatus.ACTIVE:
+        return scorecard
+    validate_scorecard_spec(
+        list(scorecard.criteria.values("key", "kind", "metric", "normalization", "params", "weight")),
+        list(scorecard.tiers.values("tier", "threshold")),
+    )
+    _advisory_lock(tenant, "scorecard")
+    Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).update(status=ScorecardStatus.RETIRED)
+    before = audit.snapshot(scorecard)
+    scorecard.status = ScorecardStatus.ACTIVE
+    scorecard.activated_at = timezone.now()
+    scorecard.save(update_fields=["status", "activated_at"])
+    audit.record_update(tenant=tenant, instance=scorecard, before=before, actor=actor)
+    return scorecard
+
+
+def scorecard_preview_moves(tenant: Tenant, *, scorecard: Scorecard, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Who would move up or down under ``scorecard`` compared with their current tier."""
+    rows = score_preview(tenant, scorecard=scorecard, as_of=as_of)
+    rank = {tier: position for position, tier in enumerate(reversed(TIER_ORDER))}
+    moves = []
+    for row in rows:
+        current, new = row["current_tier"] or None, row["tier"]
+        if current and current != new:
+            moves.append(
+                {
+                    "account": row["account_id"],
+                    "name": row["name"],
+                    "from": current,
+                    "to": new,
+                    "total": float(row["total"]),
+                    "direction": "up" if rank[new] > rank[current] else "down",
+                }
+            )
+    moves.sort(key=lambda move: (move["direction"], move["name"]))
+    return {
+        "as_of": (as_of or tenant_today(tenant)).isoformat(),
+        "scored": len(rows),
+        "moved_up": sum(1 for move in moves if move["direction"] == "up"),
+        "moved_down": sum(1 for move in moves if move["direction"] == "down"),
+        "accounts": moves,
+    }

@@ -29,3 +29,10 @@ def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.E
 def nightly_score(tenant: Tenant) -> None:
     run = services.score_run_create(tenant, trigger=RunTrigger.SCHEDULE)
     services.score_run_execute(tenant, run=run)
+
+
+def queue_run(tenant: Tenant, run: ScoreRun) -> None:
+    """Execute the run in a worker once the transaction that created it commits."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: execute_run.delay(tenant.pk, run.pk))
