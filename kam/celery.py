@@ -19,4 +19,5 @@ app.autodiscover_tasks()
 # {"task": "kam.fan_out", "args": ["<app>.<task name>"]}: one task per active tenant.
 app.conf.beat_schedule = {
     "hourly-cleanup": {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)},
+    "nightly-score": {"task": "kam.fan_out", "schedule": crontab(hour=2, minute=0), "args": ["scoring.nightly_score"]},
 }

@@ -193,3 +193,15 @@ def test_pareto_over_all_accounts_with_revenue(world):
         Decimal("10000000.00"),
         Decimal("0.600000"),
     )
+
+
+def test_score_command(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tenant, *_ = world
+    out = StringIO()
+    call_command("score", "--tenant", tenant.slug, "--as-of", "2026-06-30", stdout=out)
+    assert "3 accounts scored" in out.getvalue()
+    assert "top 20% share 0.600000" in out.getvalue()
