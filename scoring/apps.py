@@ -19,6 +19,11 @@ class ScoringConfig(AppConfig):
 
         scorecard_seed_default(tenant)
 
+    def load_demo(self, tenant, people) -> None:  # type: ignore[no-untyped-def]
+        from scoring import demo
+
+        demo.load(tenant, people)
+
 
 def _rescore_after_event(tenant, event) -> None:  # type: ignore[no-untyped-def]
     """Recording an event rescores that account at once (DESIGN section 3)."""
