@@ -16,6 +16,7 @@ tenant_patterns = [
     path("settings/audit/", views.audit_log, name="settings-audit"),
     path("accounts/", include("accounts.urls")),
     path("imports/", include("accounts.import_urls")),
+    path("scoring/", include("scoring.urls")),
 ]
 
 urlpatterns = [

@@ -11,8 +11,20 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.services import event_recorded_hooks
+        from accounts.tabs import AccountTab
+        from accounts.tabs import register as register_tab
+        from kam.navigation import NavItem, register
+        from kam.permissions import SCORECARD_EDITORS
 
         event_recorded_hooks.append(_rescore_after_event)
+        register_tab(AccountTab("score", _("Score"), "scoring-account-tab", order=15))
+        register(NavItem("tiers", _("Tiers"), "scoring-tiers", order=20))
+        register(NavItem("score-runs", _("Score runs"), "scoring-runs", order=25))
+        register(
+            NavItem(
+                "scorecard", _("Scorecard"), "scoring-scorecard", roles=SCORECARD_EDITORS, group="settings", order=5
+            )
+        )
 
     def tenant_created(self, tenant) -> None:  # type: ignore[no-untyped-def]
         from scoring.services import scorecard_seed_default
