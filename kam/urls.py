@@ -17,6 +17,7 @@ tenant_patterns = [
     path("accounts/", include("accounts.urls")),
     path("imports/", include("accounts.import_urls")),
     path("scoring/", include("scoring.urls")),
+    path("teams/", include("teams.urls")),
 ]
 
 urlpatterns = [
@@ -41,6 +42,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/", include("accounts.import_api_urls")),
     path("api/v1/", include("scoring.api_urls")),
+    path("api/v1/", include("teams.api_urls")),
     path("admin/", admin.site.urls),
 ]
 
