@@ -5,6 +5,7 @@ change in the audit log. Pages, the API, imports and tasks all come through here
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -222,8 +223,8 @@ def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any
     """
     for row in rows:
         _check_same_tenant(tenant, account=row["account"])
-    refs = [row.get("external_ref") or "" for row in rows]
-    duplicated = {ref for ref in refs if ref and refs.count(ref) > 1}
+    counts = Counter(row.get("external_ref") or "" for row in rows)
+    duplicated = {ref for ref, count in counts.items() if ref and count > 1}
     if duplicated:
         raise ValidationError(
             _("These external references appear more than once in the batch: %(refs)s")

@@ -273,6 +273,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One enum per choice set, whatever the field is called (tier, computed_tier, ...).
+    "ENUM_NAME_OVERRIDES": {"TierEnum": "accounts.models.Tier"},
 }
 
 # --- Celery (DESIGN section 7) -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from accounts.models import Account
 from kam.models import Tenant
 from kam.tasks import tenant_task
-from scoring import services
+from scoring import selectors, services
 from scoring.models import RunStatus, RunTrigger, ScoreRun
 
 
@@ -19,7 +19,7 @@ def execute_run(tenant: Tenant, run_id: int) -> None:
 @tenant_task(name="scoring.rescore_account")
 def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.EVENT) -> None:
     account = Account.objects.for_tenant(tenant).filter(pk=account_id).first()
-    if account is None or account.status == "lost":
+    if account is None or account.status == "lost" or selectors.active_scorecard(tenant) is None:
         return
     run = services.score_run_create(tenant, trigger=trigger, account=account)
     services.score_run_execute(tenant, run=run)
@@ -27,6 +27,8 @@ def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.E
 
 @tenant_task(name="scoring.nightly_score")
 def nightly_score(tenant: Tenant) -> None:
+    if selectors.active_scorecard(tenant) is None:
+        return
     run = services.score_run_create(tenant, trigger=RunTrigger.SCHEDULE)
     services.score_run_execute(tenant, run=run)
 

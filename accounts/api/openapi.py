@@ -1,0 +1,364 @@
+"""OpenAPI pieces of the accounts API: the error shape every operation can answer, and
+the examples integrators read in the docs.
+
+kam/api has no schema class of its own yet; ``KamAutoSchema`` adds the documented
+error responses (400/401/403/404) to each operation, so the viewsets need not repeat them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers
+
+from accounts.api.serializers import (
+    OrderBatchResultSerializer,
+    OrderBatchSerializer,
+    OrderRowSerializer,
+    OrderSerializer,
+)
+
+
+class KamErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable machine-readable code: invalid, not_found, permission_denied, …")
+    message = serializers.CharField(help_text="A sentence for people, in the request's language.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Per-field messages for a 400 (a list of messages, or nested objects for nested input).",
+    )
+
+
+class KamErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (kam/api/errors.py)."""
+
+    error = KamErrorDetailSerializer()
+
+
+def error_response(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+    return OpenApiResponse(KamErrorSerializer, description=description, examples=list(examples))
+
+
+ERROR_RESPONSES: dict[str, OpenApiResponse] = {
+    "400": error_response(
+        "Invalid input or filter: field messages in `error.fields`.",
+        OpenApiExample(
+            "Invalid fields",
+            value={
+                "error": {
+                    "code": "invalid",
+                    "message": "The request has invalid fields.",
+                    "fields": {"amount": ["Ensure this value is greater than or equal to 0.01."]},
+                }
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ),
+    "401": error_response(
+        "No credentials, or a token that is unknown, revoked or expired.",
+        OpenApiExample(
+            "Invalid token",
+            value={"error": {"code": "authentication_failed", "message": "Invalid token.", "fields": {}}},
+            response_only=True,
+            status_codes=["401"],
+        ),
+    ),
+    "403": error_response(
+        "A read-only token writing, or a role that may not do this.",
+        OpenApiExample(
+            "Read-only token",
+            value={
+                "error": {
+                    "code": "permission_denied",
+                    "message": "This token is read-only; writing needs a token with the write scope.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["403"],
+        ),
+    ),
+    "404": error_response(
+        "No such object in this tenant (another tenant's id is answered the same way).",
+        OpenApiExample(
+            "Not found",
+            value={"error": {"code": "not_found", "message": "Not found.", "fields": {}}},
+            response_only=True,
+            status_codes=["404"],
+        ),
+    ),
+}
+
+
+class KamAutoSchema(AutoSchema):
+    """Documents the error responses an operation can give, next to its success response."""
+
+    def _error_codes(self) -> list[str]:
+        codes = ["401", "403"]
+        if self.method != "GET" or self._is_list_view():
+            codes.insert(0, "400")  # invalid input, or an invalid filter value
+        if "{" in self.path:
+            codes.append("404")
+        return codes
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code, direction=direction)
+        return responses
+
+
+# --- operations: summaries, descriptions and examples ---------------------------------------------
+
+ACCOUNT_EXAMPLE = {
+    "id": 1024,
+    "name": "中车华北集团",
+    "legal_name": "中车华北集团有限公司",
+    "credit_code": "91110000100012345L",
+    "industry": "轨道交通",
+    "region": "华北",
+    "parent": None,
+    "owner": 7,
+    "status": "active",
+    "cooperation_since": "2019-04-01",
+    "tier": "A",
+    "score": 72.5,
+    "health_score": 64.0,
+    "health_band": "yellow",
+    "created_at": "2026-01-05T09:12:00+08:00",
+    "updated_at": "2026-03-02T17:40:11+08:00",
+}
+ACCOUNT_INPUT_EXAMPLE = {
+    "name": "中车华北集团",
+    "legal_name": "中车华北集团有限公司",
+    "credit_code": "91110000100012345L",
+    "industry": "轨道交通",
+    "region": "华北",
+    "owner": 7,
+    "status": "active",
+    "cooperation_since": "2019-04-01",
+}
+ORDER_EXAMPLE = {
+    "id": 50211,
+    "account": 1024,
+    "order_date": "2026-02-01",
+    "amount": "128000.00",
+    "cost": "91500.00",
+    "product_line": "精密轴承",
+    "external_ref": "ERP-SO-2026-00417",
+}
+ORDER_INPUT_EXAMPLE = {key: value for key, value in ORDER_EXAMPLE.items() if key != "id"}
+EVENT_EXAMPLE = {
+    "id": 88,
+    "account": 1024,
+    "kind": "major_investment",
+    "occurred_on": "2026-03-01",
+    "impact_points": 10.0,
+    "expires_on": "2026-08-28",
+    "note": "新建智能工厂项目获批",
+}
+
+ACCOUNT_PATH = OpenApiParameter("account_id", int, OpenApiParameter.PATH, description="The account's id.")
+
+
+def _example(name: str, value: Any, *, request: bool = False, codes: list[str] | None = None, **kwargs: Any) -> Any:
+    return OpenApiExample(
+        name, value=value, request_only=request, response_only=not request, status_codes=codes, **kwargs
+    )
+
+
+account_schema = extend_schema_view(
+    list=extend_schema(
+        summary="List accounts",
+        description=(
+            "The tenant's customer accounts (客户企业), by name. A session member sees only the accounts "
+            "they own or serve on. `tier`, `score`, `health_score` and `health_band` are the current values "
+            "kept by scoring and risk. Use `updated_after` for incremental sync."
+        ),
+        examples=[_example("Account", ACCOUNT_EXAMPLE)],
+    ),
+    retrieve=extend_schema(summary="Get an account", examples=[_example("Account", ACCOUNT_EXAMPLE)]),
+    create=extend_schema(
+        summary="Create an account",
+        description=(
+            "`credit_code` (统一社会信用代码) is checked (18 characters, check character) and unique in the "
+            "tenant. `parent` and `owner` must be the tenant's own account and an active member. Read-only "
+            "fields sent are ignored."
+        ),
+        examples=[
+            _example("New account", ACCOUNT_INPUT_EXAMPLE, request=True),
+            _example("Created", {**ACCOUNT_EXAMPLE, "tier": "", "score": None}, codes=["201"]),
+        ],
+    ),
+    update=extend_schema(
+        summary="Replace an account",
+        description="A `parent` that would make a cycle in the group hierarchy is refused.",
+        examples=[_example("Account", ACCOUNT_INPUT_EXAMPLE, request=True), _example("Updated", ACCOUNT_EXAMPLE)],
+    ),
+    partial_update=extend_schema(
+        summary="Change an account",
+        description="Only the fields sent change. A `parent` that would make a cycle is refused.",
+        examples=[_example("Move to a group", {"parent": 1000}, request=True), _example("Updated", ACCOUNT_EXAMPLE)],
+    ),
+    destroy=extend_schema(
+        summary="Delete an account",
+        description=(
+            "Only an account without orders, invoices or subsidiaries can be deleted; otherwise the answer is "
+            "400 and the account should be archived."
+        ),
+    ),
+    archive=extend_schema(
+        summary="Archive an account",
+        description="Marks the account `lost`; it keeps its history. Answers the archived account.",
+        request=None,
+        examples=[_example("Archived", {**ACCOUNT_EXAMPLE, "status": "lost"})],
+    ),
+)
+
+order_schema = extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        description="Purchase records, newest order date first. Money is a string with two decimals.",
+        examples=[_example("Order", ORDER_EXAMPLE)],
+    ),
+    retrieve=extend_schema(summary="Get an order", examples=[_example("Order", ORDER_EXAMPLE)]),
+    create=extend_schema(
+        summary="Record an order",
+        description=(
+            "Idempotent by `external_ref`: when the tenant already has an order with it, nothing is created and "
+            "the answer is 200 with the recorded order (unchanged). A new order is 201. `amount` must be "
+            "greater than zero."
+        ),
+        responses={201: OrderSerializer, 200: OrderSerializer},
+        examples=[
+            _example("New order", ORDER_INPUT_EXAMPLE, request=True),
+            _example("Created", ORDER_EXAMPLE, codes=["201"]),
+            _example("Already recorded", ORDER_EXAMPLE, codes=["200"]),
+        ],
+    ),
+    update=extend_schema(summary="Replace an order", examples=[_example("Updated", ORDER_EXAMPLE)]),
+    partial_update=extend_schema(summary="Change an order", examples=[_example("Updated", ORDER_EXAMPLE)]),
+    destroy=extend_schema(summary="Delete an order"),
+    bulk=extend_schema(
+        summary="Record many orders at once",
+        description=(
+            'A JSON list of orders, or `{"orders": [...]}`, at most 10,000 per call. Atomic: every row is '
+            "checked first, and one bad row writes nothing (400 with the errors by row index under "
+            "`error.fields.rows`). Idempotent by `external_ref`: orders whose reference the tenant has "
+            "already are skipped and counted in `already_existed`. 201 when something was created, 200 when "
+            "everything already existed."
+        ),
+        request=PolymorphicProxySerializer(
+            component_name="OrderBulk",
+            serializers=[OrderRowSerializer(many=True), OrderBatchSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: OrderBatchResultSerializer,
+            200: OrderBatchResultSerializer,
+            400: error_response(
+                "Invalid rows (nothing was written), or a batch that is not a list or is too large.",
+                _example(
+                    "Invalid rows",
+                    {
+                        "error": {
+                            "code": "invalid",
+                            "message": "The request has invalid fields.",
+                            "fields": {
+                                "rows": {
+                                    "3": {"amount": ["Ensure this value is greater than or equal to 0.01."]},
+                                    "7": {"account": ['Invalid pk "99" - object does not exist.']},
+                                }
+                            },
+                        }
+                    },
+                    codes=["400"],
+                ),
+            ),
+        },
+        examples=[
+            _example(
+                "Two orders",
+                [
+                    ORDER_INPUT_EXAMPLE,
+                    {**ORDER_INPUT_EXAMPLE, "amount": "56000.00", "external_ref": "ERP-SO-2026-00418"},
+                ],
+                request=True,
+            ),
+            _example("Created", {"created": 2, "already_existed": 0}, codes=["201"]),
+            _example("Sent again", {"created": 0, "already_existed": 2}, codes=["200"]),
+        ],
+    ),
+)
+
+event_schema = extend_schema_view(
+    list=extend_schema(
+        summary="List an account's events",
+        description="Signals that move the tier now (动态调整), latest first.",
+        parameters=[ACCOUNT_PATH],
+        examples=[_example("Event", EVENT_EXAMPLE)],
+    ),
+    create=extend_schema(
+        summary="Record an event",
+        description=(
+            "When `impact_points` or `expires_on` is omitted, the kind's default fills it: "
+            "`major_investment` +10 for 180 days, `expansion` +5, `budget_cut` -5, `competitor_win` -10 "
+            "(180 days each), `leadership_change` and `merger` 0 (they open a review). Recording an event "
+            "rescores the account."
+        ),
+        parameters=[ACCOUNT_PATH],
+        examples=[
+            _example(
+                "Kind's defaults",
+                {"kind": "major_investment", "occurred_on": "2026-03-01", "note": "新建智能工厂项目获批"},
+                request=True,
+            ),
+            _example("Recorded", EVENT_EXAMPLE, codes=["201"]),
+        ],
+    ),
+)
+
+
+def record_schema(noun: str, plural: str, description: str) -> Any:
+    """Summaries for the plain account-record resources (contacts, invoices, …)."""
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {plural}", description=description),
+        retrieve=extend_schema(summary=f"Get {noun}"),
+        create=extend_schema(summary=f"Create {noun}", description=description),
+        update=extend_schema(summary=f"Replace {noun}"),
+        partial_update=extend_schema(summary=f"Change {noun}"),
+        destroy=extend_schema(summary=f"Delete {noun}"),
+    )
+
+
+contact_schema = record_schema(
+    "a contact",
+    "contacts",
+    "People at the customer: level, buying role, attitude; `reports_to` draws the org chart (same account).",
+)
+invoice_schema = record_schema(
+    "an invoice",
+    "invoices",
+    "Invoices and their payment. `due_on` cannot be before `issued_on`; `overdue=true` lists unpaid invoices "
+    "past due. Money is a string with two decimals.",
+)
+interaction_schema = record_schema(
+    "an interaction",
+    "interactions",
+    "Meetings, calls, visits, e-mails, service tickets and complaints. A session member logs them on the "
+    "accounts they serve; the user is the session's.",
+)
+contract_schema = record_schema(
+    "a contract", "contracts", "Contracts with their term, value, auto-renewal, IP clause and exclusivity."
+)

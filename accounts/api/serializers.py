@@ -1,0 +1,206 @@
+"""Serializers of the accounts API. They check the shape of the input; the rules live in
+accounts.services, which every write goes through.
+
+Related ids are looked up in the request tenant's rows only (the serializer context
+carries ``tenant``): another tenant's id is "Invalid pk" like an id that does not exist.
+Field names are a contract with integrators (DESIGN section 8): add, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+from accounts.models import Account, Contact, Contract, Event, EventKind, Interaction, Invoice, Order
+from kam.models import User
+
+ACCOUNT_FIELDS = (
+    "id",
+    "name",
+    "legal_name",
+    "credit_code",
+    "industry",
+    "region",
+    "parent",
+    "owner",
+    "status",
+    "cooperation_since",
+    "tier",
+    "score",
+    "health_score",
+    "health_band",
+    "created_at",
+    "updated_at",
+)
+CONTACT_FIELDS = (
+    "id",
+    "account",
+    "name",
+    "title",
+    "department",
+    "level",
+    "buying_role",
+    "attitude",
+    "reports_to",
+    "email",
+    "phone",
+    "left_on",
+    "created_at",
+    "updated_at",
+)
+ORDER_FIELDS = ("id", "account", "order_date", "amount", "cost", "product_line", "external_ref")
+INVOICE_FIELDS = ("id", "account", "number", "issued_on", "due_on", "amount", "paid_on", "paid_amount")
+INTERACTION_FIELDS = ("id", "account", "contact", "kind", "occurred_at", "summary")
+EVENT_FIELDS = ("id", "account", "kind", "occurred_on", "impact_points", "expires_on", "note")
+CONTRACT_FIELDS = ("id", "account", "title", "start_on", "end_on", "value", "auto_renew", "ip_clause", "exclusivity")
+
+# Largest id PostgreSQL's bigint holds: a bigger number is refused as input, never sent to the database.
+MAX_ID = 2**63 - 1
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """The id of one of the request tenant's own rows.
+
+    Give ``queryset`` from the model's ``unscoped`` manager: ``objects`` is bound to the
+    tenant current at import time (none), and the tenant is applied here per request.
+    With no tenant in the context nothing matches (fail closed).
+    """
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return queryset.none()
+        return queryset.filter(tenant=tenant)
+
+
+class TenantMemberField(serializers.PrimaryKeyRelatedField):
+    """The id of a user who is an active member of the request tenant."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return User.objects.none()
+        return User.objects.filter(is_active=True, memberships__tenant=tenant, memberships__is_active=True)
+
+
+def account_field(**kwargs: Any) -> TenantPrimaryKeyRelatedField:
+    return TenantPrimaryKeyRelatedField(queryset=Account.unscoped.all(), **kwargs)
+
+
+def contact_field(**kwargs: Any) -> TenantPrimaryKeyRelatedField:
+    return TenantPrimaryKeyRelatedField(queryset=Contact.unscoped.all(), **kwargs)
+
+
+def score_field(**kwargs: Any) -> serializers.DecimalField:
+    """A score: a JSON number with (at most) two decimals, 0..100."""
+    return serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False, **kwargs)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    parent = account_field(required=False, allow_null=True, help_text="Id of the parent account (group hierarchy).")
+    owner = TenantMemberField(
+        required=False, allow_null=True, help_text="Id of the account manager: an active member of the tenant."
+    )
+    score = score_field(read_only=True, allow_null=True, help_text="Current score 0..100 (scoring app).")
+    health_score = score_field(read_only=True, allow_null=True, help_text="Current health 0..100 (risk app).")
+
+    class Meta:
+        model = Account
+        fields = ACCOUNT_FIELDS
+        read_only_fields = ("tier", "health_band", "created_at", "updated_at")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    account = account_field()
+    reports_to = contact_field(
+        required=False, allow_null=True, help_text="Id of the contact this one reports to (same account)."
+    )
+
+    class Meta:
+        model = Contact
+        fields = CONTACT_FIELDS
+        read_only_fields = ("created_at", "updated_at")
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    account = account_field()
+
+    class Meta:
+        model = Order
+        fields = ORDER_FIELDS
+        extra_kwargs = {
+            "external_ref": {
+                "help_text": "Your system's id of the order, unique in the tenant: re-sending it creates nothing."
+            }
+        }
+
+
+class OrderRowSerializer(OrderSerializer):
+    """One order of a bulk call. The account is a plain id here: the view resolves all the
+    batch's ids with one query instead of one per row."""
+
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class OrderBatchSerializer(serializers.Serializer):
+    """The object form of a bulk call; a bare list of orders is accepted as well."""
+
+    orders = OrderRowSerializer(many=True)
+
+
+class OrderBatchResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Orders written by this call.")
+    already_existed = serializers.IntegerField(
+        help_text="Orders skipped because their external_ref was already recorded."
+    )
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    account = account_field()
+
+    class Meta:
+        model = Invoice
+        fields = INVOICE_FIELDS
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    account = account_field()
+    contact = contact_field(required=False, allow_null=True, help_text="Id of a contact of the same account.")
+
+    class Meta:
+        model = Interaction
+        fields = INTERACTION_FIELDS
+
+
+class EventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    impact_points = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
+        help_text="Points added to the score while active; the kind's default when omitted.",
+    )
+    expires_on = serializers.DateField(
+        required=False, allow_null=True, help_text="End of the effect (exclusive); the kind's default when omitted."
+    )
+
+    class Meta:
+        model = Event
+        fields = EVENT_FIELDS
+        read_only_fields = ("account",)
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    account = account_field()
+
+    class Meta:
+        model = Contract
+        fields = CONTRACT_FIELDS

@@ -1,0 +1,412 @@
+"""Viewsets of the accounts API (DESIGN section 8).
+
+Each declares its queryset, serializer and filters; kam.api.viewsets narrows the
+queryset to the request's tenant. Tokens act tenant-wide with their scope (checked by
+kam.api.permissions.TenantAccess); session users are held to accounts.access: members
+read only their accounts, managers write only theirs. Every write goes through
+accounts.services, whose ValidationErrors become 400s with field messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.access import (
+    can_create_accounts,
+    can_log_interaction,
+    can_write,
+    readable_accounts,
+    writable_accounts,
+)
+from accounts.api import filters, openapi
+from accounts.api.serializers import (
+    AccountSerializer,
+    ContactSerializer,
+    ContractSerializer,
+    EventSerializer,
+    InteractionSerializer,
+    InvoiceSerializer,
+    OrderRowSerializer,
+    OrderSerializer,
+)
+from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
+from kam.api.viewsets import TenantModelViewSet, TenantViewSetMixin
+from kam.models import ApiToken, Membership, Role
+from kam.permissions import READ_ALL, WRITERS
+from kam.tenancy import get_object_for_tenant
+
+# One bulk call writes at most this many orders; more is refused before any row is read.
+BULK_MAX_ORDERS = 10_000
+
+
+def actor_of(request: Request) -> Any:
+    """Who the audit log names: the API token, or the session's user."""
+    return request.auth if isinstance(request.auth, ApiToken) else request.user
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A service's django ValidationError as a DRF one, so it answers 400 with field messages
+    (model-wide messages under ``non_field_errors``, as DRF names them)."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            detail: Any = {
+                ("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
+                for field, messages in exc.message_dict.items()
+            }
+        else:
+            detail = {"non_field_errors": exc.messages}
+        raise ValidationError(detail) from exc
+
+
+class StableOrderingFilter(OrderingFilter):
+    """``?ordering=`` with the id appended as a tie-breaker, so that cursor pages are stable
+    when the chosen field has equal values."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or ())
+        if not any(field.lstrip("-") in {"id", "pk"} for field in ordering):
+            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
+        return ordering
+
+
+class AccountsApiMixin:
+    """What every accounts viewset shares: documented errors, numeric ids, the request's
+    membership (None for a token) and the checks on the accounts a session user writes."""
+
+    request: Request
+    schema = openapi.KamAutoSchema()
+    lookup_value_regex = "[0-9]+"
+    filter_backends = (DjangoFilterBackend, StableOrderingFilter)
+
+    @property
+    def tenant(self) -> Any:
+        return self.request.tenant
+
+    @property
+    def membership(self) -> Membership | None:
+        """The session user's membership; None for a token, which acts tenant-wide."""
+        return getattr(self.request._request, "membership", None)
+
+    @property
+    def actor(self) -> Any:
+        return actor_of(self.request)
+
+    def check_account_writable(self, account: Account) -> None:
+        membership = self.membership
+        if membership is not None and not can_write(self.tenant, membership, account):
+            raise PermissionDenied(_("You may only change the accounts you own or serve on."))
+
+
+@openapi.account_schema
+class AccountViewSet(AccountsApiMixin, TenantModelViewSet):
+    queryset = Account.unscoped.all()
+    serializer_class = AccountSerializer
+    filterset_class = filters.AccountFilter
+    ordering_fields = ("name", "created_at", "updated_at", "id")
+    ordering = ("name", "id")
+
+    def get_queryset(self) -> QuerySet[Account]:
+        accounts = super().get_queryset()
+        membership = self.membership
+        if membership is not None:
+            accounts = accounts & readable_accounts(self.tenant, membership)
+        return accounts
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        membership = self.membership
+        data = dict(serializer.validated_data)
+        if membership is not None:
+            if not can_create_accounts(membership):
+                raise PermissionDenied(_("Your role may not create accounts."))
+            # A manager who creates an account without naming an owner owns it, and so may go on writing it.
+            data.setdefault("owner", self.request.user)
+        with service_errors():
+            serializer.instance = services.account_create(self.tenant, actor=self.actor, **data)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self.check_account_writable(serializer.instance)
+        with service_errors():
+            serializer.instance = services.account_update(
+                self.tenant, account=serializer.instance, actor=self.actor, **serializer.validated_data
+            )
+
+    def perform_destroy(self, instance: Account) -> None:
+        self.check_account_writable(instance)
+        with service_errors():
+            services.account_delete(self.tenant, account=instance, actor=self.actor)
+
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        self.check_account_writable(account)
+        with service_errors():
+            account = services.account_archive(self.tenant, account=account, actor=self.actor)
+        return Response(self.get_serializer(account).data)
+
+
+@dataclass(frozen=True)
+class RecordServices:
+    """The services that write one kind of account record; ``name`` is the keyword the
+    update and delete services take the record by (order=, invoice=, …)."""
+
+    name: str
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., None]
+
+
+class AccountRecordViewSet(AccountsApiMixin, TenantModelViewSet):
+    """Records that belong to an account: a session user reads them where they read the
+    account, and writes them where they write the account."""
+
+    record_services: RecordServices
+
+    def get_queryset(self) -> QuerySet:
+        records = super().get_queryset()
+        membership = self.membership
+        # Roles that read every account skip the subquery; readable_accounts would return them all.
+        if membership is not None and membership.role not in READ_ALL:
+            records = records.filter(account__in=readable_accounts(self.tenant, membership).values("pk"))
+        return records
+
+    def check_account(self, account: Account) -> None:
+        self.check_account_writable(account)
+
+    def check_record(self, record: Any) -> None:
+        self.check_account(record.account)
+
+    def create_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        self.check_account(data["account"])
+        with service_errors():
+            serializer.instance = self.record_services.create(self.tenant, actor=self.actor, **self.create_data(data))
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        record = serializer.instance
+        self.check_record(record)
+        data = dict(serializer.validated_data)
+        if "account" in data and data["account"].pk != record.account_id:
+            self.check_account(data["account"])
+        with service_errors():
+            serializer.instance = self.record_services.update(
+                self.tenant, actor=self.actor, **{self.record_services.name: record}, **data
+            )
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.check_record(instance)
+        with service_errors():
+            self.record_services.delete(self.tenant, actor=self.actor, **{self.record_services.name: instance})
+
+
+@openapi.contact_schema
+class ContactViewSet(AccountRecordViewSet):
+    queryset = Contact.unscoped.all()
+    serializer_class = ContactSerializer
+    filterset_class = filters.ContactFilter
+    ordering_fields = ("name", "created_at", "updated_at", "id")
+    ordering = ("name", "id")
+    record_services = RecordServices(
+        "contact", services.contact_create, services.contact_update, services.contact_delete
+    )
+
+
+@openapi.order_schema
+class OrderViewSet(AccountRecordViewSet):
+    queryset = Order.unscoped.all()
+    serializer_class = OrderSerializer
+    filterset_class = filters.OrderFilter
+    ordering_fields = ("order_date", "id")
+    ordering = ("-order_date", "-id")
+    record_services = RecordServices("order", services.order_create, services.order_update, services.order_delete)
+
+    def existing_order(self, external_ref: str) -> Order | None:
+        return Order.unscoped.filter(tenant=self.tenant, external_ref=external_ref).first()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Idempotent by external_ref: re-sending a recorded order answers 200 with it."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.check_account(serializer.validated_data["account"])
+        external_ref = serializer.validated_data.get("external_ref", "")
+        if external_ref and (existing := self.existing_order(external_ref)) is not None:
+            return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
+        try:
+            self.perform_create(serializer)
+        except ValidationError:
+            # Another request recorded the same external_ref between our look-up and our insert.
+            if external_ref and (existing := self.existing_order(external_ref)) is not None:
+                return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
+            raise
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    @action(detail=False, methods=["post"], filter_backends=(), pagination_class=None, parser_classes=(JSONParser,))
+    def bulk(self, request: Request) -> Response:
+        rows = request.data.get("orders") if isinstance(request.data, dict) else request.data
+        if not isinstance(rows, list):
+            raise ValidationError({"orders": [_('Send a JSON list of orders, or an object {"orders": [...]}.')]})
+        if not rows:
+            raise ValidationError({"orders": [_("Send at least one order.")]})
+        if len(rows) > BULK_MAX_ORDERS:
+            raise ValidationError(
+                {
+                    "orders": [
+                        _("At most %(max)s orders per call; this one has %(count)s. Send them in smaller batches.")
+                        % {"max": f"{BULK_MAX_ORDERS:,}", "count": f"{len(rows):,}"}
+                    ]
+                }
+            )
+        validated, errors = self.validate_rows(rows)
+        accounts = self.resolve_accounts(validated, errors)
+        if errors:
+            raise ValidationError({"rows": dict(sorted(errors.items(), key=lambda item: int(item[0])))})
+        self.check_accounts_writable(set(accounts))
+        orders = [{**row, "account": accounts[row["account"]]} for row in validated.values()]
+        with service_errors():
+            result = services.orders_bulk_create(self.tenant, rows=orders, actor=self.actor)
+        return Response(result, status=status.HTTP_201_CREATED if result["created"] else status.HTTP_200_OK)
+
+    def validate_rows(self, rows: list[Any]) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+        """Each row's shape, all rows checked: the valid ones by index, and the errors by index."""
+        row_serializer = OrderRowSerializer(context=self.get_serializer_context())
+        validated: dict[int, dict[str, Any]] = {}
+        errors: dict[str, Any] = {}
+        for index, row in enumerate(rows):
+            try:
+                validated[index] = dict(row_serializer.run_validation(row))
+            except ValidationError as exc:
+                errors[str(index)] = exc.detail
+        return validated, errors
+
+    def resolve_accounts(self, validated: dict[int, dict[str, Any]], errors: dict[str, Any]) -> dict[int, Account]:
+        """The batch's account ids, looked up in the tenant with one query; unknown ids are row errors."""
+        ids = {row["account"] for row in validated.values()}
+        accounts = Account.unscoped.filter(tenant=self.tenant, pk__in=ids).only("id", "tenant_id").in_bulk()
+        message = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
+        for index, row in validated.items():
+            if row["account"] not in accounts:
+                errors[str(index)] = {"account": [_(message).format(pk_value=row["account"])]}
+        return accounts
+
+    def check_accounts_writable(self, account_ids: set[int]) -> None:
+        membership = self.membership
+        if membership is None:
+            return
+        writable = set(
+            writable_accounts(self.tenant, membership).filter(pk__in=account_ids).values_list("pk", flat=True)
+        )
+        refused = sorted(account_ids - writable)
+        if refused:
+            raise PermissionDenied(
+                _("You may only add orders to the accounts you own or serve on; not to: %(ids)s")
+                % {"ids": ", ".join(str(pk) for pk in refused[:20])}
+            )
+
+
+@openapi.invoice_schema
+class InvoiceViewSet(AccountRecordViewSet):
+    queryset = Invoice.unscoped.all()
+    serializer_class = InvoiceSerializer
+    filterset_class = filters.InvoiceFilter
+    ordering_fields = ("issued_on", "due_on", "id")
+    ordering = ("-issued_on", "-id")
+    record_services = RecordServices(
+        "invoice", services.invoice_create, services.invoice_update, services.invoice_delete
+    )
+
+
+@openapi.interaction_schema
+class InteractionViewSet(AccountRecordViewSet):
+    """Members log interactions on the accounts they read, and change only their own."""
+
+    queryset = Interaction.unscoped.all()
+    serializer_class = InteractionSerializer
+    filterset_class = filters.InteractionFilter
+    ordering_fields = ("occurred_at", "id")
+    ordering = ("-occurred_at", "-id")
+    write_roles = WRITERS | {Role.MEMBER}
+    record_services = RecordServices(
+        "interaction", services.interaction_create, services.interaction_update, services.interaction_delete
+    )
+
+    def check_account(self, account: Account) -> None:
+        membership = self.membership
+        if membership is not None and not can_log_interaction(self.tenant, membership, account):
+            raise PermissionDenied(_("You may only log interactions on the accounts you serve."))
+
+    def check_record(self, record: Interaction) -> None:
+        membership = self.membership
+        if membership is not None and membership.role == Role.MEMBER and record.user_id != membership.user_id:
+            raise PermissionDenied(_("You may only change the interactions you logged."))
+        super().check_record(record)
+
+    def create_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.membership is not None:
+            data["user"] = self.request.user
+        return data
+
+
+@openapi.contract_schema
+class ContractViewSet(AccountRecordViewSet):
+    queryset = Contract.unscoped.all()
+    serializer_class = ContractSerializer
+    filterset_class = filters.ContractFilter
+    ordering_fields = ("end_on", "start_on", "id")
+    ordering = ("-end_on", "-id")
+    record_services = RecordServices(
+        "contract", services.contract_create, services.contract_update, services.contract_delete
+    )
+
+
+@openapi.event_schema
+class AccountEventViewSet(
+    AccountsApiMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """accounts/{account_id}/events/: an account's events; recording one rescores it."""
+
+    queryset = Event.unscoped.all()
+    serializer_class = EventSerializer
+    filter_backends = (StableOrderingFilter,)
+    ordering_fields = ("occurred_on", "id")
+    ordering = ("-occurred_on", "-id")
+
+    @cached_property
+    def account(self) -> Account:
+        """The account in the URL: 404 for another tenant's, or one a member does not read."""
+        membership = self.membership
+        if membership is None:
+            return get_object_for_tenant(Account.unscoped.all(), self.tenant, self.kwargs["account_id"])
+        return selectors.account_get(self.tenant, membership, self.kwargs["account_id"])
+
+    def get_queryset(self) -> QuerySet[Event]:
+        return super().get_queryset().filter(account=self.account)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self.check_account_writable(self.account)
+        with service_errors():
+            serializer.instance = services.event_create(
+                self.tenant, account=self.account, actor=self.actor, **serializer.validated_data
+            )
