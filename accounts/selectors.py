@@ -13,24 +13,47 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.access import readable_accounts
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
 from kam.models import AuditLog, Membership, Tenant
 
+# Tier sorts by rank (S first when descending); accounts not scored yet come last either way.
+TIER_RANK = Case(
+    When(tier="S", then=Value(4)),
+    When(tier="A", then=Value(3)),
+    When(tier="B", then=Value(2)),
+    When(tier="C", then=Value(1)),
+    default=Value(None),
+    output_field=IntegerField(),
+)
 SORTS = {
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "tier": ("tier", "name", "id"),
-    "-tier": ("-tier", "name", "id"),
-    "score": ("score", "id"),
-    "-score": ("-score", "id"),
-    "health": ("health_score", "id"),
-    "-health": ("-health_score", "id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
+    "name": (F("name").asc(), "id"),
+    "-name": (F("name").desc(), "-id"),
+    "tier": (TIER_RANK.asc(nulls_last=True), "name", "id"),
+    "-tier": (TIER_RANK.desc(nulls_last=True), "name", "id"),
+    "score": (F("score").asc(nulls_last=True), "id"),
+    "-score": (F("score").desc(nulls_last=True), "id"),
+    "health": (F("health_score").asc(nulls_last=True), "id"),
+    "-health": (F("health_score").desc(nulls_last=True), "id"),
+    "updated": (F("updated_at").asc(), "id"),
+    "-updated": (F("updated_at").desc(), "-id"),
 }
 
 

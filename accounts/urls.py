@@ -1,3 +1,30 @@
+"""Account pages, under /t/<tenant_slug>/accounts/ (kam/urls.py)."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("", views.account_list, name="accounts-list"),
+    path("export/", views.account_export, name="accounts-export"),
+    path("new/", views.account_create, name="accounts-create"),
+    path("<int:account_id>/", views.account_detail, name="accounts-detail"),
+    path("<int:account_id>/edit/", views.account_edit, name="accounts-edit"),
+    path("<int:account_id>/archive/", views.account_archive, name="accounts-archive"),
+    path("<int:account_id>/delete/", views.account_delete, name="accounts-delete"),
+    path("<int:account_id>/group/", views.account_group_page, name="accounts-group"),
+    path("<int:account_id>/interactions/new/", views.interaction_create, name="accounts-interaction-create"),
+    path("<int:account_id>/events/new/", views.event_create, name="accounts-event-create"),
+    path("<int:account_id>/contacts/new/", views.contact_create, name="accounts-contact-create"),
+    path("<int:account_id>/contacts/<int:contact_id>/edit/", views.contact_edit, name="accounts-contact-edit"),
+    # Tabs of the account page (accounts/tabs.py): fragments loaded by htmx.
+    path("<int:account_id>/overview/", views.tab_overview, name="accounts-tab-overview"),
+    path("<int:account_id>/contacts/", views.tab_contacts, name="accounts-tab-contacts"),
+    path("<int:account_id>/orders/", views.tab_orders, name="accounts-tab-orders"),
+    path("<int:account_id>/invoices/", views.tab_invoices, name="accounts-tab-invoices"),
+    path("<int:account_id>/timeline/", views.tab_timeline, name="accounts-tab-timeline"),
+    path("<int:account_id>/contracts/", views.tab_contracts, name="accounts-tab-contracts"),
+    path("<int:account_id>/group/tab/", views.tab_group, name="accounts-tab-group"),
+]

@@ -1,0 +1,286 @@
+"""Forms of the account pages. They check the input's shape; the services validate the
+rest (model rules, constraints, tenant) and their ValidationErrors are put beside the
+fields by :func:`add_service_errors`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from accounts import page_helpers, selectors, services
+from accounts.models import (
+    Account,
+    AccountStatus,
+    Attitude,
+    BuyingRole,
+    Contact,
+    ContactLevel,
+    EventKind,
+    HealthBand,
+    InteractionKind,
+    Tier,
+)
+from accounts.validators import validate_credit_code
+from kam.models import Tenant, User
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _label(model: type, field: str) -> str:
+    return capfirst(model._meta.get_field(field).verbose_name)
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ValidationError beside the fields it names; the rest above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class ContactChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Contact) -> str:
+        label = f"{obj.name} · {obj.title}" if obj.title else obj.name
+        return f"{label} ({_('left')})" if obj.left_on else label
+
+
+# --- list filters ---------------------------------------------------------------------------------
+
+
+class AccountFilterForm(forms.Form):
+    """The list's search, filters and sort; an invalid value is dropped, not an error page."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, legal name or credit code"), "autocomplete": "off"}
+        ),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
+    industry = forms.ChoiceField(label=_("Industry"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    health_band = forms.ChoiceField(label=_("Health"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=[(key, key) for key in selectors.SORTS], widget=forms.HiddenInput
+    )
+
+    FILTERS = ("q", "status", "tier", "industry", "region", "owner", "health_band")
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        every = [("", _("All"))]
+        choices = selectors.filter_choices(tenant)
+        self.fields["status"].choices = every + list(AccountStatus.choices)
+        self.fields["tier"].choices = every + list(Tier.choices)
+        self.fields["industry"].choices = every + [(value, value) for value in choices["industries"]]
+        self.fields["region"].choices = every + [(value, value) for value in choices["regions"]]
+        self.fields["owner"].choices = every + [
+            (user.pk, user.display_name) for user in page_helpers.tenant_member_users(tenant)
+        ]
+        self.fields["health_band"].choices = every + list(HealthBand.choices)
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters for selectors.accounts_list (invalid ones are ignored)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        values = {name: data[name] for name in self.FILTERS if data.get(name) not in (None, "")}
+        values["sort"] = data.get("sort") or "name"
+        return values
+
+    def active(self) -> bool:
+        """Whether any filter or search narrows the list."""
+        return any(key != "sort" for key in self.filters())
+
+
+# --- account create and edit ----------------------------------------------------------------------
+
+
+class AccountForm(forms.Form):
+    name = forms.CharField(label=_label(Account, "name"), max_length=200)
+    legal_name = forms.CharField(label=_label(Account, "legal_name"), max_length=200, required=False)
+    credit_code = forms.CharField(
+        label=_label(Account, "credit_code"),
+        max_length=18,
+        required=False,
+        help_text=_("18 characters; the check character is verified when a code is given."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "input-code"}),
+    )
+    industry = forms.CharField(label=_label(Account, "industry"), max_length=100, required=False)
+    region = forms.CharField(label=_label(Account, "region"), max_length=100, required=False)
+    parent = forms.ModelChoiceField(
+        label=_("Parent (customer group)"),
+        queryset=Account.objects.none(),
+        required=False,
+        empty_label=_("— none —"),
+    )
+    owner = UserChoiceField(
+        label=_label(Account, "owner"), queryset=User.objects.none(), required=False, empty_label=_("— nobody —")
+    )
+    status = forms.ChoiceField(label=_label(Account, "status"), choices=AccountStatus.choices)
+    cooperation_since = forms.DateField(label=_label(Account, "cooperation_since"), required=False, widget=DATE_WIDGET)
+    notes = forms.CharField(label=_label(Account, "notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args: Any, tenant: Tenant, account: Account | None = None, **kwargs: Any) -> None:
+        if account is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": account.name,
+                "legal_name": account.legal_name,
+                "credit_code": account.credit_code,
+                "industry": account.industry,
+                "region": account.region,
+                "parent": account.parent_id,
+                "owner": account.owner_id,
+                "status": account.status,
+                "cooperation_since": account.cooperation_since,
+                "notes": account.notes,
+            }
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.account = account
+        self.fields["parent"].queryset = page_helpers.parent_choices(tenant, account)
+        self.fields["owner"].queryset = page_helpers.tenant_member_users(
+            tenant, include=[account.owner_id] if account is not None else []
+        )
+        if account is None:
+            self.fields["status"].initial = AccountStatus.ACTIVE
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError(_("Give the account a name."))
+        return name
+
+    def clean_credit_code(self) -> str:
+        code = self.cleaned_data["credit_code"].strip().upper()
+        validate_credit_code(code)
+        if code:
+            others = Account.objects.for_tenant(self.tenant).filter(credit_code=code)
+            if self.account is not None:
+                others = others.exclude(pk=self.account.pk)
+            if others.exists():
+                raise ValidationError(_("Another account already has this unified social credit code."))
+        return code
+
+
+# --- contacts -------------------------------------------------------------------------------------
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label=_label(Contact, "name"), max_length=100)
+    title = forms.CharField(label=_label(Contact, "title"), max_length=100, required=False)
+    department = forms.CharField(label=_label(Contact, "department"), max_length=100, required=False)
+    level = forms.ChoiceField(label=_label(Contact, "level"), choices=ContactLevel.choices)
+    buying_role = forms.ChoiceField(label=_label(Contact, "buying_role"), choices=BuyingRole.choices)
+    attitude = forms.ChoiceField(label=_label(Contact, "attitude"), choices=Attitude.choices)
+    reports_to = ContactChoiceField(
+        label=_label(Contact, "reports_to"),
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label=_("— nobody —"),
+    )
+    email = forms.EmailField(label=_label(Contact, "email"), required=False)
+    phone = forms.CharField(label=_label(Contact, "phone"), max_length=40, required=False)
+    left_on = forms.DateField(label=_label(Contact, "left_on"), required=False, widget=DATE_WIDGET)
+
+    def __init__(
+        self, *args: Any, tenant: Tenant, account: Account, contact: Contact | None = None, **kwargs: Any
+    ) -> None:
+        if contact is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(contact, name) for name in self.base_fields if name != "reports_to"}
+            kwargs["initial"]["reports_to"] = contact.reports_to_id
+        super().__init__(*args, **kwargs)
+        self.fields["reports_to"].queryset = page_helpers.reports_to_choices(tenant, account, contact)
+        if contact is None:
+            self.fields["level"].initial = ContactLevel.OPERATIONAL
+            self.fields["buying_role"].initial = BuyingRole.USER
+            self.fields["attitude"].initial = Attitude.NEUTRAL
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError(_("Give the contact a name."))
+        return name
+
+
+# --- interactions and events ----------------------------------------------------------------------
+
+
+class InteractionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=InteractionKind.choices)
+    contact = ContactChoiceField(
+        label=_("Contact"), queryset=Contact.objects.none(), required=False, empty_label=_("— nobody in particular —")
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def __init__(self, *args: Any, tenant: Tenant, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = page_helpers.reports_to_choices(tenant, account, None)
+        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean_summary(self) -> str:
+        summary = self.cleaned_data["summary"].strip()
+        if not summary:
+            raise ValidationError(_("Say in a few words what happened."))
+        return summary
+
+
+class EventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=EventKind.choices)
+    occurred_on = forms.DateField(label=_("Occurred on"), widget=DATE_WIDGET)
+    impact_points = forms.DecimalField(
+        label=_("Impact points"),
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("-100"),
+        max_value=Decimal("100"),
+    )
+    expires_on = forms.DateField(label=_("Expires on"), required=False, widget=DATE_WIDGET)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_on"].initial = today
+        self.fields["kind"].initial = EventKind.MAJOR_INVESTMENT
+        kind, occurred_on = self._chosen_kind_and_day(today)
+        points, expires = services.event_defaults(kind, occurred_on)
+        self.default_points = points
+        self.default_expires_on = expires
+        self.fields["impact_points"].widget.attrs["placeholder"] = f"{points:+.0f}" if points else "0"
+        if expires is not None:
+            self.fields["expires_on"].widget.attrs["placeholder"] = expires.isoformat()
+
+    def _chosen_kind_and_day(self, today: dt.date) -> tuple[str, dt.date]:
+        """The kind and day typed so far (bound data, or the initial values), for the defaults shown."""
+        source = self.data if self.is_bound else self.initial
+        kind = source.get("kind") or self.fields["kind"].initial
+        if kind not in EventKind.values:
+            kind = EventKind.MAJOR_INVESTMENT
+        day = source.get("occurred_on") or today
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                day = today
+        return kind, day
