@@ -1,3 +1,13 @@
+"""Import endpoints, under /api/v1/ (kam/urls.py)."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from accounts.import_api import ImportJobViewSet
+
+router = SimpleRouter()
+# "api-imports": the page owns the URL name "imports-list".
+router.register("imports", ImportJobViewSet, basename="api-imports")
+
+urlpatterns = router.urls

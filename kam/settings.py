@@ -274,7 +274,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One enum per choice set, whatever the field is called (tier, computed_tier, ...).
-    "ENUM_NAME_OVERRIDES": {"TierEnum": "accounts.models.Tier"},
+    "ENUM_NAME_OVERRIDES": {
+        "TierEnum": "accounts.models.Tier",
+        "ImportKindEnum": "accounts.models.ImportKind",
+        "ImportStatusEnum": "accounts.models.ImportStatus",
+    },
 }
 
 # --- Celery (DESIGN section 7) -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from accounts.models import Account, AccountStatus, Event, Order
 from accounts.validators import credit_code_check_character, is_valid_credit_code
 from kam.models import AuditLog
 from kam.tenancy import tenant_context
-from tests.factories import AccountFactory, ContactFactory, InvoiceFactory, OrderFactory
+from tests.factories import AccountFactory, ContactFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
