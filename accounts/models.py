@@ -361,7 +361,7 @@ class Event(TenantOwnedModel):
 
 class Contract(TenantOwnedModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("account"))
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("contract", "title"), max_length=200)
     start_on = models.DateField(_("start"))
     end_on = models.DateField(_("end"))
     value = models.DecimalField(_("value"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])

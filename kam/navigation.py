@@ -38,13 +38,15 @@ def items_for(request: HttpRequest, membership: Membership) -> list[dict]:
             url = reverse(item.url_name, kwargs={"tenant_slug": membership.tenant.slug})
         except NoReverseMatch:
             continue
-        items.append(
-            {
-                "key": item.key,
-                "label": item.label,
-                "url": url,
-                "group": item.group,
-                "active": request.path == url or (url.count("/") > 3 and request.path.startswith(url)),
-            }
-        )
+        items.append({"key": item.key, "label": item.label, "url": url, "group": item.group, "active": False})
+    # The active entry is the one whose URL is the longest prefix of the path (the tenant
+    # home only on an exact match), so /scoring/runs/ lights "Score runs", not "Tiers".
+    home = reverse("tenant-home", kwargs={"tenant_slug": membership.tenant.slug})
+    matches = [
+        item
+        for item in items
+        if request.path == item["url"] or (item["url"] != home and request.path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items

@@ -15,12 +15,15 @@ from kam.models import Tenant
 from kam.tenancy import tenant_context
 
 
-def tenant_task(**task_options: Any) -> Callable[[Callable[..., Any]], Any]:
+def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
     """A Celery task that runs inside its tenant: ``fn(tenant, *args, **kwargs)``.
 
-    The task is called with ``tenant_id`` first; the tenant context (app level and the
-    RLS setting) is set for the whole task, in one transaction, and unset after it.
-    An unknown or inactive tenant id does nothing, so a stale message is harmless.
+    The task is called with ``tenant_id`` first. With ``atomic`` (the default) the
+    tenant context (app level and the RLS setting) is set for the whole task, in one
+    transaction. With ``atomic=False`` only the app-level tenant is set and every
+    service call runs in its own transaction (tenant_service enters the context), so a
+    long job can commit progress that pages see while it works. An unknown or inactive
+    tenant id does nothing, so a stale message is harmless.
     """
 
     def decorator(fn: Callable[..., Any]) -> Any:
@@ -30,8 +33,10 @@ def tenant_task(**task_options: Any) -> Callable[[Callable[..., Any]], Any]:
             tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
             if tenant is None:
                 return None
-            with tenant_context(tenant):
-                return fn(tenant, *args, **kwargs)
+            if atomic:
+                with tenant_context(tenant):
+                    return fn(tenant, *args, **kwargs)
+            return fn(tenant, *args, **kwargs)
 
         return run
 

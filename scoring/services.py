@@ -230,8 +230,8 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     """
     _advisory_lock(tenant, "score")
     run = ScoreRun.objects.select_for_update().get(pk=run.pk)
-    started = timezone.now()
-    ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=started, progress=10)
+    if run.status != RunStatus.RUNNING:
+        ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), progress=10)
     spec = ScoringSpec.of(run.scorecard)
     select_sql, params = scores_query(tenant.pk, run.as_of, spec, account_id=run.account_id)
     params.update(run=run.pk)
@@ -292,6 +292,14 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     )
     run.refresh_from_db()
     return run
+
+
+@tenant_service
+def score_run_mark_running(tenant: Tenant, *, run: ScoreRun) -> None:
+    """Committed on its own before the work, so that the runs page shows the run as running."""
+    ScoreRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), progress=10
+    )
 
 
 @tenant_service

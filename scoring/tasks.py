@@ -5,15 +5,25 @@ from __future__ import annotations
 from accounts.models import Account
 from kam.models import Tenant
 from kam.tasks import tenant_task
+from kam.tenancy import tenant_context
 from scoring import selectors, services
 from scoring.models import RunStatus, RunTrigger, ScoreRun
 
 
-@tenant_task(name="scoring.execute_run")
+@tenant_task(name="scoring.execute_run", atomic=False)
 def execute_run(tenant: Tenant, run_id: int) -> None:
-    run = ScoreRun.objects.for_tenant(tenant).filter(pk=run_id).exclude(status=RunStatus.DONE).first()
-    if run is not None:
+    """Mark the run running (committed, visible), then do it in one transaction; a
+    failure is recorded on the run rather than lost."""
+    with tenant_context(tenant):
+        run = ScoreRun.objects.filter(pk=run_id).exclude(status=RunStatus.DONE).first()
+    if run is None:
+        return
+    services.score_run_mark_running(tenant, run=run)
+    try:
         services.score_run_execute(tenant, run=run)
+    except Exception as exc:
+        services.score_run_fail(tenant, run=run, error=f"{exc.__class__.__name__}: {exc}")
+        raise
 
 
 @tenant_task(name="scoring.rescore_account")

@@ -1,0 +1,519 @@
+"""HTMX pages of scoring: the tier page, score runs, the scorecard editor with its what-if
+preview, and the score tab of the account page.
+
+Thin: reads come from scoring.selectors and scoring.page_helpers, writes go through
+scoring.services (which validate, audit and hold the tenant); runs and rescoring are
+queued to Celery once the request's transaction commits. Every page works without
+JavaScript; htmx only swaps the part that changed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from accounts import access
+from accounts import tabs as account_tabs
+from accounts.models import Account, Tier
+from accounts.selectors import account_get
+from kam.models import Role
+from kam.permissions import OVERRIDE_APPROVERS, SCORECARD_EDITORS, tenant_view
+from scoring import page_helpers, selectors, services, tasks
+from scoring.engine import TIER_ORDER
+from scoring.forms import (
+    CriterionFormSet,
+    OverrideForm,
+    RatingForm,
+    RunStartForm,
+    ScorecardForm,
+    add_service_errors,
+    criterion_initial,
+    scorecard_initial,
+)
+from scoring.models import CriterionKind, Scorecard, ScorecardStatus
+
+RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
+RATERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+RUNS_PAGE_SIZE = 25
+TIER_PAGE_SIZE = 50
+# The preview lists at most this many moved accounts (the counts cover all of them).
+PREVIEW_ROWS = 200
+TAB_TEMPLATE = "scoring/account_tab.html"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _slug(request: HttpRequest) -> str:
+    return request.tenant.slug
+
+
+def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    return reverse(name, kwargs={"tenant_slug": _slug(request), **kwargs})
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a write: HX-Redirect for htmx (a full page load, so the messages show), else a 302."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _partial(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+# --- tier page ----------------------------------------------------------------------------------
+
+
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def tiers(request: HttpRequest) -> HttpResponse:
+    """The accounts of the latest full run by tier, with their movement since the run before, and the
+    Pareto line."""
+    tenant, membership = request.tenant, request.membership
+    run = selectors.latest_full_run(tenant)
+    context: dict[str, Any] = {"run": run, "can_run": membership.role in RUNNERS}
+    if run is None:
+        return render(request, "scoring/tiers.html", context)
+
+    reads_all = page_helpers.reads_all(membership)
+    if reads_all:
+        summary = selectors.tier_summary(tenant)
+        figures = {row["tier"]: row for row in summary["tiers"]}
+        context["pareto"] = summary["pareto"]
+    else:  # a member: figures over the accounts they work on, no tenant-wide shares
+        figures = {
+            tier: {**row, "share": None} for tier, row in page_helpers.tier_counts(tenant, membership, run).items()
+        }
+
+    only = request.GET.get("tier")
+    if only in TIER_ORDER:
+        page = Paginator(page_helpers.tier_accounts(tenant, membership, run, only), TIER_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        shown = {only: list(page.object_list)}
+        context.update(page=page, query=f"tier={only}", only=only)
+    else:
+        shown = page_helpers.tier_leaders(tenant, membership, run)
+    # Movement since the previous full run (the snapshot's previous_tier is the hysteresis input:
+    # the latest tier of an earlier day, so two runs on one day would show everyone as new).
+    before = page_helpers.tiers_in_run(
+        tenant,
+        page_helpers.previous_full_run(tenant, run),
+        [score.account_id for scores in shown.values() for score in scores],
+    )
+    sections = []
+    for tier in TIER_ORDER:
+        if tier not in shown:
+            continue
+        row = figures.get(tier, {"count": 0, "revenue_12m": Decimal("0"), "share": None})
+        sections.append(
+            {
+                "tier": tier,
+                "label": Tier(tier).label,
+                "count": row["count"],
+                "revenue_12m": row["revenue_12m"],
+                "share": row["share"],
+                "rows": [
+                    {
+                        "score": score,
+                        "previous": before.get(score.account_id, ""),
+                        "movement": page_helpers.movement(before.get(score.account_id, ""), score.tier),
+                    }
+                    for score in shown[tier]
+                ],
+                "more": only is None and row["count"] > len(shown[tier]),
+            }
+        )
+    context.update(
+        reads_all=reads_all,
+        cards=[{**figures[tier], "label": Tier(tier).label} for tier in TIER_ORDER if tier in figures],
+        sections=sections,
+    )
+    template = "scoring/tiers.html#tier-list" if _partial(request) else "scoring/tiers.html"
+    return render(request, template, context)
+
+
+# --- score runs ---------------------------------------------------------------------------------
+
+
+def _runs_context(request: HttpRequest, form: RunStartForm | None = None) -> dict[str, Any]:
+    runs = page_helpers.visible_runs(request.tenant, request.membership)
+    return {
+        "page": Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page")),
+        "query": "",
+        "can_run": request.membership.role in RUNNERS,
+        "form": form or RunStartForm(),
+    }
+
+
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def runs(request: HttpRequest) -> HttpResponse:
+    template = "scoring/runs.html#run-table" if _partial(request) else "scoring/runs.html"
+    return render(request, template, _runs_context(request))
+
+
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def run_row(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One run's row; while the run is queued or running, the row asks for itself again every second."""
+    run = page_helpers.run_get(request.tenant, request.membership, run_id)
+    if not request.htmx:
+        return redirect(_url(request, "scoring-runs"))
+    return render(request, "scoring/runs.html#run-row", {"run": run})
+
+
+@tenant_view(roles=RUNNERS)
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    """Queue a full run (optionally as of another day); a worker executes it after the commit."""
+    form = RunStartForm(request.POST)
+    if form.is_valid():
+        try:
+            run = services.score_run_create(request.tenant, as_of=form.cleaned_data["as_of"], actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            tasks.queue_run(request.tenant, run)
+            if request.htmx:
+                run = page_helpers.run_get(request.tenant, request.membership, run.pk)
+                return render(request, "scoring/runs.html#run-row", {"run": run}, status=201)
+            messages.success(request, _("The score run was queued. Its row shows the progress."))
+            return redirect(_url(request, "scoring-runs"))
+    if request.htmx:
+        response = render(request, "scoring/runs.html#run-start", {"form": form, "can_run": True}, status=400)
+        return reswap(retarget(response, "#run-start"), "outerHTML")
+    return render(request, "scoring/runs.html", _runs_context(request, form), status=400)
+
+
+# --- scorecard ----------------------------------------------------------------------------------
+
+
+def _editor_source(request: HttpRequest, versions: list[Scorecard]) -> Scorecard | None:
+    """The version the editor starts from: the chosen one (or the draft just saved), else the
+    active one, else the newest."""
+    if request.method == "POST":
+        chosen = request.POST.get("source")
+    else:
+        chosen = request.GET.get("from") or request.GET.get("draft")
+    if chosen:
+        return page_helpers.scorecard_get(request.tenant, chosen)
+    return next((v for v in versions if v.status == ScorecardStatus.ACTIVE), versions[0] if versions else None)
+
+
+def _weights(formset: Any) -> dict[str, Any]:
+    total = _weight_total(formset)
+    return {"weight_total_text": page_helpers.plain_number(total), "weight_ok": total == services.WEIGHT_TOTAL}
+
+
+def _weight_total(formset: Any) -> Decimal:
+    """The weights as the page shows them before any JavaScript runs: removed rows left out."""
+    total = Decimal("0")
+    for form in formset.forms:
+        if form.is_bound:
+            if "DELETE" in form.fields and form["DELETE"].value():
+                continue
+            value = form["weight"].value()
+        else:
+            value = form.initial.get("weight")
+        try:
+            total += Decimal(str(value)) if value not in (None, "") else Decimal("0")
+        except InvalidOperation:
+            continue
+    return total
+
+
+def _blank_editor(source: Scorecard | None, initial: list[dict[str, Any]]) -> tuple[Any, ScorecardForm]:
+    formset = CriterionFormSet(initial=initial, prefix="criteria")
+    form = ScorecardForm(initial=scorecard_initial(source) if source else {"hysteresis": "2"})
+    return formset, form
+
+
+def _scorecard_page(
+    request: HttpRequest,
+    versions: list[Scorecard],
+    source: Scorecard | None,
+    formset: Any,
+    form: ScorecardForm,
+    *,
+    spec_errors: dict[str, list[str]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """The versions, the active one, the preview panel and the editor (with the errors of a refused save)."""
+    tenant = request.tenant
+    spec_errors = spec_errors or {}
+    active = next((v for v in versions if v.status == ScorecardStatus.ACTIVE), None)
+    has_errors = bool(spec_errors or any(formset.errors) or formset.non_form_errors() or form.errors)
+    context: dict[str, Any] = {
+        "versions": versions,
+        "active": active,
+        "active_criteria": [
+            {"criterion": criterion, "normalization": page_helpers.normalization_text(criterion)}
+            for criterion in (page_helpers.scorecard_criteria(tenant, active) if active else [])
+        ],
+        "active_rules": page_helpers.scorecard_tier_rules(tenant, active) if active else [],
+        "source": source,
+        "formset": formset,
+        "form": form,
+        **_weights(formset),
+        "criteria_errors": spec_errors.get("criteria", []),
+        "tier_errors": spec_errors.get("tiers", []),
+        "other_errors": [m for key, errors in spec_errors.items() if key not in ("criteria", "tiers") for m in errors],
+        "has_errors": has_errors,
+    }
+    draft_id = request.GET.get("draft")
+    if draft_id:  # just saved: the preview panel loads itself
+        context["preview_of"] = next((v for v in versions if str(v.pk) == draft_id), None)
+    context.update(extra)
+    return render(request, "scoring/scorecard.html", context, status=400 if has_errors else 200)
+
+
+@tenant_view(roles=SCORECARD_EDITORS)
+@require_http_methods(["GET", "POST"])
+def scorecard(request: HttpRequest) -> HttpResponse:
+    """The versions, and an editor that makes a new draft from the active (or a chosen) version."""
+    tenant = request.tenant
+    versions = list(page_helpers.scorecard_versions(tenant))
+    source = _editor_source(request, versions)
+    initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(tenant, source)] if source else []
+    if request.method == "GET":
+        return _scorecard_page(request, versions, source, *_blank_editor(source, initial))
+    formset = CriterionFormSet(request.POST, initial=initial, prefix="criteria")
+    form = ScorecardForm(request.POST)
+    spec_errors: dict[str, list[str]] = {}
+    if formset.is_valid() and form.is_valid():
+        spec = {
+            "criteria": [
+                row.spec() for row in formset.forms if row.cleaned_data and not row.cleaned_data.get("DELETE")
+            ],
+            "tiers": form.tiers_spec(),
+            "hysteresis": form.cleaned_data["hysteresis"],
+            "note": form.cleaned_data["note"],
+        }
+        try:
+            draft = services.scorecard_create_draft(tenant, spec=spec, actor=request.user)
+        except ValidationError as exc:
+            spec_errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        else:
+            messages.success(
+                request,
+                _("Draft version %(version)s was saved. Check who would move below, then activate it.")
+                % {"version": draft.version},
+            )
+            return _go(request, f"{_url(request, 'scoring-scorecard')}?draft={draft.pk}")
+    return _scorecard_page(request, versions, source, formset, form, spec_errors=spec_errors)
+
+
+@tenant_view(roles=SCORECARD_EDITORS)
+@require_POST
+def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+    """What-if: who would move up or down under this version; nothing is written."""
+    version = page_helpers.scorecard_get(request.tenant, scorecard_id)
+    form = RunStartForm(request.POST)
+    as_of = form.cleaned_data["as_of"] if form.is_valid() else None
+    preview = services.scorecard_preview_moves(request.tenant, scorecard=version, as_of=as_of)
+    extra = {"preview_of": version, "preview": preview, "moves": preview["accounts"][:PREVIEW_ROWS]}
+    if request.htmx:
+        return render(request, "scoring/scorecard.html#preview", extra)
+    # Without JavaScript: the whole page, with the preview in its panel and the editor on this version.
+    versions = list(page_helpers.scorecard_versions(request.tenant))
+    initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(request.tenant, version)]
+    return _scorecard_page(request, versions, version, *_blank_editor(version, initial), **extra)
+
+
+@tenant_view(roles=SCORECARD_EDITORS)
+@require_POST
+def scorecard_activate(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+    version = page_helpers.scorecard_get(request.tenant, scorecard_id)
+    try:
+        services.scorecard_activate(request.tenant, scorecard=version, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Version %(version)s is now active: the next score run uses it. Run now to re-tier the accounts.")
+            % {"version": version.version},
+        )
+    return _go(request, _url(request, "scoring-scorecard"))
+
+
+# --- the account page's score tab ---------------------------------------------------------------
+
+
+def _rating_criteria(request: HttpRequest) -> list:
+    active = selectors.active_scorecard(request.tenant)
+    if active is None:
+        return []
+    return [c for c in page_helpers.scorecard_criteria(request.tenant, active) if c.kind == CriterionKind.RATING]
+
+
+def _tab_context(
+    request: HttpRequest,
+    account: Account,
+    *,
+    rating_form: RatingForm | None = None,
+    override_form: OverrideForm | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    tenant, membership = request.tenant, request.membership
+    can_rate = membership.role in RATERS and access.can_write(tenant, membership, account)
+    can_override = membership.role in OVERRIDE_APPROVERS
+    rating_criteria = _rating_criteria(request) if can_rate else []
+    ratings = selectors.latest_ratings(tenant, account) if rating_criteria else {}
+    context: dict[str, Any] = {
+        "account": account,
+        "notice": notice,
+        "can_rate": can_rate and bool(rating_criteria),
+        "can_override": can_override,
+        "rating_form": rating_form or RatingForm(criteria=rating_criteria),
+        "override_form": override_form or OverrideForm(),
+        "current_override": selectors.active_override(tenant, account),
+        "rated": [{"criterion": c, "rating": ratings.get(c.key)} for c in rating_criteria],
+        "tab_url": _url(request, "scoring-account-tab", account_id=account.pk),
+    }
+    score = selectors.latest_score(tenant, account)
+    context["score"] = score
+    if score is None:
+        return context
+    version = score.run.scorecard
+    criteria = {c.key: c for c in page_helpers.scorecard_criteria(tenant, version)}
+    rules = page_helpers.scorecard_tier_rules(tenant, version)
+    rows = page_helpers.breakdown_rows(score.breakdown, criteria)
+    history = list(selectors.score_history(tenant, account)[: page_helpers.HISTORY_POINTS])[::-1]
+    applied = page_helpers.override_behind(tenant, score)
+    why = [
+        page_helpers.explain_tier(
+            total=score.total,
+            revenue_12m=score.revenue_12m,
+            computed_tier=score.computed_tier,
+            previous_tier=score.previous_tier,
+            rules=rules,
+            hysteresis=version.hysteresis,
+        )
+    ]
+    if score.override_tier:
+        reason = applied.reason if applied else ""
+        why.insert(0, page_helpers.explain_override(score.override_tier, reason))
+    context.update(
+        version=version,
+        rows=rows,
+        unrated=page_helpers.unrated_criteria(rows),
+        adjustments_text=page_helpers.signed(score.adjustments),
+        events=[
+            {
+                "kind_label": event.get_kind_display(),
+                "points": page_helpers.signed(event.impact_points),
+                "direction": "up" if event.impact_points > 0 else "down" if event.impact_points < 0 else "same",
+                "occurred_on": event.occurred_on,
+                "expires_on": event.expires_on,
+                "note": event.note,
+            }
+            for event in page_helpers.active_events(tenant, account.pk, score.as_of)
+        ],
+        history=history,
+        chart=page_helpers.history_chart(history, rules),
+        rules=rules,
+        why=why,
+        applied_override=applied,
+        weighted_sum=sum((row.weighted for row in rows), Decimal("0")),
+    )
+    return context
+
+
+def _account(request: HttpRequest, account_id: int) -> Account:
+    """The account if the user may read it; another tenant's id, or not theirs: 404."""
+    return account_get(request.tenant, request.membership, account_id)
+
+
+def _tab_saved(request: HttpRequest, account: Account) -> HttpResponse:
+    """After a rating or an override: the tab again with a notice (htmx), or the account page."""
+    notice = _("Saved; the score updates in a few seconds.")
+    if request.htmx:
+        return render(request, TAB_TEMPLATE, _tab_context(request, account, notice=notice))
+    messages.success(request, notice)
+    return redirect(account_tabs.page_url(_slug(request), account.pk, "score"))
+
+
+def _tab_invalid(request: HttpRequest, account: Account, form: Any, **forms: Any) -> HttpResponse:
+    if request.htmx:
+        return render(request, TAB_TEMPLATE, _tab_context(request, account, **forms), status=400)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect(account_tabs.page_url(_slug(request), account.pk, "score"))
+
+
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if not account_tabs.is_tab_request(request):
+        return redirect(account_tabs.page_url(_slug(request), account.pk, "score"))
+    return render(request, TAB_TEMPLATE, _tab_context(request, account))
+
+
+@tenant_view()
+@require_POST
+def account_rate(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if request.membership.role not in RATERS or not access.can_write(request.tenant, request.membership, account):
+        raise PermissionDenied
+    form = RatingForm(request.POST, criteria=_rating_criteria(request))
+    if form.is_valid():
+        try:
+            services.rating_add(
+                request.tenant,
+                account=account,
+                criterion=form.cleaned_data["criterion"],
+                value=form.cleaned_data["value"],
+                comment=form.cleaned_data["comment"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _tab_saved(request, account)
+    return _tab_invalid(request, account, form, rating_form=form)
+
+
+@tenant_view()
+@require_POST
+def account_override(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if request.membership.role not in OVERRIDE_APPROVERS:
+        raise PermissionDenied
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        try:
+            services.tier_override_set(request.tenant, account=account, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _tab_saved(request, account)
+    return _tab_invalid(request, account, form, override_form=form)
+
+
+@tenant_view()
+@require_POST
+def account_override_lift(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    if request.membership.role not in OVERRIDE_APPROVERS:
+        raise PermissionDenied
+    services.tier_override_lift(request.tenant, account=account, actor=request.user)
+    return _tab_saved(request, account)
