@@ -19,6 +19,10 @@ app.autodiscover_tasks()
 # {"task": "kam.fan_out", "args": ["<app>.<task name>"]}: one task per active tenant.
 app.conf.beat_schedule = {
     "hourly-cleanup": {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)},
-    "hourly-import-sweep": {"task": "kam.fan_out", "schedule": crontab(minute=17), "args": ["accounts.sweep_stale_imports"]},
+    "hourly-import-sweep": {
+        "task": "kam.fan_out",
+        "schedule": crontab(minute=17),
+        "args": ["accounts.sweep_stale_imports"],
+    },
     "nightly-score": {"task": "kam.fan_out", "schedule": crontab(hour=2, minute=0), "args": ["scoring.nightly_score"]},
 }
