@@ -24,5 +24,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
         "args": ["accounts.sweep_stale_imports"],
     },
+    "nightly-end-stale-links": {
+        "task": "kam.fan_out",
+        "schedule": crontab(hour=1, minute=30),
+        "args": ["teams.end_stale_links"],
+    },
     "nightly-score": {"task": "kam.fan_out", "schedule": crontab(hour=2, minute=0), "args": ["scoring.nightly_score"]},
 }

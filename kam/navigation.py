@@ -50,3 +50,36 @@ def items_for(request: HttpRequest, membership: Membership) -> list[dict]:
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    """A panel of the workspace home page, served by an app: the home page loads the
+    page at ``url_name`` with htmx and shows its element ``select`` (a CSS selector)."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    select: str
+    roles: frozenset[str] = field(default_factory=lambda: frozenset(Role.values))
+    order: int = 100
+
+
+_PANELS: dict[str, HomePanel] = {}
+
+
+def register_panel(panel: HomePanel) -> None:
+    _PANELS[panel.key] = panel
+
+
+def panels_for(membership: Membership) -> list[dict]:
+    panels = []
+    for panel in sorted(_PANELS.values(), key=lambda entry: entry.order):
+        if membership.role not in panel.roles:
+            continue
+        try:
+            url = reverse(panel.url_name, kwargs={"tenant_slug": membership.tenant.slug})
+        except NoReverseMatch:
+            continue
+        panels.append({"key": panel.key, "label": panel.label, "url": url, "select": panel.select})
+    return panels

@@ -278,6 +278,11 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "accounts.models.Tier",
         "ImportKindEnum": "accounts.models.ImportKind",
         "ImportStatusEnum": "accounts.models.ImportStatus",
+        "TeamLevelEnum": "teams.models.Level",
+        "StrengthEnum": "teams.models.Strength",
+        "InitiativeKindEnum": "teams.models.InitiativeKind",
+        "ActionStatusEnum": "teams.models.ActionStatus",
+        "RuleKindEnum": "teams.models.RuleKind",
     },
 }
 

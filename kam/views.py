@@ -46,7 +46,9 @@ def workspaces(request: HttpRequest) -> HttpResponse:
 
 @tenant_view()
 def tenant_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "kam/tenant_home.html")
+    from kam.navigation import panels_for
+
+    return render(request, "kam/tenant_home.html", {"panels": panels_for(request.membership)})
 
 
 @login_required

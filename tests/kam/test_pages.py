@@ -357,3 +357,10 @@ def test_even_a_superuser_needs_a_membership(tenant, admin):
     get_user_model().objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
     TenantFactory(slug="third")
     assert login(admin).get("/t/third/").status_code == 404
+
+
+def test_home_loads_the_panels_apps_register(tenant, manager):
+    # teams registers "my actions" as a home panel: the home page asks htmx to load it
+    html = login(manager).get("/t/acme/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'hx-get="/t/acme/teams/my-actions/"' in html
+    assert 'hx-select="#my-actions-body"' in html
