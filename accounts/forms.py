@@ -28,27 +28,12 @@ from accounts.models import (
     Tier,
 )
 from accounts.validators import validate_credit_code
+from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors  # noqa: F401
 from kam.models import Tenant, User
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _label(model: type, field: str) -> str:
     return capfirst(model._meta.get_field(field).verbose_name)
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError beside the fields it names; the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
 
 
 class ContactChoiceField(forms.ModelChoiceField):

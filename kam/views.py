@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from kam import health, selectors, services
-from kam.forms import AuditFilterForm, MemberInviteForm, MemberUpdateForm, TokenCreateForm
+from kam.forms import AuditFilterForm, MemberInviteForm, MemberUpdateForm, TokenCreateForm, add_service_errors
 from kam.models import ApiToken, Membership
 from kam.permissions import ADMINS, tenant_view
 from kam.tenancy import get_object_for_tenant
@@ -80,7 +80,7 @@ def members(request: HttpRequest) -> HttpResponse:
                 base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -151,7 +151,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             # Rendered once, in this response only; never stored, never shown again.
             new_token = {"token": token, "raw": raw}
@@ -189,14 +189,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     partial = request.htmx and not request.htmx.history_restore_request
     template = "kam/settings_audit.html#audit-rows" if partial else "kam/settings_audit.html"
     return render(request, template, context)
-
-
-def _add_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- Health and errors ----------------------------------------------------------------------------

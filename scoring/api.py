@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts import access
 from accounts.models import Account
+from kam.api.utils import actor_of
 from kam.api.viewsets import TenantViewSetMixin
 from kam.models import ApiToken, Role
 from kam.permissions import SCORECARD_EDITORS
@@ -28,10 +29,6 @@ from scoring.models import AccountScore, Criterion, Rating, Scorecard, ScoreRun,
 TWO = Decimal("0.01")
 RATERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
-
-
-def _actor(request: Request) -> Any:
-    return request.auth if isinstance(request.auth, ApiToken) else request.user
 
 
 def _readable_account(request: Request, account_id: int) -> Account:
@@ -160,7 +157,7 @@ class AccountRatingsView(APIView):
             criterion=serializer.validated_data["criterion"],
             value=serializer.validated_data["value"],
             comment=serializer.validated_data.get("comment", ""),
-            actor=_actor(request),
+            actor=actor_of(request),
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
@@ -203,7 +200,7 @@ class ScorecardViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         scorecard = services.scorecard_create_draft(
-            request._request.tenant, spec=serializer.validated_data, actor=_actor(request)
+            request._request.tenant, spec=serializer.validated_data, actor=actor_of(request)
         )
         return Response(self.get_serializer(scorecard).data, status=status.HTTP_201_CREATED)
 
@@ -211,7 +208,7 @@ class ScorecardViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
         scorecard = services.scorecard_activate(
-            request._request.tenant, scorecard=self.get_object(), actor=_actor(request)
+            request._request.tenant, scorecard=self.get_object(), actor=actor_of(request)
         )
         return Response(self.get_serializer(scorecard).data)
 
@@ -290,7 +287,7 @@ class ScoreRunViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tenant = request._request.tenant
-        run = services.score_run_create(tenant, as_of=serializer.validated_data.get("as_of"), actor=_actor(request))
+        run = services.score_run_create(tenant, as_of=serializer.validated_data.get("as_of"), actor=actor_of(request))
         if request.query_params.get("wait", "").lower() in ("1", "true", "yes"):
             run = services.score_run_execute(tenant, run=run)
             return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)

@@ -25,12 +25,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import can_write, readable_accounts
-from accounts.api.filters import IdFilter
-from accounts.api.openapi import KamAutoSchema
-from accounts.api.serializers import TenantMemberField, TenantPrimaryKeyRelatedField
-from accounts.api.viewsets import StableOrderingFilter, actor_of, service_errors
 from accounts.models import Account, Contact
 from accounts.selectors import tenant_today
+from kam.api.fields import TenantMemberField, TenantPrimaryKeyRelatedField
+from kam.api.filters import IdFilter, StableOrderingFilter
+from kam.api.schema import KamAutoSchema
+from kam.api.utils import actor_of, service_errors
 from kam.api.viewsets import TenantViewSetMixin
 from kam.models import Membership
 from kam.permissions import ALL_ROLES, READ_ALL, SCORECARD_EDITORS, WRITERS

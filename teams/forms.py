@@ -11,8 +11,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from accounts.models import Account, Contact, Tier
+from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
 from teams import selectors
 from teams.models import (

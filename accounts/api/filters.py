@@ -3,23 +3,12 @@ field's message, never a 500; "_after" and "_before" bounds include the day or i
 
 from __future__ import annotations
 
-from django import forms
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
 from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order
 from accounts.selectors import tenant_today
-
-
-class IdFilter(filters.NumberFilter):
-    """An integer id (1.5 or 1e30 is refused, not rounded or overflowed)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
+from kam.api.filters import IdFilter
 
 
 class AccountFilter(filters.FilterSet):

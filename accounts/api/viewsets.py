@@ -9,21 +9,17 @@ accounts.services, whose ValidationErrors become 400s with field messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,46 +44,15 @@ from accounts.api.serializers import (
     OrderSerializer,
 )
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
+from kam.api.filters import StableOrderingFilter
+from kam.api.utils import actor_of, service_errors
 from kam.api.viewsets import TenantModelViewSet, TenantViewSetMixin
-from kam.models import ApiToken, Membership, Role
+from kam.models import Membership, Role
 from kam.permissions import READ_ALL, WRITERS
 from kam.tenancy import get_object_for_tenant
 
 # One bulk call writes at most this many orders; more is refused before any row is read.
 BULK_MAX_ORDERS = 10_000
-
-
-def actor_of(request: Request) -> Any:
-    """Who the audit log names: the API token, or the session's user."""
-    return request.auth if isinstance(request.auth, ApiToken) else request.user
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service's django ValidationError as a DRF one, so it answers 400 with field messages
-    (model-wide messages under ``non_field_errors``, as DRF names them)."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            detail: Any = {
-                ("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
-                for field, messages in exc.message_dict.items()
-            }
-        else:
-            detail = {"non_field_errors": exc.messages}
-        raise ValidationError(detail) from exc
-
-
-class StableOrderingFilter(OrderingFilter):
-    """``?ordering=`` with the id appended as a tie-breaker, so that cursor pages are stable
-    when the chosen field has equal values."""
-
-    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
-        ordering = list(super().get_ordering(request, queryset, view) or ())
-        if not any(field.lstrip("-") in {"id", "pk"} for field in ordering):
-            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
-        return ordering
 
 
 class AccountsApiMixin:

@@ -1,0 +1,42 @@
+"""Serializer fields shared by the apps' APIs: ids of the request tenant's own rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+from kam.models import User
+
+# Largest id PostgreSQL's bigint holds: a bigger number is refused as input, never sent to the database.
+MAX_ID = 2**63 - 1
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """The id of one of the request tenant's own rows.
+
+    Give ``queryset`` from the model's ``unscoped`` manager: ``objects`` is bound to the
+    tenant current at import time (none), and the tenant is applied here per request.
+    With no tenant in the context nothing matches (fail closed).
+    """
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return queryset.none()
+        return queryset.filter(tenant=tenant)
+
+
+class TenantMemberField(serializers.PrimaryKeyRelatedField):
+    """The id of a user who is an active member of the request tenant."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        tenant = self.context.get("tenant")
+        if tenant is None:
+            return User.objects.none()
+        return User.objects.filter(is_active=True, memberships__tenant=tenant, memberships__is_active=True)
