@@ -61,7 +61,9 @@ def main() -> None:
 
         def with_tenant() -> None:
             with tenant_context(tenant), connection.cursor() as cursor:
-                cursor.execute("SELECT id, name FROM accounts_account WHERE tenant_id = %s AND id = %s", [tenant.pk, probe])
+                cursor.execute(
+                    "SELECT id, name FROM accounts_account WHERE tenant_id = %s AND id = %s", [tenant.pk, probe]
+                )
                 cursor.fetchall()
 
         def bare() -> None:
@@ -75,9 +77,15 @@ def main() -> None:
         floor = timed(bare, args.transactions)
         p50, p50_floor = statistics.median(ours), statistics.median(floor)
         print(f"transactions: {args.transactions}, accounts in tenant: {args.accounts}")
-        print(f"tenant context + RLS read: p50 {p50 * 1e6:.0f} µs, p95 {sorted(ours)[int(len(ours) * 0.95)] * 1e6:.0f} µs")
-        print(f"bare transaction + read:   p50 {p50_floor * 1e6:.0f} µs, p95 {sorted(floor)[int(len(floor) * 0.95)] * 1e6:.0f} µs")
-        print(f"overhead of the tenant context: {(p50 - p50_floor) * 1e6:.0f} µs per transaction ({p50 / p50_floor:.2f}x)")
+        print(
+            f"tenant context + RLS read: p50 {p50 * 1e6:.0f} µs, p95 {sorted(ours)[int(len(ours) * 0.95)] * 1e6:.0f} µs"
+        )
+        print(
+            f"bare transaction + read:   p50 {p50_floor * 1e6:.0f} µs, p95 {sorted(floor)[int(len(floor) * 0.95)] * 1e6:.0f} µs"
+        )
+        print(
+            f"overhead of the tenant context: {(p50 - p50_floor) * 1e6:.0f} µs per transaction ({p50 / p50_floor:.2f}x)"
+        )
     finally:
         with tenant_context(tenant), connection.cursor() as cursor:
             cursor.execute("DELETE FROM accounts_account WHERE tenant_id = %s", [tenant.pk])

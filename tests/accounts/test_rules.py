@@ -43,7 +43,10 @@ def test_known_credit_codes():
     [
         ("123", "A unified social credit code has 18 characters."),
         ("91110000100017643O", "A unified social credit code uses digits and capital letters except I, O, S, V and Z."),
-        ("91110000100017643J", "The check character of this unified social credit code is wrong; please check the code."),
+        (
+            "91110000100017643J",
+            "The check character of this unified social credit code is wrong; please check the code.",
+        ),
     ],
 )
 def test_service_refuses_bad_credit_codes_with_clear_messages(tenant, code, message):
@@ -157,7 +160,12 @@ def test_external_ref_unique_per_tenant_when_given(tenant, other_tenant):
 def test_bulk_create_is_idempotent_by_external_ref(tenant, admin):
     account = AccountFactory(tenant=tenant)
     rows = [
-        {"account": account, "order_date": dt.date(2026, 1, day), "amount": Decimal("100.00"), "external_ref": f"R{day}"}
+        {
+            "account": account,
+            "order_date": dt.date(2026, 1, day),
+            "amount": Decimal("100.00"),
+            "external_ref": f"R{day}",
+        }
         for day in range(1, 6)
     ] + [{"account": account, "order_date": dt.date(2026, 1, 9), "amount": Decimal("7.00"), "external_ref": ""}]
     first = services.orders_bulk_create(tenant, rows=rows[:5], actor=admin)

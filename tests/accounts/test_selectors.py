@@ -51,7 +51,14 @@ def test_figures_follow_design_section_4(tenant):
 
 @pytest.mark.parametrize(
     ("revenue", "prev", "growth"),
-    [("300", "100", 2.0), ("500", "100", 2.0), ("0", "100", -1.0), ("50", "0", 1.0), ("0", "0", 0.0), ("90", "100", -0.1)],
+    [
+        ("300", "100", 2.0),
+        ("500", "100", 2.0),
+        ("0", "100", -1.0),
+        ("50", "0", 1.0),
+        ("0", "0", 0.0),
+        ("90", "100", -0.1),
+    ],
 )
 def test_growth_clamps_to_minus_one_and_two(revenue, prev, growth):
     assert selectors.growth_of(Decimal(revenue), Decimal(prev)) == pytest.approx(growth)
@@ -83,7 +90,11 @@ def test_overdue_invoices(tenant):
     InvoiceFactory(tenant=tenant, account=a, issued_on=dt.date(2026, 5, 1), due_on=dt.date(2026, 5, 31))  # overdue
     InvoiceFactory(tenant=tenant, account=a, issued_on=dt.date(2026, 6, 1), due_on=dt.date(2026, 7, 1))  # open
     InvoiceFactory(
-        tenant=tenant, account=a, issued_on=dt.date(2026, 4, 1), due_on=dt.date(2026, 4, 30), paid_on=dt.date(2026, 5, 9)
+        tenant=tenant,
+        account=a,
+        issued_on=dt.date(2026, 4, 1),
+        due_on=dt.date(2026, 4, 30),
+        paid_on=dt.date(2026, 5, 9),
     )
     with tenant_context(tenant):
         figures = selectors.account_figures(tenant, a, as_of=D)
