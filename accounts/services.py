@@ -27,6 +27,7 @@ from accounts.models import (
 )
 from kam import audit
 from kam.models import AuditAction, Tenant
+from kam.records import check_same_tenant, create_record, delete_record, update_record
 from kam.tenancy import tenant_service
 
 M = TypeVar("M", bound=models.Model)
@@ -34,23 +35,6 @@ M = TypeVar("M", bound=models.Model)
 # Called after an event is recorded, once the transaction commits: fn(tenant, event).
 # Scoring registers its rescore here (accounts imports no other domain app).
 event_recorded_hooks: list[Callable[[Tenant, Event], None]] = []
-
-
-def _check_same_tenant(tenant: Tenant, **related: models.Model | None) -> None:
-    for field, obj in related.items():
-        if obj is not None and getattr(obj, "tenant_id", tenant.pk) != tenant.pk:
-            raise ValidationError({field: _("Choose one of this workspace's own records.")})
-
-
-def _save(instance: M, *, exclude_unique: bool = False) -> M:
-    """full_clean (fields, model rules, constraints) then save; database refusals become messages."""
-    instance.full_clean(validate_unique=not exclude_unique)
-    try:
-        with transaction.atomic():
-            instance.save()
-    except IntegrityError as exc:
-        raise ValidationError(_database_message(exc)) from exc
-    return instance
 
 
 def _database_message(exc: IntegrityError) -> str:
@@ -63,28 +47,15 @@ def _database_message(exc: IntegrityError) -> str:
 
 
 def _create(tenant: Tenant, model: type[M], data: Mapping[str, Any], *, actor: Any = None) -> M:
-    instance = model(tenant=tenant, **data)
-    _save(instance)
-    audit.record_create(tenant=tenant, instance=instance, actor=actor)
-    return instance
+    return create_record(tenant, model, data, actor=actor, database_message=_database_message)
 
 
 def _update(tenant: Tenant, instance: M, data: Mapping[str, Any], *, actor: Any = None) -> M:
-    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
-        raise ValidationError(_("No such record in this workspace."))
-    before = audit.snapshot(instance)
-    for field, value in data.items():
-        setattr(instance, field, value)
-    _save(instance)
-    audit.record_update(tenant=tenant, instance=instance, before=before, actor=actor)
-    return instance
+    return update_record(tenant, instance, data, actor=actor, database_message=_database_message)
 
 
-def _delete(tenant: Tenant, instance: models.Model, *, actor: Any = None) -> None:
-    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
-        raise ValidationError(_("No such record in this workspace."))
-    audit.record_delete(tenant=tenant, instance=instance, actor=actor)
-    instance.delete()
+_check_same_tenant = check_same_tenant
+_delete = delete_record
 
 
 # --- accounts ---------------------------------------------------------------------------------

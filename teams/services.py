@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Tier
 from accounts.selectors import tenant_today
 from kam import audit
 from kam.models import AuditAction, Membership, Tenant, User
+from kam.records import check_same_tenant, create_record, delete_record, update_record
 from kam.tenancy import tenant_service
 from teams import selectors
 from teams.models import (
@@ -58,12 +59,6 @@ DEFAULT_ALLOCATION = 20
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _check_same_tenant(tenant: Tenant, **related: models.Model | None) -> None:
-    for name, obj in related.items():
-        if obj is not None and getattr(obj, "tenant_id", tenant.pk) != tenant.pk:
-            raise ValidationError({name: _("Choose one of this workspace's own records.")})
-
-
 def _check_tenant_user(tenant: Tenant, name: str, user: User | None) -> None:
     if user is None:
         return
@@ -71,40 +66,10 @@ def _check_tenant_user(tenant: Tenant, name: str, user: User | None) -> None:
         raise ValidationError({name: _("Choose an active member of this workspace.")})
 
 
-def _save(instance: M) -> M:
-    """full_clean (fields, model rules, constraints) then save; database refusals become messages."""
-    instance.full_clean()
-    try:
-        with transaction.atomic():
-            instance.save()
-    except IntegrityError as exc:
-        raise ValidationError(_("The change breaks a data rule and was not saved.")) from exc
-    return instance
-
-
-def _create(tenant: Tenant, model: type[M], data: Mapping[str, Any], *, actor: Any = None) -> M:
-    instance = model(tenant=tenant, **data)
-    _save(instance)
-    audit.record_create(tenant=tenant, instance=instance, actor=actor)
-    return instance
-
-
-def _update(tenant: Tenant, instance: M, data: Mapping[str, Any], *, actor: Any = None) -> M:
-    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
-        raise ValidationError(_("No such record in this workspace."))
-    before = audit.snapshot(instance)
-    for name, value in data.items():
-        setattr(instance, name, value)
-    _save(instance)
-    audit.record_update(tenant=tenant, instance=instance, before=before, actor=actor)
-    return instance
-
-
-def _delete(tenant: Tenant, instance: models.Model, *, actor: Any = None) -> None:
-    if instance.tenant_id != tenant.pk:  # type: ignore[attr-defined]
-        raise ValidationError(_("No such record in this workspace."))
-    audit.record_delete(tenant=tenant, instance=instance, actor=actor)
-    instance.delete()
+_check_same_tenant = check_same_tenant
+_create = create_record
+_update = update_record
+_delete = delete_record
 
 
 # --- staffing rules ----------------------------------------------------------------------------------
