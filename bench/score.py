@@ -40,23 +40,26 @@ from scoring import services  # noqa: E402
 from scoring.models import RunTrigger  # noqa: E402
 
 LOWER_BOUND_SQL = """
-SELECT COUNT(*), SUM(revenue_12m), SUM(prev_12m), MIN(first_order), SUM(on_time), SUM(due)
-FROM (
-    SELECT a.id,
+WITH orders AS (
+    SELECT o.account_id,
            SUM(o.amount) FILTER (WHERE o.order_date > %(d365)s) AS revenue_12m,
            SUM(o.amount) FILTER (WHERE o.order_date > %(d730)s AND o.order_date <= %(d365)s) AS prev_12m,
-           MIN(o.order_date) AS first_order,
-           (SELECT COUNT(*) FILTER (WHERE i.paid_on <= i.due_on) FROM accounts_invoice i
-             WHERE i.account_id = a.id AND i.tenant_id = %(tenant)s
-               AND i.due_on > %(d365)s AND i.due_on <= %(d)s) AS on_time,
-           (SELECT COUNT(*) FROM accounts_invoice i
-             WHERE i.account_id = a.id AND i.tenant_id = %(tenant)s
-               AND i.due_on > %(d365)s AND i.due_on <= %(d)s) AS due
-    FROM accounts_account a
-    LEFT JOIN accounts_order o ON o.account_id = a.id AND o.tenant_id = %(tenant)s AND o.order_date <= %(d)s
-    WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
-    GROUP BY a.id
-) per_account
+           MIN(o.order_date) AS first_order
+    FROM accounts_order o
+    WHERE o.tenant_id = %(tenant)s AND o.order_date <= %(d)s
+    GROUP BY o.account_id
+),
+invoices AS (
+    SELECT i.account_id, COUNT(*) AS due, COUNT(*) FILTER (WHERE i.paid_on <= i.due_on) AS on_time
+    FROM accounts_invoice i
+    WHERE i.tenant_id = %(tenant)s AND i.due_on > %(d365)s AND i.due_on <= %(d)s
+    GROUP BY i.account_id
+)
+SELECT COUNT(*), SUM(o.revenue_12m), SUM(o.prev_12m), MIN(o.first_order), SUM(i.on_time), SUM(i.due)
+FROM accounts_account a
+LEFT JOIN orders o ON o.account_id = a.id
+LEFT JOIN invoices i ON i.account_id = a.id
+WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
 """
 
 
