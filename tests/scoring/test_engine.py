@@ -205,3 +205,127 @@ def test_score_command(world):
     call_command("score", "--tenant", tenant.slug, "--as-of", "2026-06-30", stdout=out)
     assert "3 accounts scored" in out.getvalue()
     assert "top 20% share 0.600000" in out.getvalue()
+
+
+def test_percentile_ties_share_the_rank(db):
+    # given: four accounts, two with the same revenue
+    tenant = TenantFactory(slug="ties", industry_profile="other")
+    services.scorecard_seed_default(tenant)
+    for name, amount in (("a", "100"), ("b", "200"), ("c", "200"), ("d", "400")):
+        account = AccountFactory(tenant=tenant, name=name)
+        orders(tenant, account, now=amount)
+    got = scores(tenant, run(tenant, D))
+    # percent_rank ascending: a 0/3, b and c tie at rank 2 -> 1/3, d 3/3
+    assert [got[name].breakdown[0]["normalized"] for name in "abcd"] == [0.0, 33.3333, 33.3333, 100.0]
+
+
+def test_event_window_edges(world):
+    tenant, x, y, z = world
+    # Z's major investment occurred on 2026-06-01 and expires on 2026-11-28 (180 days)
+    assert scores(tenant, run(tenant, dt.date(2026, 5, 31)))["Z"].adjustments == Decimal("0.00")  # the day before
+    assert scores(tenant, run(tenant, dt.date(2026, 6, 1)))["Z"].adjustments == Decimal("10.00")  # occurred_on counts
+    assert scores(tenant, run(tenant, dt.date(2026, 11, 27)))["Z"].adjustments == Decimal("10.00")  # last day
+    assert scores(tenant, run(tenant, dt.date(2026, 11, 28)))["Z"].adjustments == Decimal("0.00")  # expires_on does not
+
+
+def test_override_expires(world):
+    tenant, x, *_ = world
+    services.tier_override_set(tenant, account=x, tier="S", reason="集团战略", expires_on=dt.date(2099, 12, 31))
+    assert scores(tenant, run(tenant, D))["X"].tier == "S"
+    assert scores(tenant, run(tenant, dt.date(2099, 12, 31)))["X"].override_tier == ""  # expired on its expiry day
+
+
+def test_total_is_rounded_half_up(db):
+    # given: weights 1 and 7 on two ratings, the first rated 2 (25 points), the second not (0)
+    # base = (1 * 25 + 7 * 0) / 8 = 3.125 exactly: half up gives 3.13 (banker's rounding would give 3.12)
+    tenant = TenantFactory(slug="rounding", industry_profile="other")
+    scorecard = services.scorecard_seed_default(tenant)
+    with tenant_context(tenant):
+        scorecard.criteria.exclude(key__in=["industry_position", "tech_leadership"]).delete()
+        scorecard.criteria.filter(key="industry_position").update(weight=1)
+        scorecard.criteria.filter(key="tech_leadership").update(weight=7)
+    account = AccountFactory(tenant=tenant, name="半数")
+    services.rating_add(tenant, account=account, criterion="industry_position", value=2)
+    got = scores(tenant, run(tenant, D))
+    assert (got["半数"].base, got["半数"].total) == (Decimal("3.1250"), Decimal("3.13"))
+
+
+def test_missing_rating_uses_the_missing_value_and_marks_incomplete(db):
+    tenant = TenantFactory(slug="missing", industry_profile="other")
+    scorecard = services.scorecard_seed_default(tenant)
+    with tenant_context(tenant):
+        scorecard.criteria.exclude(key="payment_credit").delete()
+        scorecard.criteria.filter(key="payment_credit").update(weight=100, missing_value=Decimal("40"))
+    account = AccountFactory(tenant=tenant, name="未评级")
+    got = scores(tenant, run(tenant, D))
+    assert (got["未评级"].total, got["未评级"].incomplete) == (Decimal("40.00"), True)
+    assert got["未评级"].breakdown[0]["raw"] is None
+
+
+def test_a_scorecard_edit_leaves_past_snapshots_unchanged(world):
+    tenant, *_ = world
+    first = run(tenant, D)
+    before = {k: (v.total, v.breakdown) for k, v in scores(tenant, first).items()}
+    with tenant_context(tenant):
+        active = Scorecard.objects.get(status=ScorecardStatus.ACTIVE)
+        spec = {
+            "criteria": list(
+                active.criteria.values(
+                    "key",
+                    "label_zh",
+                    "label_en",
+                    "kind",
+                    "metric",
+                    "normalization",
+                    "params",
+                    "weight",
+                    "missing_value",
+                )
+            ),
+            "tiers": list(active.tiers.values("tier", "threshold", "min_revenue_12m")),
+        }
+    spec["criteria"][0]["weight"] = Decimal("20")
+    spec["criteria"][1]["weight"] = Decimal("25")
+    draft = services.scorecard_create_draft(tenant, spec=spec)
+    services.scorecard_activate(tenant, scorecard=draft)
+    second = run(tenant, D)
+    assert {k: (v.total, v.breakdown) for k, v in scores(tenant, first).items()} == before
+    assert scores(tenant, second)["Y"].total != before["Y"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_tenant_are_serialised():
+    import threading
+    import zlib
+
+    from django.db import connection, transaction
+
+    tenant = TenantFactory(slug="serial", industry_profile="other")
+    services.scorecard_seed_default(tenant)
+    AccountFactory(tenant=tenant)
+    queued = services.score_run_create(tenant, as_of=D)
+    finished = []
+
+    def second_run():
+        try:
+            services.score_run_execute(tenant, run=queued)
+            finished.append(time_now())
+        finally:
+            connection.close()
+
+    def time_now():
+        import time
+
+        return time.monotonic()
+
+    # given: a run of this tenant holds the lock (an open transaction)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [zlib.crc32(b"score") & 0x7FFFFFFF, tenant.pk])
+        worker = threading.Thread(target=second_run)
+        worker.start()
+        worker.join(timeout=1.0)
+        # then: the second run waits while the first holds the lock
+        assert worker.is_alive() and finished == []
+        released = time_now()
+    worker.join(timeout=30)
+    assert finished and finished[0] >= released
