@@ -256,7 +256,7 @@ def test_missing_rating_uses_the_missing_value_and_marks_incomplete(db):
     with tenant_context(tenant):
         scorecard.criteria.exclude(key="payment_credit").delete()
         scorecard.criteria.filter(key="payment_credit").update(weight=100, missing_value=Decimal("40"))
-    account = AccountFactory(tenant=tenant, name="未评级")
+    AccountFactory(tenant=tenant, name="未评级")
     got = scores(tenant, run(tenant, D))
     assert (got["未评级"].total, got["未评级"].incomplete) == (Decimal("40.00"), True)
     assert got["未评级"].breakdown[0]["raw"] is None
