@@ -167,9 +167,8 @@ orders AS (
     GROUP BY o.account_id
 ),
 tenant_total AS (
-    SELECT COALESCE(SUM(o.amount), 0) AS revenue_12m
-    FROM accounts_order o
-    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d365)s AND o.order_date <= %(d)s
+    -- every order of the tenant counts, lost accounts' too: the per-account sums already hold them
+    SELECT COALESCE(SUM(orders.revenue_12m), 0) AS revenue_12m FROM orders
 ),
 payments AS (
     SELECT i.account_id, COUNT(*) AS due,
@@ -232,10 +231,15 @@ s AS (
     FROM n LEFT JOIN adjust adj ON adj.account_id = n.account_id
 ),
 previous AS (
-    SELECT DISTINCT ON (x.account_id) x.account_id, x.computed_tier
-    FROM scoring_accountscore x
-    WHERE x.tenant_id = %(tenant)s AND x.as_of < %(d)s
-    ORDER BY x.account_id, x.as_of DESC, x.id DESC
+    -- each account's latest earlier snapshot, one index probe per account
+    SELECT s.account_id, p.computed_tier
+    FROM s
+    CROSS JOIN LATERAL (
+        SELECT x.computed_tier FROM scoring_accountscore x
+        WHERE x.tenant_id = %(tenant)s AND x.account_id = s.account_id AND x.as_of < %(d)s
+        ORDER BY x.as_of DESC, x.id DESC
+        LIMIT 1
+    ) p
 ),
 overrides AS (
     SELECT DISTINCT ON (o.account_id) o.account_id, o.tier

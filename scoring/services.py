@@ -229,6 +229,9 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     the same as_of twice gives the same result.
     """
     _advisory_lock(tenant, "score")
+    with connection.cursor() as cursor:
+        # The percentile and the per-account sums sort and hash 100,000s of rows in memory.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
     run = ScoreRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunStatus.RUNNING:
         ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), progress=10)
