@@ -222,21 +222,23 @@ adjust AS (
     WHERE e.tenant_id = %(tenant)s AND e.occurred_on <= %(d)s AND (e.expires_on IS NULL OR %(d)s < e.expires_on)
     GROUP BY e.account_id
 ),
-s AS (
+s0 AS (
     SELECT n.account_id, n.revenue_12m, n.incomplete,
            {base} AS base,
            COALESCE(adj.points, 0) AS adjustments,
-           ROUND(LEAST(GREATEST({base} + COALESCE(adj.points, 0), 0), 100), 2) AS total,
            jsonb_build_array({breakdown}) AS breakdown
     FROM n LEFT JOIN adjust adj ON adj.account_id = n.account_id
 ),
+s AS (
+    SELECT s0.*, ROUND(LEAST(GREATEST(s0.base + s0.adjustments, 0), 100), 2) AS total FROM s0
+),
 previous AS (
     -- each account's latest earlier snapshot, one index probe per account
-    SELECT s.account_id, p.computed_tier
-    FROM s
+    SELECT scored.account_id, p.computed_tier
+    FROM scored
     CROSS JOIN LATERAL (
         SELECT x.computed_tier FROM scoring_accountscore x
-        WHERE x.tenant_id = %(tenant)s AND x.account_id = s.account_id AND x.as_of < %(d)s
+        WHERE x.tenant_id = %(tenant)s AND x.account_id = scored.account_id AND x.as_of < %(d)s
         ORDER BY x.as_of DESC, x.id DESC
         LIMIT 1
     ) p
