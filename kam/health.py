@@ -44,7 +44,8 @@ def _worker() -> str:
     except Exception as exc:
         state = f"error: {exc.__class__.__name__}"
     with contextlib.suppress(Exception):
-        cache.set(WORKER_CACHE_KEY, state, WORKER_CACHE_SECONDS)
+        # A worker that answered is remembered longer than one that did not (it may be starting).
+        cache.set(WORKER_CACHE_KEY, state, WORKER_CACHE_SECONDS if state == "ok" else 3)
     return state
 
 
