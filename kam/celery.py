@@ -29,5 +29,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=1, minute=30),
         "args": ["teams.end_stale_links"],
     },
+    "daily-concentration": {
+        "task": "kam.fan_out",
+        "schedule": crontab(hour=3, minute=0),
+        "args": ["risk.daily_concentration"],
+    },
+    "nightly-health": {"task": "kam.fan_out", "schedule": crontab(hour=3, minute=30), "args": ["risk.nightly_health"]},
+    "hourly-webhook-retry": {"task": "kam.fan_out", "schedule": crontab(minute=27), "args": ["risk.retry_webhooks"]},
     "nightly-score": {"task": "kam.fan_out", "schedule": crontab(hour=2, minute=0), "args": ["scoring.nightly_score"]},
 }

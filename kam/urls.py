@@ -18,6 +18,7 @@ tenant_patterns = [
     path("imports/", include("accounts.import_urls")),
     path("scoring/", include("scoring.urls")),
     path("teams/", include("teams.urls")),
+    path("risk/", include("risk.urls")),
 ]
 
 urlpatterns = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.import_api_urls")),
     path("api/v1/", include("scoring.api_urls")),
     path("api/v1/", include("teams.api_urls")),
+    path("api/v1/", include("risk.api_urls")),
     path("admin/", admin.site.urls),
 ]
 

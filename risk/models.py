@@ -1,1 +1,555 @@
-"""Models arrive with this app's own issue (DESIGN section 6)."""
+"""Risk control (风险管控): policy, concentration snapshots, health assessments with the
+purchase-cycle estimate, alerts, contingency plans, webhooks and in-app notifications.
+DESIGN section 6.
+
+The figures are written by set-based SQL (risk/engine.py); these models are what pages,
+the API and other apps read.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from accounts.models import HealthBand
+from kam.models import Tenant, TenantOwnedModel
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+SHARE = {"max_digits": 9, "decimal_places": 8}
+POINTS = {"max_digits": 7, "decimal_places": 4}
+
+
+class RiskPolicy(TenantOwnedModel):
+    """The tenant's warning lines and thresholds (客户集中度预警线 and the alert rules).
+
+    Shares are fractions (0.10 is 10 %). One row per tenant, seeded when the tenant is made.
+    """
+
+    single_customer_warning = models.DecimalField(
+        _("single customer share: warning"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("1"))],
+        help_text=_("A customer group at or above this share of revenue raises a warning (0.10 = 10 %)."),
+    )
+    single_customer_critical = models.DecimalField(
+        _("single customer share: critical"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.20"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("1"))],
+    )
+    top5_warning = models.DecimalField(
+        _("top 5 share: warning"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+    )
+    hhi_warning = models.DecimalField(
+        _("HHI: warning"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("1500"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10000"))],
+    )
+    hhi_critical = models.DecimalField(
+        _("HHI: critical"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("2500"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10000"))],
+    )
+    health_drop_points = models.DecimalField(
+        _("health drop (points)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("15"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("100"))],
+        help_text=_("A fall of at least this many points since the last assessment raises an alert."),
+    )
+    purchase_overdue_ratio = models.DecimalField(
+        _("purchase overdue ratio"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.5"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10"))],
+        help_text=_("Days since the last order over the usual interval above which a purchase is overdue."),
+    )
+    payment_overdue_days = models.PositiveSmallIntegerField(
+        _("payment overdue (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    contract_expiring_days = models.PositiveSmallIntegerField(
+        _("contract expiring (days)"), default=90, validators=[MinValueValidator(1), MaxValueValidator(730)]
+    )
+    recent_days = models.PositiveSmallIntegerField(
+        _("recent (days)"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(730)],
+        help_text=_("How long a key contact's departure or a leadership change or merger asks for attention."),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("risk policy")
+        verbose_name_plural = _("risk policies")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="riskpolicy_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return str(_("Risk policy"))
+
+
+class RunKind(models.TextChoices):
+    FULL = "full", _("Concentration and health")
+    CONCENTRATION = "concentration", _("Concentration")
+    HEALTH = "health", _("Health")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Scheduled")
+    MANUAL = "manual", _("Manual")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class RiskRun(TenantOwnedModel):
+    """One execution of the risk jobs (the daily concentration snapshot, the nightly health
+    assessment, or both on demand), each followed by alert evaluation."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RunKind.choices, default=RunKind.FULL)
+    trigger = models.CharField(_("trigger"), max_length=8, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    accounts_assessed = models.PositiveIntegerField(_("accounts assessed"), default=0)
+    alerts_opened = models.PositiveIntegerField(_("alerts opened"), default=0)
+    alerts_updated = models.PositiveIntegerField(_("alerts updated"), default=0)
+    alerts_resolved = models.PositiveIntegerField(_("alerts resolved"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("risk run")
+        verbose_name_plural = _("risk runs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="riskrun_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.as_of}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def includes_concentration(self) -> bool:
+        return self.kind in (RunKind.FULL, RunKind.CONCENTRATION)
+
+    @property
+    def includes_health(self) -> bool:
+        return self.kind in (RunKind.FULL, RunKind.HEALTH)
+
+
+class ConcentrationSnapshot(TenantOwnedModel):
+    """Revenue concentration as of a day, over customer groups (the top-most parent and all
+    its descendants count as one customer), with the per-account figures beside them.
+    One per day: a re-run of the day replaces it."""
+
+    run = models.ForeignKey(RiskRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    as_of = models.DateField(_("as of"))
+    total_revenue_12m = models.DecimalField(_("total revenue, last 12 months"), **MONEY)
+    group_count = models.PositiveIntegerField(_("customer groups with revenue"), default=0)
+    top1_share = models.DecimalField(_("largest group's share"), **SHARE)
+    top5_share = models.DecimalField(_("top 5 share"), **SHARE)
+    top10_share = models.DecimalField(_("top 10 share"), **SHARE)
+    hhi = models.DecimalField(_("HHI"), max_digits=12, decimal_places=4)
+    # The same figures per account, without the group roll-up.
+    account_count = models.PositiveIntegerField(_("accounts with revenue"), default=0)
+    account_top1_share = models.DecimalField(**SHARE)
+    account_top5_share = models.DecimalField(**SHARE)
+    account_top10_share = models.DecimalField(**SHARE)
+    account_hhi = models.DecimalField(max_digits=12, decimal_places=4)
+    # [{"root", "root_name", "revenue_12m", "share", "accounts": [{"id", "name", "revenue_12m", "share"}]}],
+    # the largest groups first (revenue as strings with two decimals, shares 0..1).
+    groups = models.JSONField(_("largest groups"), default=list)
+    # [{"id", "name", "root", "revenue_12m", "share"}]: the largest accounts, without roll-up.
+    accounts = models.JSONField(_("largest accounts"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("concentration snapshot")
+        verbose_name_plural = _("concentration snapshots")
+        ordering = ["-as_of", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "as_of"], name="concentration_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of}: HHI {self.hhi}"
+
+
+class HealthAssessment(TenantOwnedModel):
+    """One account's health as of a day (客户健康度评估), with every signal's raw value and
+    points, the weights used, the complaint penalty, and the purchase-cycle estimate
+    (采购周期预测). One per account and day: a re-run of the day replaces it.
+
+    A signal without data has NULL raw value and points, and its weight is not in
+    ``weight_total``. Points are kept to four decimals for display; the score was computed
+    from the exact values.
+    """
+
+    # tenant and run are not indexed on their own: reads go by day (tenant, as_of) or by account
+    # (the unique index), and every index costs the nightly INSERT of one row per account.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
+    run = models.ForeignKey(RiskRun, on_delete=models.CASCADE, related_name="assessments", db_index=False)
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="health_assessments")
+    as_of = models.DateField(_("as of"))
+    # revenue trend: orders in (D-182, D] against (D-364, D-182]
+    revenue_recent_6m = models.DecimalField(_("revenue, last 6 months"), **MONEY, default=Decimal("0"))
+    revenue_previous_6m = models.DecimalField(_("revenue, 6 months before"), **MONEY, default=Decimal("0"))
+    revenue_trend = models.DecimalField(_("revenue trend"), max_digits=30, decimal_places=6, null=True, blank=True)
+    revenue_trend_points = models.DecimalField(**POINTS, null=True, blank=True)
+    # purchase rhythm: the median gap between distinct order dates in (D-730, D]
+    order_days = models.PositiveIntegerField(_("distinct order dates, last 2 years"), default=0)
+    last_order_on = models.DateField(_("last order"), null=True, blank=True)
+    purchase_interval_days = models.DecimalField(
+        _("usual purchase interval (days)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    purchase_ratio = models.DecimalField(
+        _("days since the last order / interval"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    purchase_rhythm_points = models.DecimalField(**POINTS, null=True, blank=True)
+    expected_next_purchase = models.DateField(_("expected next purchase"), null=True, blank=True)
+    # payment: invoices due in (D-365, D]
+    invoices_due = models.PositiveIntegerField(_("invoices due, last 12 months"), default=0)
+    mean_overdue_days = models.DecimalField(
+        _("mean days overdue"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    payment_points = models.DecimalField(**POINTS, null=True, blank=True)
+    # engagement: days since the last interaction on or before D (none ever: 0 points)
+    days_since_interaction = models.IntegerField(_("days since the last interaction"), null=True, blank=True)
+    engagement_points = models.DecimalField(**POINTS)
+    # relationship: levels with an active counterpart link to a contact still there
+    relationship_levels = models.PositiveSmallIntegerField(_("levels linked"), default=0)
+    relationship_points = models.DecimalField(**POINTS)
+    weight_total = models.PositiveSmallIntegerField(_("weights used"))
+    complaints = models.PositiveSmallIntegerField(_("complaints, last 90 days"), default=0)
+    complaint_penalty = models.DecimalField(_("complaint penalty"), max_digits=5, decimal_places=2)
+    score = models.DecimalField(_("health score"), max_digits=5, decimal_places=2)
+    band = models.CharField(_("health band"), max_length=8, choices=HealthBand.choices)
+    previous_score = models.DecimalField(_("previous score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    score_change = models.DecimalField(
+        _("change since the last assessment"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("health assessment")
+        verbose_name_plural = _("health assessments")
+        ordering = ["-as_of", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "account", "as_of"], name="health_one_per_account_day")
+        ]
+        indexes = [models.Index(fields=["tenant", "as_of"], name="health_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.as_of}: {self.score} {self.band}"
+
+
+# The health signals of DESIGN section 6 with their weights, in the order pages show them.
+SIGNAL_WEIGHTS = {
+    "revenue_trend": 25,
+    "purchase_rhythm": 25,
+    "payment": 20,
+    "engagement": 15,
+    "relationship": 15,
+}
+
+
+class AlertKind(models.TextChoices):
+    CONCENTRATION_SINGLE = "concentration_single", _("Single customer concentration")
+    CONCENTRATION_TOP5 = "concentration_top5", _("Top 5 concentration")
+    CONCENTRATION_HHI = "concentration_hhi", _("Concentration index (HHI)")
+    HEALTH_RED = "health_red", _("Health in the red")
+    HEALTH_DROP = "health_drop", _("Health dropped")
+    PURCHASE_OVERDUE = "purchase_overdue", _("Purchase overdue")
+    PAYMENT_OVERDUE = "payment_overdue", _("Payment overdue")
+    TEAM_GAP = "team_gap", _("Team gap")
+    KEY_CONTACT_LEFT = "key_contact_left", _("Key contact left")
+    CONTRACT_EXPIRING = "contract_expiring", _("Contract expiring")
+    REVIEW_NEEDED = "review_needed", _("Review needed")
+
+
+CONCENTRATION_KINDS = (
+    AlertKind.CONCENTRATION_SINGLE,
+    AlertKind.CONCENTRATION_TOP5,
+    AlertKind.CONCENTRATION_HHI,
+)
+# Evaluated after the health assessment.
+ACCOUNT_KINDS = tuple(kind for kind in AlertKind if kind not in CONCENTRATION_KINDS)
+
+
+class Severity(models.TextChoices):
+    INFO = "info", _("Info")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("alert status", "Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Resolution(models.TextChoices):
+    CLEARED = "cleared", _("Condition cleared")
+    MANUAL = "manual", _("Resolved by hand")
+
+
+class RiskAlert(TenantOwnedModel):
+    """预警: a risk condition found by a run. At most one open (or acknowledged) alert per
+    dedupe key (kind + subject), held by a partial unique index: re-running a job updates
+    the open alert instead of opening another, and the next run resolves it when its
+    condition has cleared."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=AlertKind.choices)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    status = models.CharField(_("status"), max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="risk_alerts",
+        verbose_name=_("account"),
+        help_text=_("The subject; empty for a tenant-wide alert (top 5 share, HHI)."),
+    )
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="risk_alerts",
+        verbose_name=_("assignee"),
+    )
+    snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
+    run = models.ForeignKey(
+        RiskRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text=_("Last evaluated by.")
+    )
+    opened_at = models.DateTimeField(_("opened"))
+    updated_at = models.DateTimeField(_("updated"))
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(_("resolution"), max_length=8, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"],
+                condition=~Q(status="resolved"),
+                name="riskalert_one_open_per_key",
+                violation_error_message=_("An alert for this is open already."),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "kind"], name="riskalert_tenant_status_kind"),
+            models.Index(fields=["tenant", "account", "status"], name="riskalert_tenant_account"),
+            models.Index(fields=["tenant", "assignee", "status"], name="riskalert_tenant_assignee"),
+            # resolved ones too: a key contact's departure or an event reviewed by hand stays reviewed
+            models.Index(fields=["tenant", "dedupe_key"], name="riskalert_tenant_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.dedupe_key})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != AlertStatus.RESOLVED
+
+
+class ContingencyKind(models.TextChoices):
+    ALTERNATIVE_MARKET = "alternative_market", _("Alternative market cultivation plan")
+    SUDDEN_LOSS = "sudden_loss", _("Sudden loss contingency plan")
+
+
+class ContingencyPlan(TenantOwnedModel):
+    """替代市场培育计划 / 突发流失应急预案 for an account above a concentration line."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="contingency_plans", verbose_name=_("account")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=ContingencyKind.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contingency_plans",
+        verbose_name=_("owner"),
+    )
+    actions = models.TextField(_("actions"))
+    review_on = models.DateField(_("review on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contingency plan")
+        verbose_name_plural = _("contingency plans")
+        ordering = ["review_on", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "account"], name="contingency_tenant_account"),
+            models.Index(fields=["tenant", "review_on"], name="contingency_tenant_review"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or str(self.get_kind_display())
+
+
+class WebhookEvent(models.TextChoices):
+    ALERT_OPENED = "alert.opened", _("Alert opened")
+    ALERT_ESCALATED = "alert.escalated", _("Alert escalated")
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", _("Alert acknowledged")
+    ALERT_RESOLVED = "alert.resolved", _("Alert resolved")
+    RISK_RUN_DONE = "risk_run.done", _("Risk run done")
+    RISK_RUN_FAILED = "risk_run.failed", _("Risk run failed")
+
+
+# Sent by "send test" whatever the endpoint's choice of events.
+TEST_EVENT = "webhook.test"
+
+
+class WebhookEndpoint(TenantOwnedModel):
+    """An integrator's URL that receives the events it chose, as signed JSON POSTs.
+
+    The secret signs every delivery (HMAC-SHA256); it is shown once when the endpoint is
+    made or its secret rotated, and never again through the API.
+    """
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list, help_text=_("The events to send, e.g. alert.opened."))
+    secret = models.CharField(max_length=100, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["tenant", "is_active"], name="webhook_tenant_active")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def secret_hint(self) -> str:
+        return f"{self.secret[:10]}…" if self.secret else ""
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(TenantOwnedModel):
+    """One event for one endpoint, and the outcome of its attempts (the delivery log)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=32)
+    event_id = models.UUIDField(_("event id"), help_text=_("Sent as X-KAM-Delivery; the same on every attempt."))
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response (excerpt)"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "next_attempt_at"], name="delivery_tenant_due"),
+            models.Index(fields=["tenant", "endpoint", "-created_at"], name="delivery_tenant_endpoint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+class Notification(TenantOwnedModel):
+    """An in-app notification (the bell) for one user in one tenant."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=32)
+    alert = models.ForeignKey(RiskAlert, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("text"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "user", "read_at"], name="notification_tenant_unread"),
+            models.Index(fields=["tenant", "user", "-created_at"], name="notification_tenant_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,646 @@
+"""The risk figures as set-based SQL (DESIGN section 6): CTEs, window functions and one
+statement per job, no Python loop over accounts or orders.
+
+- ``CONCENTRATION_SQL`` rolls every account up to its customer group (its top-most
+  parent, by a recursive CTE), computes the shares over groups with revenue_12m > 0,
+  top1/top5/top10, HHI = sum((100 * s_i)^2), the same per account without roll-up, and
+  upserts the day's snapshot.
+- ``HEALTH_SELECT`` computes every signal, the purchase cycle, the complaint penalty,
+  score and band for every account that is not lost; a run INSERTs it and UPDATEs the
+  accounts' current health in two more statements.
+- ``alert_evaluation_sql`` opens, updates and resolves alerts in one statement from a
+  union of candidate SELECTs, one per kind.
+
+"As of D": orders, invoices and interactions dated after D are ignored, and a datetime
+counts on its date in the tenant's time zone.
+
+The health statement materialises its signal, points and score stages: inlined, every
+later reference would compute the numeric expressions again.
+
+Exactness: the health score is "rounded half up to two decimals", so the arithmetic
+stays in numeric with 50 decimals (``EXACT``) and a tiny epsilon is added before
+rounding: a value that is exactly x.xx5 but came out as x.xx4999…(50 digits) because of
+a repeating fraction (100 / 3, 1 / 0.7) is then rounded up as it should be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+EXACT = "numeric(80, 50)"
+ROUNDING_EPSILON = "1e-40"
+# Groups and accounts kept in a snapshot (largest first), and accounts listed per group.
+TOP_GROUPS = 20
+TOP_ACCOUNTS = 20
+ACCOUNTS_PER_GROUP = 50
+# Guards the recursive walks against a malformed hierarchy (the accounts trigger forbids cycles).
+MAX_DEPTH = 100
+
+
+def day_start(day: dt.date, time_zone: str) -> dt.datetime:
+    """The instant a day starts in the tenant's time zone."""
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zoneinfo.ZoneInfo(time_zone))
+
+
+# --- concentration -------------------------------------------------------------------------------
+
+CONCENTRATION_SQL = f"""
+WITH RECURSIVE
+tree(id, root_id, depth) AS (
+    SELECT a.id, a.id, 0 FROM accounts_account a
+    WHERE a.tenant_id = %(tenant)s AND a.parent_id IS NULL
+    UNION ALL
+    SELECT a.id, tree.root_id, tree.depth + 1
+    FROM accounts_account a JOIN tree ON a.parent_id = tree.id
+    WHERE a.tenant_id = %(tenant)s AND tree.depth < {MAX_DEPTH}
+),
+revenue AS (
+    SELECT o.account_id, SUM(o.amount) AS revenue_12m
+    FROM accounts_order o
+    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d365)s AND o.order_date <= %(d)s
+    GROUP BY o.account_id
+),
+total AS (
+    SELECT COALESCE(SUM(revenue_12m), 0) AS revenue_12m FROM revenue
+),
+members AS (
+    SELECT tree.root_id, r.account_id, r.revenue_12m
+    FROM revenue r JOIN tree ON tree.id = r.account_id
+    WHERE r.revenue_12m > 0
+),
+ranked_groups AS (
+    SELECT g.root_id, g.revenue_12m, g.revenue_12m::{EXACT} / t.revenue_12m AS share,
+           row_number() OVER (ORDER BY g.revenue_12m DESC, g.root_id) AS position
+    FROM (SELECT root_id, SUM(revenue_12m) AS revenue_12m FROM members GROUP BY root_id) g
+    CROSS JOIN total t
+    WHERE g.revenue_12m > 0
+),
+ranked_accounts AS (
+    SELECT m.account_id, m.root_id, m.revenue_12m, m.revenue_12m::{EXACT} / t.revenue_12m AS share,
+           row_number() OVER (ORDER BY m.revenue_12m DESC, m.account_id) AS position
+    FROM members m CROSS JOIN total t
+),
+group_figures AS (
+    SELECT COUNT(*) AS n,
+           COALESCE(SUM(share) FILTER (WHERE position <= 1), 0) AS top1,
+           COALESCE(SUM(share) FILTER (WHERE position <= 5), 0) AS top5,
+           COALESCE(SUM(share) FILTER (WHERE position <= 10), 0) AS top10,
+           COALESCE(SUM((100 * share) * (100 * share)), 0) AS hhi
+    FROM ranked_groups
+),
+account_figures AS (
+    SELECT COUNT(*) AS n,
+           COALESCE(SUM(share) FILTER (WHERE position <= 1), 0) AS top1,
+           COALESCE(SUM(share) FILTER (WHERE position <= 5), 0) AS top5,
+           COALESCE(SUM(share) FILTER (WHERE position <= 10), 0) AS top10,
+           COALESCE(SUM((100 * share) * (100 * share)), 0) AS hhi
+    FROM ranked_accounts
+),
+group_members AS (
+    SELECT m.root_id, m.account_id, m.revenue_12m,
+           row_number() OVER (PARTITION BY m.root_id ORDER BY m.revenue_12m DESC, m.account_id) AS position
+    FROM members m
+    WHERE m.root_id IN (SELECT root_id FROM ranked_groups WHERE position <= {TOP_GROUPS})
+),
+groups_json AS (
+    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+               'root', g.root_id,
+               'root_name', a.name,
+               'revenue_12m', ROUND(g.revenue_12m, 2)::text,
+               'share', ROUND(g.share, 8),
+               'accounts', (
+                   SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                              'id', gm.account_id,
+                              'name', x.name,
+                              'revenue_12m', ROUND(gm.revenue_12m, 2)::text,
+                              'share', ROUND(gm.revenue_12m::{EXACT} / t.revenue_12m, 8)
+                          ) ORDER BY gm.position), '[]'::jsonb)
+                   FROM group_members gm JOIN accounts_account x ON x.id = gm.account_id
+                   WHERE gm.root_id = g.root_id AND gm.position <= {ACCOUNTS_PER_GROUP}
+               )
+           ) ORDER BY g.position), '[]'::jsonb) AS groups
+    FROM ranked_groups g
+    JOIN accounts_account a ON a.id = g.root_id
+    CROSS JOIN total t
+    WHERE g.position <= {TOP_GROUPS}
+),
+accounts_json AS (
+    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+               'id', r.account_id,
+               'name', a.name,
+               'root', r.root_id,
+               'revenue_12m', ROUND(r.revenue_12m, 2)::text,
+               'share', ROUND(r.share, 8)
+           ) ORDER BY r.position), '[]'::jsonb) AS accounts
+    FROM ranked_accounts r JOIN accounts_account a ON a.id = r.account_id
+    WHERE r.position <= {TOP_ACCOUNTS}
+)
+INSERT INTO risk_concentrationsnapshot AS s (
+    tenant_id, run_id, as_of, total_revenue_12m, group_count, top1_share, top5_share, top10_share, hhi,
+    account_count, account_top1_share, account_top5_share, account_top10_share, account_hhi,
+    groups, accounts, created_at, updated_at
+)
+SELECT %(tenant)s, %(run)s, %(d)s, t.revenue_12m, g.n, ROUND(g.top1, 8), ROUND(g.top5, 8), ROUND(g.top10, 8),
+       ROUND(g.hhi, 4), a.n, ROUND(a.top1, 8), ROUND(a.top5, 8), ROUND(a.top10, 8), ROUND(a.hhi, 4),
+       gj.groups, aj.accounts, %(now)s, %(now)s
+FROM total t CROSS JOIN group_figures g CROSS JOIN account_figures a CROSS JOIN groups_json gj CROSS JOIN accounts_json aj
+ON CONFLICT (tenant_id, as_of) DO UPDATE SET
+    run_id = EXCLUDED.run_id, total_revenue_12m = EXCLUDED.total_revenue_12m, group_count = EXCLUDED.group_count,
+    top1_share = EXCLUDED.top1_share, top5_share = EXCLUDED.top5_share, top10_share = EXCLUDED.top10_share,
+    hhi = EXCLUDED.hhi, account_count = EXCLUDED.account_count, account_top1_share = EXCLUDED.account_top1_share,
+    account_top5_share = EXCLUDED.account_top5_share, account_top10_share = EXCLUDED.account_top10_share,
+    account_hhi = EXCLUDED.account_hhi, groups = EXCLUDED.groups, accounts = EXCLUDED.accounts,
+    updated_at = EXCLUDED.updated_at
+RETURNING s.id
+"""
+
+
+def concentration_params(tenant_id: int, as_of: dt.date, *, run_id: int | None, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "tenant": tenant_id,
+        "run": run_id,
+        "d": as_of,
+        "d365": as_of - dt.timedelta(days=365),
+        "now": now,
+    }
+
+
+# --- health --------------------------------------------------------------------------------------
+
+HEALTH_SELECT = f"""
+WITH
+assessed AS (
+    SELECT a.id AS account_id FROM accounts_account a
+    WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
+),
+halves AS (
+    SELECT o.account_id,
+           SUM(o.amount) FILTER (WHERE o.order_date > %(d182)s) AS r6,
+           SUM(o.amount) FILTER (WHERE o.order_date <= %(d182)s) AS p6
+    FROM accounts_order o
+    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d364)s AND o.order_date <= %(d)s
+    GROUP BY o.account_id
+),
+order_days AS (
+    SELECT d.account_id, d.order_date,
+           d.order_date - lag(d.order_date) OVER (PARTITION BY d.account_id ORDER BY d.order_date) AS gap
+    FROM (
+        SELECT DISTINCT o.account_id, o.order_date
+        FROM accounts_order o
+        WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d730)s AND o.order_date <= %(d)s
+    ) d
+),
+rhythm AS (
+    -- The median of integer gaps is a whole or a half number of days: exact in double precision.
+    SELECT account_id, COUNT(*) AS order_days, MAX(order_date) AS last_order_on,
+           CASE WHEN COUNT(*) >= 3
+                THEN (percentile_cont(0.5) WITHIN GROUP (ORDER BY gap))::numeric END AS interval_days
+    FROM order_days
+    GROUP BY account_id
+),
+payments AS (
+    SELECT i.account_id, COUNT(*) AS invoices_due,
+           SUM(GREATEST(LEAST(COALESCE(i.paid_on, %(d)s), %(d)s) - i.due_on, 0)) AS overdue_day_sum
+    FROM accounts_invoice i
+    WHERE i.tenant_id = %(tenant)s AND i.due_on > %(d365)s AND i.due_on <= %(d)s
+    GROUP BY i.account_id
+),
+engagement AS (
+    SELECT i.account_id, MAX(i.occurred_at) AS last_at,
+           COUNT(*) FILTER (WHERE i.kind = 'complaint' AND i.occurred_at >= %(complaints_since)s) AS complaints
+    FROM accounts_interaction i
+    WHERE i.tenant_id = %(tenant)s AND i.occurred_at < %(day_after)s
+    GROUP BY i.account_id
+),
+relationship AS (
+    SELECT c.account_id, COUNT(DISTINCT c.level) AS levels
+    FROM teams_counterpartlink l
+    JOIN teams_teammember m ON m.id = l.member_id AND m.tenant_id = %(tenant)s
+    JOIN accounts_contact c ON c.id = l.contact_id AND c.tenant_id = %(tenant)s
+    WHERE l.tenant_id = %(tenant)s
+      AND l.started_on <= %(d)s AND (l.ended_on IS NULL OR l.ended_on > %(d)s)
+      AND m.since <= %(d)s AND (m.until IS NULL OR m.until >= %(d)s)
+      AND (c.left_on IS NULL OR c.left_on > %(d)s)
+      AND c.level IN ('operational', 'managerial', 'executive')
+    GROUP BY c.account_id
+),
+signals AS MATERIALIZED (
+    SELECT s.account_id,
+           COALESCE(h.r6, 0) AS r6,
+           COALESCE(h.p6, 0) AS p6,
+           CASE WHEN COALESCE(h.p6, 0) > 0 THEN (COALESCE(h.r6, 0) - h.p6)::{EXACT} / h.p6
+                WHEN COALESCE(h.r6, 0) > 0 THEN 1::{EXACT} END AS trend,
+           COALESCE(r.order_days, 0) AS order_days,
+           r.last_order_on,
+           r.interval_days,
+           CASE WHEN r.interval_days IS NOT NULL
+                THEN (%(d)s::date - r.last_order_on)::{EXACT} / r.interval_days END AS ratio,
+           COALESCE(p.invoices_due, 0) AS invoices_due,
+           CASE WHEN p.invoices_due > 0 THEN p.overdue_day_sum::{EXACT} / p.invoices_due END AS mean_overdue,
+           %(d)s::date - (e.last_at AT TIME ZONE %(tz)s)::date AS days_since,
+           COALESCE(e.complaints, 0) AS complaints,
+           COALESCE(rel.levels, 0) AS levels
+    FROM assessed s
+    LEFT JOIN halves h ON h.account_id = s.account_id
+    LEFT JOIN rhythm r ON r.account_id = s.account_id
+    LEFT JOIN payments p ON p.account_id = s.account_id
+    LEFT JOIN engagement e ON e.account_id = s.account_id
+    LEFT JOIN relationship rel ON rel.account_id = s.account_id
+),
+points AS MATERIALIZED (
+    SELECT signals.*,
+           -- linear(-0.5, 0.2) of g
+           CASE WHEN trend IS NOT NULL THEN LEAST(GREATEST((trend + 0.5) / 0.7, 0), 1) * 100 END AS trend_points,
+           CASE WHEN ratio IS NULL THEN NULL
+                WHEN ratio <= 1 THEN 100::{EXACT}
+                WHEN ratio >= 3 THEN 0::{EXACT}
+                ELSE (3 - ratio) / 2 * 100 END AS rhythm_points,
+           CASE WHEN mean_overdue IS NOT NULL THEN 100 - LEAST(GREATEST(mean_overdue / 60, 0), 1) * 100 END
+               AS payment_points,
+           CASE WHEN days_since IS NULL THEN 0::{EXACT}
+                WHEN days_since <= 30 THEN 100::{EXACT}
+                WHEN days_since >= 120 THEN 0::{EXACT}
+                ELSE (120 - days_since)::{EXACT} / 90 * 100 END AS engagement_points,
+           levels::{EXACT} * 100 / 3 AS relationship_points,
+           LEAST(10 * complaints, 30) AS penalty
+    FROM signals
+),
+weighted AS (
+    SELECT points.*,
+           25 * (trend_points IS NOT NULL)::int + 25 * (rhythm_points IS NOT NULL)::int
+               + 20 * (payment_points IS NOT NULL)::int + 15 + 15 AS weight_total,
+           25 * COALESCE(trend_points, 0) + 25 * COALESCE(rhythm_points, 0) + 20 * COALESCE(payment_points, 0)
+               + 15 * engagement_points + 15 * relationship_points AS weighted_sum
+    FROM points
+),
+scored AS MATERIALIZED (
+    SELECT weighted.*,
+           ROUND(LEAST(GREATEST(weighted_sum / weight_total - penalty, 0), 100) + {ROUNDING_EPSILON}, 2) AS score
+    FROM weighted
+)
+SELECT s.account_id,
+       s.r6 AS revenue_recent_6m,
+       s.p6 AS revenue_previous_6m,
+       ROUND(s.trend, 6) AS revenue_trend,
+       ROUND(s.trend_points, 4) AS revenue_trend_points,
+       s.order_days,
+       s.last_order_on,
+       s.interval_days AS purchase_interval_days,
+       ROUND(s.ratio, 4) AS purchase_ratio,
+       ROUND(s.rhythm_points, 4) AS purchase_rhythm_points,
+       -- last order + I days, on the day that instant falls on (I may be a half day)
+       s.last_order_on + FLOOR(s.interval_days)::int AS expected_next_purchase,
+       s.invoices_due,
+       ROUND(s.mean_overdue, 2) AS mean_overdue_days,
+       ROUND(s.payment_points, 4) AS payment_points,
+       s.days_since AS days_since_interaction,
+       ROUND(s.engagement_points, 4) AS engagement_points,
+       s.levels AS relationship_levels,
+       ROUND(s.relationship_points, 4) AS relationship_points,
+       s.weight_total,
+       s.complaints,
+       s.penalty AS complaint_penalty,
+       s.score,
+       CASE WHEN s.score >= 70 THEN 'green' WHEN s.score >= 40 THEN 'yellow' ELSE 'red' END AS band,
+       prev.score AS previous_score,
+       s.score - prev.score AS score_change
+FROM scored s
+LEFT JOIN LATERAL (
+    SELECT x.score FROM risk_healthassessment x
+    WHERE x.tenant_id = %(tenant)s AND x.account_id = s.account_id AND x.as_of < %(d)s
+    ORDER BY x.as_of DESC
+    LIMIT 1
+) prev ON true
+"""
+
+HEALTH_COLUMNS = (
+    "account_id",
+    "revenue_recent_6m",
+    "revenue_previous_6m",
+    "revenue_trend",
+    "revenue_trend_points",
+    "order_days",
+    "last_order_on",
+    "purchase_interval_days",
+    "purchase_ratio",
+    "purchase_rhythm_points",
+    "expected_next_purchase",
+    "invoices_due",
+    "mean_overdue_days",
+    "payment_points",
+    "days_since_interaction",
+    "engagement_points",
+    "relationship_levels",
+    "relationship_points",
+    "weight_total",
+    "complaints",
+    "complaint_penalty",
+    "score",
+    "band",
+    "previous_score",
+    "score_change",
+)
+
+HEALTH_INSERT_SQL = f"""
+INSERT INTO risk_healthassessment (tenant_id, run_id, as_of, {", ".join(HEALTH_COLUMNS)})
+SELECT %(tenant)s, %(run)s, %(d)s, {", ".join(HEALTH_COLUMNS)} FROM ({HEALTH_SELECT}) result
+"""
+
+# The accounts' current health (DESIGN section 1: denormalised by the app that computes it).
+HEALTH_DENORMALISE_SQL = """
+UPDATE accounts_account a SET health_score = h.score, health_band = h.band
+FROM risk_healthassessment h
+WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s AND a.tenant_id = %(tenant)s AND a.id = h.account_id
+  AND (a.health_score IS DISTINCT FROM h.score OR a.health_band IS DISTINCT FROM h.band)
+"""
+
+# A lost account is no longer assessed: its stale health is cleared rather than left standing.
+HEALTH_CLEAR_LOST_SQL = """
+UPDATE accounts_account SET health_score = NULL, health_band = ''
+WHERE tenant_id = %(tenant)s AND status = 'lost' AND (health_score IS NOT NULL OR health_band <> '')
+"""
+
+
+def health_params(tenant_id: int, as_of: dt.date, time_zone: str, *, run_id: int | None = None) -> dict[str, Any]:
+    return {
+        "tenant": tenant_id,
+        "run": run_id,
+        "d": as_of,
+        "d182": as_of - dt.timedelta(days=182),
+        "d364": as_of - dt.timedelta(days=364),
+        "d365": as_of - dt.timedelta(days=365),
+        "d730": as_of - dt.timedelta(days=730),
+        "tz": time_zone,
+        # interactions on or before D; complaints in (D-90, D], i.e. from the start of D-89
+        "day_after": day_start(as_of + dt.timedelta(days=1), time_zone),
+        "complaints_since": day_start(as_of - dt.timedelta(days=89), time_zone),
+    }
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+# Each candidate SELECT yields (kind, dedupe_key, account_id, severity, details) with one row per key.
+
+_SEVERITY_RANK = "CASE {} WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END"
+
+# Roots of the customer groups that have a contingency plan on any of their accounts:
+# walked up from the (few) accounts with a plan.
+PLANNED_ROOTS_CTE = f"""
+plan_walk(id, parent_id, depth) AS (
+    SELECT a.id, a.parent_id, 0 FROM accounts_account a
+    WHERE a.tenant_id = %(tenant)s
+      AND a.id IN (SELECT p.account_id FROM risk_contingencyplan p WHERE p.tenant_id = %(tenant)s)
+    UNION ALL
+    SELECT a.id, a.parent_id, w.depth + 1
+    FROM accounts_account a JOIN plan_walk w ON a.id = w.parent_id
+    WHERE a.tenant_id = %(tenant)s AND w.depth < {MAX_DEPTH}
+),
+planned_roots AS (
+    SELECT DISTINCT id AS root_id FROM plan_walk WHERE parent_id IS NULL
+),
+snapshot AS (
+    SELECT * FROM risk_concentrationsnapshot WHERE tenant_id = %(tenant)s AND id = %(snapshot)s
+),
+top_groups AS (
+    SELECT jsonb_agg(jsonb_build_object(
+               'root', g.value -> 'root', 'root_name', g.value -> 'root_name', 'share', g.value -> 'share',
+               'has_contingency_plan', pr.root_id IS NOT NULL
+           ) ORDER BY g.position) AS groups,
+           COALESCE(jsonb_agg(g.value -> 'root' ORDER BY g.position) FILTER (WHERE pr.root_id IS NULL), '[]'::jsonb)
+               AS without_plan
+    FROM snapshot s
+    CROSS JOIN LATERAL jsonb_array_elements(s.groups) WITH ORDINALITY AS g(value, position)
+    LEFT JOIN planned_roots pr ON pr.root_id = (g.value ->> 'root')::bigint
+    WHERE g.position <= 5
+)
+"""
+
+CONCENTRATION_CANDIDATES = [
+    # a customer group at or above the single-customer line
+    """
+    SELECT 'concentration_single', 'concentration_single:' || (g.value ->> 'root'), (g.value ->> 'root')::bigint,
+           CASE WHEN (g.value ->> 'share')::numeric >= %(single_critical)s THEN 'critical' ELSE 'warning' END,
+           jsonb_build_object(
+               'as_of', s.as_of,
+               'share', g.value -> 'share',
+               'revenue_12m', g.value -> 'revenue_12m',
+               'total_revenue_12m', ROUND(s.total_revenue_12m, 2)::text,
+               'line', CASE WHEN (g.value ->> 'share')::numeric >= %(single_critical)s THEN 'critical' ELSE 'warning' END,
+               'threshold', CASE WHEN (g.value ->> 'share')::numeric >= %(single_critical)s
+                                 THEN %(single_critical)s ELSE %(single_warning)s END,
+               'group_accounts', jsonb_array_length(g.value -> 'accounts'),
+               'has_contingency_plan', pr.root_id IS NOT NULL,
+               'no_contingency_plan', pr.root_id IS NULL
+           )
+    FROM snapshot s
+    CROSS JOIN LATERAL jsonb_array_elements(s.groups) AS g(value)
+    LEFT JOIN planned_roots pr ON pr.root_id = (g.value ->> 'root')::bigint
+    WHERE (g.value ->> 'share')::numeric >= %(single_warning)s
+    """,
+    # the five largest groups at or above the top-5 line
+    """
+    SELECT 'concentration_top5', 'concentration_top5', NULL::bigint, 'warning',
+           jsonb_build_object(
+               'as_of', s.as_of, 'top5_share', s.top5_share, 'line', 'warning', 'threshold', %(top5_warning)s,
+               'groups', tg.groups, 'groups_without_plan', tg.without_plan,
+               'no_contingency_plan', jsonb_array_length(tg.without_plan) > 0
+           )
+    FROM snapshot s CROSS JOIN top_groups tg
+    WHERE s.top5_share >= %(top5_warning)s
+    """,
+    # HHI at or above its lines
+    """
+    SELECT 'concentration_hhi', 'concentration_hhi', NULL::bigint,
+           CASE WHEN s.hhi >= %(hhi_critical)s THEN 'critical' ELSE 'warning' END,
+           jsonb_build_object(
+               'as_of', s.as_of, 'hhi', s.hhi,
+               'line', CASE WHEN s.hhi >= %(hhi_critical)s THEN 'critical' ELSE 'warning' END,
+               'threshold', CASE WHEN s.hhi >= %(hhi_critical)s THEN %(hhi_critical)s ELSE %(hhi_warning)s END,
+               'groups', tg.groups, 'groups_without_plan', tg.without_plan,
+               'no_contingency_plan', jsonb_array_length(tg.without_plan) > 0
+           )
+    FROM snapshot s CROSS JOIN top_groups tg
+    WHERE s.hhi >= %(hhi_warning)s
+    """,
+]
+
+# Joins to accounts_account by primary key rather than "IN (a CTE)": the day's assessments
+# may be freshly written and not yet analysed, and a misestimated semi-join against a CTE
+# can turn into a nested loop over every pair of rows.
+ACCOUNT_CTES = """
+health AS (
+    SELECT h.* FROM risk_healthassessment h
+    JOIN accounts_account a ON a.id = h.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s
+)
+"""
+
+ACCOUNT_CANDIDATES = [
+    # health in the red band
+    """
+    SELECT 'health_red', 'health_red:' || h.account_id, h.account_id, 'critical',
+           jsonb_build_object('as_of', h.as_of, 'score', h.score, 'band', h.band, 'previous_score', h.previous_score)
+    FROM health h WHERE h.band = 'red'
+    """,
+    # health fell by the policy's points or more since the last assessment
+    """
+    SELECT 'health_drop', 'health_drop:' || h.account_id, h.account_id, 'warning',
+           jsonb_build_object('as_of', h.as_of, 'score', h.score, 'previous_score', h.previous_score,
+                              'change', h.score_change, 'threshold', %(health_drop)s)
+    FROM health h WHERE h.score_change <= -%(health_drop)s
+    """,
+    # r = (D - last order) / I above the policy's ratio
+    """
+    SELECT 'purchase_overdue', 'purchase_overdue:' || h.account_id, h.account_id, 'warning',
+           jsonb_build_object('as_of', h.as_of, 'last_order_on', h.last_order_on,
+                              'purchase_interval_days', h.purchase_interval_days, 'ratio', h.purchase_ratio,
+                              'expected_next_purchase', h.expected_next_purchase,
+                              'days_since_last_order', h.as_of - h.last_order_on, 'threshold', %(purchase_ratio)s)
+    FROM health h
+    WHERE h.purchase_interval_days IS NOT NULL
+      AND (h.as_of - h.last_order_on) > %(purchase_ratio)s * h.purchase_interval_days
+    """,
+    # invoices unpaid more than the policy's days past due
+    """
+    SELECT 'payment_overdue', 'payment_overdue:' || i.account_id, i.account_id, 'warning',
+           jsonb_build_object('as_of', %(d)s::date, 'invoices', COUNT(*),
+                              'outstanding', ROUND(SUM(i.amount), 2)::text,
+                              'oldest_due_on', MIN(i.due_on), 'max_days_overdue', MAX(%(d)s::date - i.due_on),
+                              'threshold_days', %(payment_days)s,
+                              'numbers', to_jsonb((array_agg(i.number ORDER BY i.due_on, i.id))[1:10]))
+    FROM accounts_invoice i
+    JOIN accounts_account a ON a.id = i.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    WHERE i.tenant_id = %(tenant)s
+      AND i.issued_on <= %(d)s AND (i.paid_on IS NULL OR i.paid_on > %(d)s)
+      AND i.due_on < %(payment_due_before)s
+    GROUP BY i.account_id
+    """,
+    # staffing gaps of S and A teams, computed by teams' selectors and passed in
+    """
+    SELECT 'team_gap', 'team_gap:' || g.account_id, g.account_id, 'warning', g.details
+    FROM jsonb_to_recordset(%(team_gaps)s::jsonb) AS g(account_id bigint, details jsonb)
+    """,
+    # a champion or decision maker left recently (not those a person already resolved)
+    """
+    SELECT 'key_contact_left', 'key_contact_left:' || c.account_id, c.account_id, 'warning',
+           jsonb_build_object('as_of', %(d)s::date,
+                              'contacts', jsonb_agg(jsonb_build_object(
+                                  'id', c.id, 'name', c.name, 'title', c.title, 'level', c.level,
+                                  'buying_role', c.buying_role, 'attitude', c.attitude, 'left_on', c.left_on
+                              ) ORDER BY c.left_on DESC, c.id),
+                              'contact_ids', jsonb_agg(c.id ORDER BY c.id))
+    FROM accounts_contact c
+    JOIN accounts_account a ON a.id = c.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    WHERE c.tenant_id = %(tenant)s
+      AND c.left_on > %(recent_from)s AND c.left_on <= %(d)s
+      AND (c.attitude = 'champion' OR c.buying_role = 'decision_maker')
+      AND NOT EXISTS (
+          SELECT 1 FROM risk_riskalert r
+          WHERE r.tenant_id = %(tenant)s AND r.dedupe_key = 'key_contact_left:' || c.account_id
+            AND r.resolution = 'manual' AND r.details -> 'contact_ids' @> to_jsonb(c.id)
+      )
+    GROUP BY c.account_id
+    """,
+    # the account's last-ending contract ends within the policy's days and does not renew itself
+    """
+    SELECT 'contract_expiring', 'contract_expiring:' || k.account_id, k.account_id,
+           CASE WHEN k.end_on - %(d)s::date <= 30 THEN 'warning' ELSE 'info' END,
+           jsonb_build_object('as_of', %(d)s::date, 'contract', k.id, 'title', k.title, 'end_on', k.end_on,
+                              'days_left', k.end_on - %(d)s::date, 'value', ROUND(k.value, 2)::text,
+                              'threshold_days', %(contract_days)s)
+    FROM (
+        SELECT DISTINCT ON (c.account_id) c.*
+        FROM accounts_contract c
+        JOIN accounts_account a ON a.id = c.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+        WHERE c.tenant_id = %(tenant)s
+        ORDER BY c.account_id, c.end_on DESC, c.id DESC
+    ) k
+    WHERE NOT k.auto_renew AND k.end_on >= %(d)s AND k.end_on <= %(contract_until)s
+    """,
+    # a leadership change or merger recently (not those a person already reviewed)
+    """
+    SELECT 'review_needed', 'review_needed:' || e.account_id, e.account_id, 'info',
+           jsonb_build_object('as_of', %(d)s::date,
+                              'events', jsonb_agg(jsonb_build_object(
+                                  'id', e.id, 'kind', e.kind, 'occurred_on', e.occurred_on, 'note', left(e.note, 200)
+                              ) ORDER BY e.occurred_on DESC, e.id),
+                              'event_ids', jsonb_agg(e.id ORDER BY e.id))
+    FROM accounts_event e
+    JOIN accounts_account a ON a.id = e.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    WHERE e.tenant_id = %(tenant)s
+      AND e.kind IN ('leadership_change', 'merger')
+      AND e.occurred_on > %(recent_from)s AND e.occurred_on <= %(d)s
+      AND NOT EXISTS (
+          SELECT 1 FROM risk_riskalert r
+          WHERE r.tenant_id = %(tenant)s AND r.dedupe_key = 'review_needed:' || e.account_id
+            AND r.resolution = 'manual' AND r.details -> 'event_ids' @> to_jsonb(e.id)
+      )
+    GROUP BY e.account_id
+    """,
+]
+
+
+def alert_evaluation_sql(ctes: str, candidates: list[str], *, recursive: bool = False) -> str:
+    """One statement that opens, updates and resolves the alerts of a family of kinds.
+
+    All its parts see the same snapshot of the table: ``current`` is the open (and
+    acknowledged) alerts before the statement; a candidate without a current alert is
+    inserted (the partial unique index makes a concurrent duplicate a no-op), a current
+    alert with a candidate gets its severity and details, and one without is resolved.
+    An alert whose severity rises is open again, even if it was acknowledged.
+
+    Returns rows (what, id, old_severity, new_severity) for opened, escalated, updated and
+    resolved alerts.
+    """
+    rank_new = _SEVERITY_RANK.format("c.severity")
+    rank_old = _SEVERITY_RANK.format("cur.old_severity")
+    return f"""
+WITH {"RECURSIVE " if recursive else ""}{ctes},
+candidates(kind, dedupe_key, account_id, severity, details) AS (
+    {" UNION ALL ".join(candidates)}
+),
+current AS (
+    SELECT a.id, a.dedupe_key, a.severity AS old_severity
+    FROM risk_riskalert a
+    WHERE a.tenant_id = %(tenant)s AND a.status <> 'resolved' AND a.kind = ANY(%(kinds)s)
+),
+updated AS (
+    UPDATE risk_riskalert a
+    SET severity = c.severity, details = c.details, updated_at = %(now)s, run_id = %(run)s,
+        status = CASE WHEN {rank_new} > {rank_old} THEN 'open' ELSE a.status END
+    FROM candidates c JOIN current cur ON cur.dedupe_key = c.dedupe_key
+    WHERE a.id = cur.id AND (a.severity <> c.severity OR a.details <> c.details)
+    RETURNING a.id, cur.old_severity, a.severity
+),
+opened AS (
+    INSERT INTO risk_riskalert (
+        tenant_id, kind, severity, status, account_id, dedupe_key, details, opened_at, updated_at, run_id,
+        resolution, resolution_note
+    )
+    SELECT %(tenant)s, c.kind, c.severity, 'open', c.account_id, c.dedupe_key, c.details, %(now)s, %(now)s,
+           %(run)s, '', ''
+    FROM candidates c
+    WHERE NOT EXISTS (SELECT 1 FROM current cur WHERE cur.dedupe_key = c.dedupe_key)
+    ON CONFLICT (tenant_id, dedupe_key) WHERE NOT (status = 'resolved') DO NOTHING
+    RETURNING id, severity
+),
+resolved AS (
+    UPDATE risk_riskalert a
+    SET status = 'resolved', resolution = 'cleared', resolved_at = %(now)s, updated_at = %(now)s, run_id = %(run)s
+    FROM current cur
+    WHERE a.id = cur.id AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.dedupe_key = cur.dedupe_key)
+    RETURNING a.id, cur.old_severity
+)
+SELECT 'opened', id, NULL, severity FROM opened
+UNION ALL
+SELECT CASE WHEN {_SEVERITY_RANK.format("severity")} > {_SEVERITY_RANK.format("old_severity")}
+            THEN 'escalated' ELSE 'updated' END, id, old_severity, severity FROM updated
+UNION ALL
+SELECT 'resolved', id, old_severity, NULL FROM resolved
+"""
+
+
+CONCENTRATION_ALERTS_SQL = alert_evaluation_sql(PLANNED_ROOTS_CTE, CONCENTRATION_CANDIDATES, recursive=True)
+ACCOUNT_ALERTS_SQL = alert_evaluation_sql(ACCOUNT_CTES, ACCOUNT_CANDIDATES)

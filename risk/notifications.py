@@ -1,0 +1,291 @@
+"""Telling people about alerts: in-app notifications (the bell) and e-mail.
+
+A new or escalated alert notifies its assignee and the account's owner; a tenant-wide
+alert (top 5 share, HHI) notifies the tenant's administrators and directors. Only active
+members of the tenant are ever notified, whatever the alert's rows say. E-mail goes out
+from a task queued on commit (console backend by default, SMTP by settings), one
+message per person listing their alerts.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from kam.models import Membership, Role, Tenant
+from risk.models import AlertKind, Notification, RiskAlert, Severity
+
+# Who hears of an alert without an account.
+TENANT_ALERT_ROLES = (Role.ADMIN, Role.DIRECTOR)
+# Alerts listed in one e-mail; the rest are counted.
+EMAIL_LIST_LIMIT = 50
+
+
+def alert_link(tenant: Tenant, alert_id: int) -> str:
+    """The alert's page (risk center); served by the risk pages under the URL name ``risk-alert``."""
+    return alert_link_builder(tenant)(alert_id)
+
+
+def alert_link_builder(tenant: Tenant) -> Callable[[int], str]:
+    """alert id -> its link, resolving the URL once for many alerts."""
+    try:
+        marker = reverse("risk-alert", kwargs={"tenant_slug": tenant.slug, "alert_id": 987654321})
+    except NoReverseMatch:
+        marker = f"/t/{tenant.slug}/risk/alerts/987654321/"
+    return lambda alert_id: marker.replace("987654321", str(alert_id))
+
+
+def alert_title(kind: str, account_name: str | None) -> str:
+    label = str(AlertKind(kind).label) if kind in AlertKind.values else kind
+    return f"{label}: {account_name}" if account_name else label
+
+
+def _percent(value: Any) -> str:
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _number(value: Any, places: int = 2) -> str:
+    try:
+        return f"{float(value):.{places}f}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def alert_summary(kind: str, details: dict[str, Any]) -> str:
+    """One sentence about what the alert found, in the active language."""
+    d = details or {}
+    if kind == AlertKind.CONCENTRATION_SINGLE:
+        text = _("This customer group has %(share)s of revenue (line %(line)s).") % {
+            "share": _percent(d.get("share")),
+            "line": _percent(d.get("threshold")),
+        }
+        return text + (" " + _("No contingency plan.") if d.get("no_contingency_plan") else "")
+    if kind == AlertKind.CONCENTRATION_TOP5:
+        text = _("The five largest customer groups have %(share)s of revenue (line %(line)s).") % {
+            "share": _percent(d.get("top5_share")),
+            "line": _percent(d.get("threshold")),
+        }
+        return text + (" " + _("Some have no contingency plan.") if d.get("no_contingency_plan") else "")
+    if kind == AlertKind.CONCENTRATION_HHI:
+        text = _("HHI %(hhi)s (line %(line)s).") % {
+            "hhi": _number(d.get("hhi"), 0),
+            "line": _number(d.get("threshold"), 0),
+        }
+        return text + (" " + _("Some large groups have no contingency plan.") if d.get("no_contingency_plan") else "")
+    if kind == AlertKind.HEALTH_RED:
+        return _("Health score %(score)s, in the red band.") % {"score": _number(d.get("score"))}
+    if kind == AlertKind.HEALTH_DROP:
+        return _("Health score fell from %(previous)s to %(score)s.") % {
+            "previous": _number(d.get("previous_score")),
+            "score": _number(d.get("score")),
+        }
+    if kind == AlertKind.PURCHASE_OVERDUE:
+        return _("No order for %(days)s days; the usual interval is %(interval)s days (expected by %(expected)s).") % {
+            "days": d.get("days_since_last_order"),
+            "interval": _number(d.get("purchase_interval_days"), 1),
+            "expected": d.get("expected_next_purchase"),
+        }
+    if kind == AlertKind.PAYMENT_OVERDUE:
+        return ngettext(
+            "%(count)s invoice unpaid, up to %(days)s days past due (%(amount)s).",
+            "%(count)s invoices unpaid, up to %(days)s days past due (%(amount)s).",
+            d.get("invoices") or 0,
+        ) % {"count": d.get("invoices"), "days": d.get("max_days_overdue"), "amount": d.get("outstanding")}
+    if kind == AlertKind.TEAM_GAP:
+        return _("Team gaps: %(gaps)s.") % {"gaps": ", ".join(_gap_label(gap) for gap in d.get("gaps", []))}
+    if kind == AlertKind.KEY_CONTACT_LEFT:
+        names = ", ".join(f"{c.get('name')} ({c.get('title') or c.get('buying_role')})" for c in d.get("contacts", []))
+        return _("Key contacts left: %(names)s.") % {"names": names}
+    if kind == AlertKind.CONTRACT_EXPIRING:
+        return _("%(title)s ends on %(end_on)s, in %(days)s days.") % {
+            "title": d.get("title"),
+            "end_on": d.get("end_on"),
+            "days": d.get("days_left"),
+        }
+    if kind == AlertKind.REVIEW_NEEDED:
+        events = ", ".join(f"{_event_label(e.get('kind'))} {e.get('occurred_on')}" for e in d.get("events", []))
+        return _("Leadership change or merger (%(events)s): review the account.") % {"events": events}
+    return ""
+
+
+def _event_label(kind: Any) -> str:
+    from accounts.models import EventKind
+
+    return str(EventKind(kind).label) if kind in EventKind.values else str(kind)
+
+
+def _gap_label(gap: dict[str, Any]) -> str:
+    from teams.selectors import Gap
+
+    try:
+        return Gap(gap["kind"], gap["function"], gap["level"], gap["required"], gap["filled"]).label()
+    except (KeyError, ValueError):
+        return str(gap)
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    """What deciding an alert's recipients needs, read without building model instances."""
+
+    pk: int
+    account_id: int | None
+    owner_id: int | None
+    assignee_id: int | None
+
+
+def _targets(tenant: Tenant, alert_ids: list[int]) -> list[AlertTarget]:
+    rows = (
+        RiskAlert.objects.for_tenant(tenant)
+        .filter(pk__in=alert_ids)
+        .order_by("id")
+        .values_list("pk", "account_id", "account__owner_id", "assignee_id")
+    )
+    return [AlertTarget(*row) for row in rows]
+
+
+def _recipients(tenant: Tenant, targets: Iterable[AlertTarget]) -> dict[int, set[int]]:
+    """Alert id -> the user ids to notify: active members of this tenant only."""
+    members = dict(
+        Membership.objects.filter(tenant=tenant, is_active=True, user__is_active=True).values_list("user_id", "role")
+    )
+    leaders = {user_id for user_id, role in members.items() if role in TENANT_ALERT_ROLES}
+    result: dict[int, set[int]] = {}
+    for target in targets:
+        wanted = {target.assignee_id} | (leaders if target.account_id is None else {target.owner_id})
+        result[target.pk] = {user_id for user_id in wanted if user_id in members}
+    return result
+
+
+def notify_alerts(tenant: Tenant, *, alert_ids: list[int], event: str) -> int:
+    """In-app notifications for new (``opened``) or ``escalated`` alerts, and their e-mail
+    queued on commit. One INSERT whatever the number of alerts; only the alerts somebody
+    hears of are read in full. Returns the rows made."""
+    if not alert_ids:
+        return 0
+    recipients = {pk: users for pk, users in _recipients(tenant, _targets(tenant, alert_ids)).items() if users}
+    if not recipients:
+        return 0
+    alerts = RiskAlert.objects.for_tenant(tenant).filter(pk__in=list(recipients)).select_related("account")
+    link = alert_link_builder(tenant)
+    users, alert_refs, titles, bodies, links = [], [], [], [], []
+    for alert in alerts.order_by("id"):
+        title = alert_title(alert.kind, alert.account.name if alert.account else None)
+        if event == "escalated":
+            title = _("Escalated: %(title)s") % {"title": title}
+        body = alert_summary(alert.kind, alert.details)
+        for user_id in sorted(recipients[alert.pk]):
+            users.append(user_id)
+            alert_refs.append(alert.pk)
+            titles.append(title[:300])
+            bodies.append(body)
+            links.append(link(alert.pk))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO risk_notification (tenant_id, user_id, kind, alert_id, title, body, link, created_at)
+            SELECT %s, u, %s, a, t, b, l, %s
+            FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[]) AS x(u, a, t, b, l)
+            """,
+            [tenant.pk, f"alert.{event}", timezone.now(), users, alert_refs, titles, bodies, links],
+        )
+    from kam.tasks import queue_on_commit
+    from risk.tasks import send_alert_emails
+
+    queue_on_commit(send_alert_emails, tenant.pk, sorted(recipients), event)
+    return len(users)
+
+
+def notify_assignee(tenant: Tenant, *, alert: RiskAlert) -> int:
+    """The person an alert was just assigned to hears of it (in-app and e-mail)."""
+    if alert.assignee_id is None:
+        return 0
+    if not Membership.objects.filter(tenant=tenant, user_id=alert.assignee_id, is_active=True).exists():
+        return 0
+    Notification.objects.create(
+        tenant=tenant,
+        user_id=alert.assignee_id,
+        kind="alert.assigned",
+        alert=alert,
+        title=(_("Assigned to you: %(title)s") % {"title": alert_title(alert.kind, _account_name(alert))})[:300],
+        body=alert_summary(alert.kind, alert.details),
+        link=alert_link(tenant, alert.pk),
+    )
+    from kam.tasks import queue_on_commit
+    from risk.tasks import send_alert_emails
+
+    queue_on_commit(send_alert_emails, tenant.pk, [alert.pk], "assigned", [alert.assignee_id])
+    return 1
+
+
+def _account_name(alert: RiskAlert) -> str | None:
+    return alert.account.name if alert.account_id else None
+
+
+def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_users: list[int] | None = None) -> int:
+    """One e-mail per recipient listing their alerts. Read inside the tenant's context from
+    its own rows. Returns the number of messages sent."""
+    alerts = list(
+        RiskAlert.objects.for_tenant(tenant).filter(pk__in=alert_ids).select_related("account").order_by("id")
+    )
+    if not alerts:
+        return 0
+    recipients = _recipients(
+        tenant,
+        [AlertTarget(a.pk, a.account_id, a.account.owner_id if a.account else None, a.assignee_id) for a in alerts],
+    )
+    by_user: dict[int, list[RiskAlert]] = defaultdict(list)
+    for alert in alerts:
+        for user_id in recipients[alert.pk] if only_users is None else only_users:
+            by_user[user_id].append(alert)
+    emails = dict(
+        Membership.objects.filter(tenant=tenant, user_id__in=by_user, is_active=True).values_list(
+            "user_id", "user__email"
+        )
+    )
+    severity_order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    zone = zoneinfo.ZoneInfo(tenant.time_zone)
+    messages = []
+    for user_id, mine in sorted(by_user.items()):
+        address = emails.get(user_id)
+        if not address:
+            continue
+        mine.sort(key=lambda alert: (severity_order.get(alert.severity, 3), alert.pk))
+        subject = _subject(tenant, event, len(mine))
+        lines = [
+            f"[{Severity(alert.severity).label}] {alert_title(alert.kind, _account_name(alert))}\n"
+            f"    {alert_summary(alert.kind, alert.details)}\n"
+            f"    {alert.opened_at.astimezone(zone):%Y-%m-%d %H:%M} · {alert_link(tenant, alert.pk)}"
+            for alert in mine[:EMAIL_LIST_LIMIT]
+        ]
+        if len(mine) > EMAIL_LIST_LIMIT:
+            lines.append(_("… and %(count)s more in the risk center.") % {"count": len(mine) - EMAIL_LIST_LIMIT})
+        messages.append(
+            EmailMessage(subject=subject, body="\n\n".join(lines), from_email=settings.DEFAULT_FROM_EMAIL, to=[address])
+        )
+    if messages:
+        get_connection(fail_silently=False).send_messages(messages)
+    return len(messages)
+
+
+def _subject(tenant: Tenant, event: str, count: int) -> str:
+    if event == "escalated":
+        text = ngettext("%(count)s alert escalated", "%(count)s alerts escalated", count)
+    elif event == "assigned":
+        text = ngettext("%(count)s alert assigned to you", "%(count)s alerts assigned to you", count)
+    else:
+        text = ngettext("%(count)s new alert", "%(count)s new alerts", count)
+    return f"[KAM · {tenant.name}] " + text % {"count": count}

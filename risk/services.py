@@ -1,0 +1,680 @@
+"""Writes of risk: the policy, risk runs (concentration snapshot, health assessment, alert
+evaluation), alerts, contingency plans, webhook endpoints and notifications.
+
+Every function takes the tenant first. The jobs are set-based SQL (risk/engine.py), run
+under one PostgreSQL advisory lock per tenant and kind, and are idempotent: running the
+same day again replaces that day's snapshot and assessments and leaves the alerts as
+they were (at most one open alert per dedupe key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, Tier
+from accounts.selectors import tenant_today
+from kam import audit
+from kam.models import Membership, Tenant, User
+from kam.tenancy import get_current_tenant, tenant_context, tenant_service
+from risk import engine, notifications, webhooks
+from risk.models import (
+    ACCOUNT_KINDS,
+    CONCENTRATION_KINDS,
+    AlertStatus,
+    ConcentrationSnapshot,
+    ContingencyKind,
+    ContingencyPlan,
+    HealthAssessment,
+    Notification,
+    Resolution,
+    RiskAlert,
+    RiskPolicy,
+    RiskRun,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+# Tiers whose teams are checked against the staffing rules (team_gap alerts).
+STAFFED_TIERS = (Tier.S, Tier.A)
+
+
+def _user(actor: Any) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _advisory_lock(tenant: Tenant, name: str) -> None:
+    """One job per tenant and kind at a time: a second one waits here until the first commits."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [zlib.crc32(name.encode()) & 0x7FFFFFFF, tenant.pk])
+
+
+# --- policy ----------------------------------------------------------------------------------------
+
+
+@tenant_service
+def risk_policy_seed_default(tenant: Tenant) -> RiskPolicy:
+    """The default warning lines of DESIGN section 6 (idempotent)."""
+    policy, _created = RiskPolicy.objects.get_or_create(tenant=tenant)
+    return policy
+
+
+def risk_policy_of(tenant: Tenant) -> RiskPolicy:
+    """The tenant's policy; the defaults are seeded on first use for a tenant made before risk."""
+    return RiskPolicy.objects.for_tenant(tenant).first() or risk_policy_seed_default(tenant)
+
+
+POLICY_FIELDS = (
+    "single_customer_warning",
+    "single_customer_critical",
+    "top5_warning",
+    "hhi_warning",
+    "hhi_critical",
+    "health_drop_points",
+    "purchase_overdue_ratio",
+    "payment_overdue_days",
+    "contract_expiring_days",
+    "recent_days",
+)
+
+
+@tenant_service
+def risk_policy_update(tenant: Tenant, *, actor: Any = None, **fields: Any) -> RiskPolicy:
+    unknown = set(fields) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Not a setting of the risk policy.") for name in sorted(unknown)})
+    policy = risk_policy_of(tenant)
+    before = audit.snapshot(policy)
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.updated_by = _user(actor)
+    policy.full_clean()
+    errors: dict[str, str] = {}
+    if policy.single_customer_critical < policy.single_customer_warning:
+        errors["single_customer_critical"] = _("The critical line cannot be below the warning line.")
+    if policy.hhi_critical < policy.hhi_warning:
+        errors["hhi_critical"] = _("The critical line cannot be below the warning line.")
+    if errors:
+        raise ValidationError(errors)
+    policy.save()
+    audit.record_update(tenant=tenant, instance=policy, before=before, actor=actor)
+    return policy
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AlertOutcome:
+    opened: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+    def __iadd__(self, other: AlertOutcome) -> AlertOutcome:
+        self.opened += other.opened
+        self.escalated += other.escalated
+        self.updated += other.updated
+        self.resolved += other.resolved
+        return self
+
+
+@tenant_service
+def risk_run_create(
+    tenant: Tenant,
+    *,
+    kind: str = RunKind.FULL,
+    trigger: str = RunTrigger.MANUAL,
+    as_of: dt.date | None = None,
+    actor: Any = None,
+) -> RiskRun:
+    """A queued run; ``risk_run_execute`` (in a task or inline) does the work."""
+    if kind not in RunKind.values:
+        raise ValidationError({"kind": _("Choose full, concentration or health.")})
+    return RiskRun.objects.create(
+        tenant=tenant, kind=kind, trigger=trigger, as_of=as_of or tenant_today(tenant), created_by=_user(actor)
+    )
+
+
+def risk_run_execute(tenant: Tenant, *, run: RiskRun) -> RiskRun:
+    """Run the concentration snapshot and/or the health assessment, each followed by its
+    alert evaluation, and record the outcome on the run.
+
+    Each step is its own transaction when called outside one (a worker), so the run's
+    progress shows on the page while it works; inside a transaction (a test, ?wait=true)
+    the steps are savepoints. A failing step marks the run failed (and keeps what the
+    steps before it committed); it never raises. Idempotent: re-executing a run, or a new
+    run for the same day, leaves the same state.
+    """
+    current = get_current_tenant()
+    if current is not None and current.pk != tenant.pk:
+        raise RuntimeError(f"risk_run_execute for tenant {tenant.pk} inside tenant {current.pk}'s context")
+    with tenant_context(tenant):
+        claimed = (
+            RiskRun.objects.for_tenant(tenant)
+            .filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+            .update(status=RunStatus.RUNNING, started_at=timezone.now(), progress=5, error="")
+        )
+    if not claimed:
+        run.refresh_from_db()
+        return run
+    outcome = AlertOutcome()
+    assessed = 0
+    try:
+        if run.includes_concentration:
+            with tenant_context(tenant):
+                _advisory_lock(tenant, "risk:concentration")
+                snapshot = concentration_take(tenant, as_of=run.as_of, run=run)
+                if _is_latest_snapshot(tenant, snapshot):
+                    outcome += alerts_evaluate_concentration(tenant, run=run, snapshot=snapshot)
+                _progress(tenant, run, 45 if run.includes_health else 95)
+        if run.includes_health:
+            with tenant_context(tenant):
+                _advisory_lock(tenant, "risk:health")
+                assessed = health_assess(tenant, as_of=run.as_of, run=run)
+                if _is_latest_assessment(tenant, run.as_of):
+                    outcome += alerts_evaluate_accounts(tenant, run=run, as_of=run.as_of)
+                _progress(tenant, run, 95)
+    except Exception as exc:
+        logger.exception("risk run %s of tenant %s failed", run.pk, tenant.pk)
+        with tenant_context(tenant):
+            RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
+                status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+            )
+            run.refresh_from_db()
+            webhooks.emit(tenant, WebhookEvent.RISK_RUN_FAILED, [{"run": run_payload(run)}])
+        return run
+    with tenant_context(tenant):
+        RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
+            status=RunStatus.DONE,
+            progress=100,
+            accounts_assessed=assessed,
+            alerts_opened=len(outcome.opened),
+            alerts_updated=len(outcome.updated) + len(outcome.escalated),
+            alerts_resolved=len(outcome.resolved),
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        webhooks.emit(tenant, WebhookEvent.RISK_RUN_DONE, [{"run": run_payload(run)}])
+    return run
+
+
+def _progress(tenant: Tenant, run: RiskRun, percent: int) -> None:
+    RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(progress=percent)
+
+
+def run_payload(run: RiskRun) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": run.pk,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "as_of": run.as_of,
+        "status": run.status,
+        "accounts_assessed": run.accounts_assessed,
+        "alerts_opened": run.alerts_opened,
+        "alerts_updated": run.alerts_updated,
+        "alerts_resolved": run.alerts_resolved,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "error": run.error or None,
+    }
+    if run.includes_concentration and run.status == RunStatus.DONE:
+        snapshot = ConcentrationSnapshot.objects.for_tenant(run.tenant).filter(as_of=run.as_of).first()
+        if snapshot is not None:
+            payload["concentration"] = {
+                "as_of": snapshot.as_of,
+                "total_revenue_12m": f"{snapshot.total_revenue_12m:.2f}",
+                "top1_share": float(snapshot.top1_share),
+                "top5_share": float(snapshot.top5_share),
+                "top10_share": float(snapshot.top10_share),
+                "hhi": float(snapshot.hhi),
+            }
+    return payload
+
+
+def risk_run_fail(tenant: Tenant, *, run: RiskRun, error: str) -> None:
+    with tenant_context(tenant):
+        RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+        )
+
+
+@tenant_service
+def concentration_take(tenant: Tenant, *, as_of: dt.date, run: RiskRun | None = None) -> ConcentrationSnapshot:
+    """The day's concentration snapshot, in one statement (a re-run of the day replaces it)."""
+    params = engine.concentration_params(tenant.pk, as_of, run_id=run.pk if run else None, now=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(engine.CONCENTRATION_SQL, params)
+        (snapshot_id,) = cursor.fetchone()
+    return ConcentrationSnapshot.objects.for_tenant(tenant).get(pk=snapshot_id)
+
+
+@tenant_service
+def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
+    """Assess every account that is not lost, as of the day (replacing that day's
+    assessments), and set the accounts' current health when the day is the latest
+    assessed. Returns the number of accounts assessed."""
+    params = engine.health_params(tenant.pk, as_of, tenant.time_zone, run_id=run.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM risk_healthassessment WHERE tenant_id = %s AND as_of = %s", [tenant.pk, as_of])
+        cursor.execute(engine.HEALTH_INSERT_SQL, params)
+        assessed = cursor.rowcount
+        if _is_latest_assessment(tenant, as_of):
+            cursor.execute(engine.HEALTH_DENORMALISE_SQL, params)
+            cursor.execute(engine.HEALTH_CLEAR_LOST_SQL, params)
+    return assessed
+
+
+def _is_latest_snapshot(tenant: Tenant, snapshot: ConcentrationSnapshot) -> bool:
+    """Alerts describe the present: a snapshot of a past day (a backfill) does not move them."""
+    return not ConcentrationSnapshot.objects.for_tenant(tenant).filter(as_of__gt=snapshot.as_of).exists()
+
+
+def _is_latest_assessment(tenant: Tenant, as_of: dt.date) -> bool:
+    return not HealthAssessment.objects.for_tenant(tenant).filter(as_of__gt=as_of).exists()
+
+
+# --- alert evaluation --------------------------------------------------------------------------------
+
+
+def _policy_params(policy: RiskPolicy, as_of: dt.date) -> dict[str, Any]:
+    return {
+        "d": as_of,
+        "single_warning": policy.single_customer_warning,
+        "single_critical": policy.single_customer_critical,
+        "top5_warning": policy.top5_warning,
+        "hhi_warning": policy.hhi_warning,
+        "hhi_critical": policy.hhi_critical,
+        "health_drop": policy.health_drop_points,
+        "purchase_ratio": policy.purchase_overdue_ratio,
+        "payment_days": policy.payment_overdue_days,
+        "payment_due_before": as_of - dt.timedelta(days=policy.payment_overdue_days),
+        "contract_days": policy.contract_expiring_days,
+        "contract_until": as_of + dt.timedelta(days=policy.contract_expiring_days),
+        "recent_from": as_of - dt.timedelta(days=policy.recent_days),
+    }
+
+
+def _apply(tenant: Tenant, sql: str, params: dict[str, Any]) -> AlertOutcome:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    outcome = AlertOutcome()
+    for what, alert_id, _old, _new in rows:
+        getattr(outcome, what).append(alert_id)
+    notifications.notify_alerts(tenant, alert_ids=outcome.opened, event="opened")
+    notifications.notify_alerts(tenant, alert_ids=outcome.escalated, event="escalated")
+    webhooks.emit_alert_events(
+        tenant,
+        {
+            WebhookEvent.ALERT_OPENED: outcome.opened,
+            WebhookEvent.ALERT_ESCALATED: outcome.escalated,
+            WebhookEvent.ALERT_RESOLVED: outcome.resolved,
+        },
+    )
+    return outcome
+
+
+@tenant_service
+def alerts_evaluate_concentration(
+    tenant: Tenant, *, snapshot: ConcentrationSnapshot, run: RiskRun | None = None
+) -> AlertOutcome:
+    """concentration_single (per customer group), concentration_top5 and concentration_hhi
+    from the snapshot; each says whether a contingency plan covers the group(s)."""
+    params = {
+        **_policy_params(risk_policy_of(tenant), snapshot.as_of),
+        "tenant": tenant.pk,
+        "snapshot": snapshot.pk,
+        "run": run.pk if run else None,
+        "now": timezone.now(),
+        "kinds": list(CONCENTRATION_KINDS),
+    }
+    return _apply(tenant, engine.CONCENTRATION_ALERTS_SQL, params)
+
+
+@tenant_service
+def alerts_evaluate_accounts(tenant: Tenant, *, as_of: dt.date, run: RiskRun | None = None) -> AlertOutcome:
+    """The per-account kinds, from the day's health assessments and the accounts' records."""
+    params = {
+        **_policy_params(risk_policy_of(tenant), as_of),
+        "tenant": tenant.pk,
+        "run": run.pk if run else None,
+        "now": timezone.now(),
+        "kinds": list(ACCOUNT_KINDS),
+        "team_gaps": json.dumps(team_gaps(tenant, as_of=as_of)),
+    }
+    return _apply(tenant, engine.ACCOUNT_ALERTS_SQL, params)
+
+
+def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
+    """The staffing gaps of the S and A accounts' teams (teams' selectors: four queries)."""
+    from teams.selectors import coverage_for_accounts
+
+    accounts = list(
+        Account.objects.for_tenant(tenant)
+        .exclude(status="lost")
+        .filter(tier__in=STAFFED_TIERS)
+        .only("id", "tier")
+        .order_by("id")
+    )
+    coverage = coverage_for_accounts(tenant, accounts, as_of=as_of)
+    gaps = []
+    for account in accounts:
+        found = coverage[account.pk]
+        if not found.gaps:
+            continue
+        gaps.append(
+            {
+                "account_id": account.pk,
+                "details": {
+                    "as_of": as_of.isoformat(),
+                    "tier": account.tier,
+                    "coverage_percent": found.percent,
+                    "gaps": [
+                        {
+                            "kind": gap.kind,
+                            "function": gap.function,
+                            "level": gap.level,
+                            "required": gap.required,
+                            "filled": gap.filled,
+                        }
+                        for gap in found.gaps
+                    ],
+                },
+            }
+        )
+    return gaps
+
+
+# --- alerts by people ---------------------------------------------------------------------------------
+
+
+def _check_alert(tenant: Tenant, alert: RiskAlert) -> None:
+    if alert.tenant_id != tenant.pk:
+        raise ValidationError(_("No such alert in this workspace."))
+
+
+@tenant_service
+def alert_acknowledge(tenant: Tenant, *, alert: RiskAlert, actor: Any = None) -> RiskAlert:
+    """确认: someone has seen it and owns the follow-up; it stays open until its condition clears."""
+    _check_alert(tenant, alert)
+    if alert.status == AlertStatus.RESOLVED:
+        raise ValidationError({"status": _("This alert is resolved already.")})
+    if alert.status == AlertStatus.ACKNOWLEDGED:
+        return alert
+    before = audit.snapshot(alert)
+    now = timezone.now()
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_at = now
+    alert.acknowledged_by = _user(actor)
+    alert.updated_at = now
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
+    audit.record_update(tenant=tenant, instance=alert, before=before, actor=actor)
+    webhooks.emit(tenant, WebhookEvent.ALERT_ACKNOWLEDGED, [{"alert": webhooks.alert_payload(alert)}])
+    return alert
+
+
+@tenant_service
+def alert_resolve(tenant: Tenant, *, alert: RiskAlert, note: str = "", actor: Any = None) -> RiskAlert:
+    """解决 by hand. A condition that still holds opens a new alert at the next run, except
+    for a key contact's departure or a leadership change or merger, which stay reviewed."""
+    _check_alert(tenant, alert)
+    if alert.status == AlertStatus.RESOLVED:
+        return alert
+    before = audit.snapshot(alert)
+    now = timezone.now()
+    alert.status = AlertStatus.RESOLVED
+    alert.resolution = Resolution.MANUAL
+    alert.resolution_note = (note or "").strip()
+    alert.resolved_at = now
+    alert.resolved_by = _user(actor)
+    alert.updated_at = now
+    alert.save(update_fields=["status", "resolution", "resolution_note", "resolved_at", "resolved_by", "updated_at"])
+    audit.record_update(tenant=tenant, instance=alert, before=before, actor=actor)
+    webhooks.emit(tenant, WebhookEvent.ALERT_RESOLVED, [{"alert": webhooks.alert_payload(alert)}])
+    return alert
+
+
+_UNSET: Any = object()
+
+
+@tenant_service
+def alert_update(
+    tenant: Tenant,
+    *,
+    alert: RiskAlert,
+    assignee: User | None = _UNSET,
+    snoozed_until: dt.date | None = _UNSET,
+    actor: Any = None,
+) -> RiskAlert:
+    """Assign (an active member of the tenant, or nobody) and snooze (until a future day, or not)."""
+    _check_alert(tenant, alert)
+    before = audit.snapshot(alert)
+    changed = []
+    if assignee is not _UNSET:
+        if (
+            assignee is not None
+            and not Membership.objects.filter(tenant=tenant, user=assignee, is_active=True).exists()
+        ):
+            raise ValidationError({"assignee": _("Choose an active member of this workspace.")})
+        if alert.assignee_id != (assignee.pk if assignee else None):
+            alert.assignee = assignee
+            changed.append("assignee")
+    if snoozed_until is not _UNSET:
+        if snoozed_until is not None and snoozed_until <= tenant_today(tenant):
+            raise ValidationError({"snoozed_until": _("Snooze until a day in the future.")})
+        if alert.snoozed_until != snoozed_until:
+            alert.snoozed_until = snoozed_until
+            changed.append("snoozed_until")
+    if not changed:
+        return alert
+    alert.updated_at = timezone.now()
+    alert.save(update_fields=[*changed, "updated_at"])
+    audit.record_update(tenant=tenant, instance=alert, before=before, actor=actor)
+    if "assignee" in changed and alert.assignee_id is not None and alert.assignee_id != getattr(actor, "pk", None):
+        notifications.notify_assignee(tenant, alert=alert)
+    return alert
+
+
+BULK_ACTIONS = ("acknowledge", "resolve")
+
+
+@tenant_service
+def alerts_bulk(tenant: Tenant, *, alert_ids: list[int], action: str, actor: Any = None) -> int:
+    """Acknowledge or resolve many alerts at once (the risk center's bulk actions). Returns how many changed."""
+    if action not in BULK_ACTIONS:
+        raise ValidationError({"action": _("Choose acknowledge or resolve.")})
+    alerts = RiskAlert.objects.for_tenant(tenant).filter(pk__in=alert_ids[:500]).exclude(status=AlertStatus.RESOLVED)
+    count = 0
+    for alert in alerts.select_related("account"):
+        if action == "acknowledge" and alert.status == AlertStatus.ACKNOWLEDGED:
+            continue
+        (alert_acknowledge if action == "acknowledge" else alert_resolve)(tenant, alert=alert, actor=actor)
+        count += 1
+    return count
+
+
+# --- contingency plans -----------------------------------------------------------------------------
+
+
+def _check_plan_data(tenant: Tenant, data: dict[str, Any]) -> None:
+    account = data.get("account")
+    if account is not None and account.tenant_id != tenant.pk:
+        raise ValidationError({"account": _("Choose one of this workspace's own accounts.")})
+    owner = data.get("owner")
+    if owner is not None and not Membership.objects.filter(tenant=tenant, user=owner, is_active=True).exists():
+        raise ValidationError({"owner": _("Choose an active member of this workspace.")})
+    if "kind" in data and data["kind"] not in ContingencyKind.values:
+        raise ValidationError({"kind": _("Choose alternative_market or sudden_loss.")})
+    if "actions" in data and not (data["actions"] or "").strip():
+        raise ValidationError({"actions": _("Write down the actions of the plan.")})
+
+
+@tenant_service
+def contingency_plan_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> ContingencyPlan:
+    _check_plan_data(tenant, data)
+    plan = ContingencyPlan(tenant=tenant, created_by=_user(actor), **data)
+    plan.full_clean()
+    plan.save()
+    audit.record_create(tenant=tenant, instance=plan, actor=actor)
+    return plan
+
+
+@tenant_service
+def contingency_plan_update(
+    tenant: Tenant, *, plan: ContingencyPlan, actor: Any = None, **data: Any
+) -> ContingencyPlan:
+    if plan.tenant_id != tenant.pk:
+        raise ValidationError(_("No such plan in this workspace."))
+    _check_plan_data(tenant, data)
+    before = audit.snapshot(plan)
+    for name, value in data.items():
+        setattr(plan, name, value)
+    plan.full_clean()
+    plan.save()
+    audit.record_update(tenant=tenant, instance=plan, before=before, actor=actor)
+    return plan
+
+
+@tenant_service
+def contingency_plan_delete(tenant: Tenant, *, plan: ContingencyPlan, actor: Any = None) -> None:
+    if plan.tenant_id != tenant.pk:
+        raise ValidationError(_("No such plan in this workspace."))
+    audit.record_delete(tenant=tenant, instance=plan, actor=actor)
+    plan.delete()
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+
+def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """The endpoint's fields for the audit log, without its secret."""
+    return {key: value for key, value in audit.snapshot(endpoint).items() if key != "secret"}
+
+
+def _audit_endpoint(tenant: Tenant, endpoint: WebhookEndpoint, action: str, actor: Any) -> None:
+    values = {
+        k: v
+        for k, v in _endpoint_snapshot(endpoint).items()
+        if v not in (None, "") and k not in audit.BOOKKEEPING_FIELDS
+    }
+    changes = {k: [None, v] if action == "create" else [v, None] for k, v in values.items()}
+    audit.record(tenant=tenant, action=action, instance=endpoint, changes=changes, actor=actor)
+
+
+def _check_events(events: Any) -> list[str]:
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        raise ValidationError({"events": _("Give a list of events.")})
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown:
+        raise ValidationError(
+            {
+                "events": _("Unknown events: %(unknown)s. Choose from %(known)s.")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(WebhookEvent.values)}
+            }
+        )
+    return sorted(set(events), key=WebhookEvent.values.index)
+
+
+def _check_url(url: str) -> str:
+    from django.core.validators import URLValidator
+
+    url = (url or "").strip()
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError as exc:
+        raise ValidationError({"url": _("Enter an http or https URL.")}) from exc
+    return url
+
+
+@tenant_service
+def webhook_endpoint_create(
+    tenant: Tenant, *, url: str, events: list[str], description: str = "", is_active: bool = True, actor: Any = None
+) -> WebhookEndpoint:
+    """A new endpoint with a fresh secret (read it from the returned object once; the API shows it once)."""
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url=_check_url(url),
+        events=_check_events(events),
+        description=description,
+        is_active=is_active,
+        secret=webhooks.new_secret(),
+        created_by=_user(actor),
+    )
+    _audit_endpoint(tenant, endpoint, "create", actor)
+    return endpoint
+
+
+@tenant_service
+def webhook_endpoint_update(
+    tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None, **data: Any
+) -> WebhookEndpoint:
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
+    unknown = set(data) - {"url", "events", "description", "is_active"}
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    before = _endpoint_snapshot(endpoint)
+    if "url" in data:
+        data["url"] = _check_url(data["url"])
+    if "events" in data:
+        data["events"] = _check_events(data["events"])
+    for name, value in data.items():
+        setattr(endpoint, name, value)
+    endpoint.save()
+    changes = audit.diff(before, _endpoint_snapshot(endpoint))
+    if changes:
+        audit.record(tenant=tenant, action="update", instance=endpoint, changes=changes, actor=actor)
+    return endpoint
+
+
+@tenant_service
+def webhook_endpoint_rotate_secret(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
+    endpoint.secret = webhooks.new_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    audit.record(tenant=tenant, action="update", instance=endpoint, changes={"secret": ["…", "rotated"]}, actor=actor)
+    return endpoint
+
+
+@tenant_service
+def webhook_endpoint_delete(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> None:
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
+    _audit_endpoint(tenant, endpoint, "delete", actor)
+    endpoint.delete()
+
+
+def webhook_send_test(tenant: Tenant, *, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a ``webhook.test`` event now and answer the delivery with the receiver's response."""
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
+    return webhooks.send_test(tenant, endpoint)
+
+
+# --- notifications ---------------------------------------------------------------------------------
+
+
+@tenant_service
+def notifications_mark_read(tenant: Tenant, *, user: User, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read: those ids, or all of them."""
+    unread = Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
