@@ -2053,5 +2053,5 @@ def import_jobs_recent(tenant: Tenant) -> QuerySet[ImportJob]:
 
 
 def column_reference() -> list[dict[str, Any]]:
-    """Every kind's columns, for the page's reference table (docs/import.md says the same)."""
+    """Every kind's columns, for the page's reference table (the README says the same)."""
     return [{"kind": kind, "label": ImportKind(kind).label, "columns": COLUMNS[kind]} for kind in ImportKind.values]

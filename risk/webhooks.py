@@ -11,7 +11,7 @@
   due in case a queued retry was lost.
 
 Every request carries ``X-KAM-Timestamp`` (Unix seconds) and ``X-KAM-Signature:
-sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>``; docs/risk.md shows how to
+sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>``; the README (Risk control) shows how to
 verify it. The body is the stored payload serialised compactly with sorted keys.
 """
 
