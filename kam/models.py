@@ -231,6 +231,36 @@ class TenantOwnedModel(models.Model):
         abstract = True
 
 
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class TenantRun(TenantOwnedModel):
+    """What every job run of a tenant records (score runs, risk runs): as of which day,
+    its status and progress for the page, its error, who started it and when it ran."""
+
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
 class AuditAction(models.TextChoices):
     CREATE = "create", _("Created")
     UPDATE = "update", _("Updated")

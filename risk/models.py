@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import HealthBand
-from kam.models import Tenant, TenantOwnedModel
+from kam.models import RunStatus, Tenant, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: risk.models.RunStatus)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 9, "decimal_places": 8}
@@ -120,33 +120,16 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", _("Manual")
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-class RiskRun(TenantOwnedModel):
+class RiskRun(TenantRun):
     """One execution of the risk jobs (the daily concentration snapshot, the nightly health
     assessment, or both on demand), each followed by alert evaluation."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=RunKind.choices, default=RunKind.FULL)
     trigger = models.CharField(_("trigger"), max_length=8, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
-    as_of = models.DateField(_("as of"))
-    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
     accounts_assessed = models.PositiveIntegerField(_("accounts assessed"), default=0)
     alerts_opened = models.PositiveIntegerField(_("alerts opened"), default=0)
     alerts_updated = models.PositiveIntegerField(_("alerts updated"), default=0)
     alerts_resolved = models.PositiveIntegerField(_("alerts resolved"), default=0)
-    error = models.TextField(_("error"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("risk run")
@@ -156,12 +139,6 @@ class RiskRun(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.as_of}"
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
     @property
     def includes_concentration(self) -> bool:

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
-from kam.models import TenantOwnedModel
+from kam.models import RunStatus, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: scoring.models.RunStatus)
 
 
 class ScorecardStatus(models.TextChoices):
@@ -166,16 +166,8 @@ class RunTrigger(models.TextChoices):
     PREVIEW = "preview", _("What-if preview")
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
-class ScoreRun(TenantOwnedModel):
+class ScoreRun(TenantRun):
     trigger = models.CharField(_("trigger"), max_length=8, choices=RunTrigger.choices)
-    as_of = models.DateField(_("as of"))
     scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="runs")
     account = models.ForeignKey(
         "accounts.Account",
@@ -185,23 +177,14 @@ class ScoreRun(TenantOwnedModel):
         related_name="+",
         help_text=_("Set when only this account was rescored."),
     )
-    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
     accounts_scored = models.PositiveIntegerField(_("accounts scored"), default=0)
     moved_up = models.PositiveIntegerField(_("moved up"), default=0)
     moved_down = models.PositiveIntegerField(_("moved down"), default=0)
-    error = models.TextField(_("error"), blank=True)
     # Pareto (二八定律) over all the tenant's accounts with revenue_12m > 0, for full runs.
     total_revenue_12m = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     pareto_accounts = models.PositiveIntegerField(null=True, blank=True)
     pareto_top_count = models.PositiveIntegerField(null=True, blank=True)
     top20_share = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("score run")
@@ -211,12 +194,6 @@ class ScoreRun(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_trigger_display()} {self.as_of}"
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
 
 class AccountScore(TenantOwnedModel):
