@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -252,6 +253,12 @@ class Invoice(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.number
+
+    def clean(self) -> None:
+        # The same rule as the invoice_due_after_issue constraint, named on its field so that
+        # forms and the API put the message beside due_on (the constraint is then skipped).
+        if self.issued_on and self.due_on and self.due_on < self.issued_on:
+            raise ValidationError({"due_on": _("The due date cannot be before the issue date.")})
 
 
 class InteractionKind(models.TextChoices):

@@ -925,7 +925,7 @@ def test_invoice_due_before_issue_is_400(api, tenant, account):
     body = {**RECORDS["invoices"].body(account.pk), "due_on": "2026-01-31"}
     response = api.post("/invoices/", body)
     assert response.status_code == 400
-    assert response.json() == invalid({"non_field_errors": ["The due date cannot be before the issue date."]})
+    assert response.json() == invalid({"due_on": ["The due date cannot be before the issue date."]})
     assert count(tenant, Invoice) == 0
 
 
