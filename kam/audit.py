@@ -21,7 +21,7 @@ from kam.models import ApiToken, AuditAction, AuditLog, Tenant, User
 from kam.tenancy import get_current_actor, tenant_context
 
 # Never written to the log, whatever the model.
-SECRET_FIELDS = frozenset({"password", "token_hash"})
+SECRET_FIELDS = frozenset({"password", "token_hash", "secret"})
 # Said by the entry itself (object, tenant, time), so left out of a create's or delete's fields.
 BOOKKEEPING_FIELDS = frozenset({"id", "tenant_id", "created_at", "updated_at"})
 

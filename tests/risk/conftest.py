@@ -1,10 +1,9 @@
-"""Fixtures of the risk tests: the risk API's URLs, the default policy, and helpers that
-run the jobs as of a fixed day."""
+"""Fixtures of the risk tests: the default policy, and helpers that run the jobs as of a
+fixed day."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 
@@ -13,12 +12,6 @@ from risk import services
 from risk.models import RiskAlert, RiskRun, RunKind
 
 D = dt.date(2026, 6, 30)
-
-
-@pytest.fixture(autouse=True)
-def _risk_urls(settings: Any) -> None:
-    # kam/urls.py does not include risk.api_urls yet; tests/risk/urls.py adds it.
-    settings.ROOT_URLCONF = "tests.risk.urls"
 
 
 @pytest.fixture
