@@ -1083,23 +1083,9 @@ class AccountImporter(Importer):
                 parent_of[node] = item.ref_node
             elif node < 0:
                 parent_of[node] = None
-        for index, item in enumerate(self.items):
-            if item.ref_node is None:
-                continue
-            start = self.node(index)
-            path = [start]
-            current = parent_of.get(start)
-            while current is not None and current not in path[1:] and len(path) <= len(parent_of) + 1:
-                path.append(current)
-                if current == start:
-                    self.error(
-                        item.row,
-                        "parent",
-                        _("This parent would make a cycle in the group hierarchy: %(path)s.")
-                        % {"path": _path_names([names.get(node, "?") for node in path])},
-                    )
-                    break
-                current = parent_of.get(current)
+        _report_cycles(
+            self, parent_of, names, "parent", _("This parent would make a cycle in the group hierarchy: %(path)s.")
+        )
 
     def write(self) -> Counts:
         counts = Counts()
@@ -1260,23 +1246,7 @@ class ContactImporter(Importer):
                 boss_of[node] = item.ref_node
             elif node < 0:
                 boss_of[node] = None
-        for index, item in enumerate(self.items):
-            if item.ref_node is None:
-                continue
-            start = self.node(index)
-            path = [start]
-            current = boss_of.get(start)
-            while current is not None and current not in path[1:] and len(path) <= len(boss_of) + 1:
-                path.append(current)
-                if current == start:
-                    self.error(
-                        item.row,
-                        "reports_to",
-                        _("This would make a loop in the org chart: %(path)s.")
-                        % {"path": _path_names([names.get(node, "?") for node in path])},
-                    )
-                    break
-                current = boss_of.get(current)
+        _report_cycles(self, boss_of, names, "reports_to", _("This would make a loop in the org chart: %(path)s."))
 
     def write(self) -> Counts:
         now = timezone.now()
@@ -2055,3 +2025,19 @@ def import_jobs_recent(tenant: Tenant) -> QuerySet[ImportJob]:
 def column_reference() -> list[dict[str, Any]]:
     """Every kind's columns, for the page's reference table (the README says the same)."""
     return [{"kind": kind, "label": ImportKind(kind).label, "columns": COLUMNS[kind]} for kind in ImportKind.values]
+
+
+def _report_cycles(check: Any, up_of: dict, names: dict, column: str, message: str) -> None:
+    """A row error for every file row whose chain of parents (or bosses) comes back to it."""
+    for index, item in enumerate(check.items):
+        if item.ref_node is None:
+            continue
+        start = check.node(index)
+        path = [start]
+        current = up_of.get(start)
+        while current is not None and current not in path[1:] and len(path) <= len(up_of) + 1:
+            path.append(current)
+            if current == start:
+                check.error(item.row, column, message % {"path": _path_names([names.get(node, "?") for node in path])})
+                break
+            current = up_of.get(current)
