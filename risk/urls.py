@@ -1,7 +1,13 @@
-"""Risk pages under /t/<tenant_slug>/risk/ (served by the risk pages; none yet)."""
+"""Risk pages under /t/<tenant_slug>/risk/ (kam/urls.py); each page module keeps its own routes."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import include, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [
+    path("", include("risk.views.alerts")),
+    path("", include("risk.views.notifications")),
+    path("", include("risk.views.concentration")),
+    path("", include("risk.views.account")),
+    path("", include("risk.views.settings")),
+]

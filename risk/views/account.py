@@ -1,0 +1,7 @@
+"""Risk pages: account."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

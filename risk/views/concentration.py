@@ -1,0 +1,7 @@
+"""Risk pages: concentration."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
