@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "scoring.apps.ScoringConfig",
     "teams.apps.TeamsConfig",
     "risk.apps.RiskConfig",
+    "dashboards.apps.DashboardsConfig",
 ]
 
 MIDDLEWARE = [
