@@ -8,7 +8,7 @@ from kam import navigation, selectors
 
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
-    """The current tenant, the user's role, their other workspaces and the navigation."""
+    """The current tenant, the user's role, their other workspaces, the navigation and the top bar's widgets."""
     current = getattr(request, "tenant", None)
     membership = getattr(request, "membership", None)
     user = getattr(request, "user", None)
@@ -17,4 +17,5 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
         context["workspaces"] = selectors.memberships_of(user=user)
         if membership is not None:
             context["nav_items"] = navigation.items_for(request, membership)
+            context["topbar_widgets"] = navigation.topbar_widgets_for(membership)
     return context

@@ -83,3 +83,51 @@ def panels_for(membership: Membership) -> list[dict]:
             continue
         panels.append({"key": panel.key, "label": panel.label, "url": url, "select": panel.select})
     return panels
+
+
+@dataclass(frozen=True)
+class TopbarWidget:
+    """A small widget of the top bar on every workspace page (the notification bell),
+    served by an app: base.html loads the page at ``url_name`` into a slot with htmx on
+    load and on the body event ``kam-refresh-<key>`` (an ``HX-Trigger`` header of any
+    answer can send it), and polls it every ``refresh_seconds`` (0: never). A poll
+    replaces the whole widget, or only the parts ``refresh_select`` names (ids, as for
+    hx-select-oob), so a menu the user has open stays open. A ``stylesheet`` (a static
+    path) is linked in the page head."""
+
+    key: str
+    url_name: str
+    roles: frozenset[str] = field(default_factory=lambda: frozenset(Role.values))
+    refresh_seconds: int = 60
+    refresh_select: str = ""
+    stylesheet: str = ""
+    order: int = 100
+
+
+_TOPBAR_WIDGETS: dict[str, TopbarWidget] = {}
+
+
+def register_topbar_widget(widget: TopbarWidget) -> None:
+    _TOPBAR_WIDGETS[widget.key] = widget
+
+
+def topbar_widgets_for(membership: Membership) -> list[dict]:
+    """The member's widgets, resolved like the navigation: those whose URL does not resolve are left out."""
+    widgets = []
+    for widget in sorted(_TOPBAR_WIDGETS.values(), key=lambda entry: entry.order):
+        if membership.role not in widget.roles:
+            continue
+        try:
+            url = reverse(widget.url_name, kwargs={"tenant_slug": membership.tenant.slug})
+        except NoReverseMatch:
+            continue
+        widgets.append(
+            {
+                "key": widget.key,
+                "url": url,
+                "refresh_seconds": widget.refresh_seconds,
+                "refresh_select": widget.refresh_select,
+                "stylesheet": widget.stylesheet,
+            }
+        )
+    return widgets

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from risk import api
+from risk import api, api_notifications
 
 router = SimpleRouter()
 router.register("alerts", api.AlertViewSet, basename="api-risk-alert")
 router.register("risk-runs", api.RiskRunViewSet, basename="api-risk-run")
 router.register("contingency-plans", api.ContingencyPlanViewSet, basename="api-contingency-plan")
 router.register("webhooks", api.WebhookEndpointViewSet, basename="api-webhook")
+router.register("notifications", api_notifications.NotificationViewSet, basename="api-notification")
 
 urlpatterns = [
     path("concentration/", api.ConcentrationView.as_view(), name="api-concentration"),

@@ -14,18 +14,25 @@ class RiskConfig(AppConfig):
     def ready(self) -> None:
         from accounts.tabs import AccountTab
         from accounts.tabs import register as register_tab
-        from kam.navigation import NavItem, register
-        from kam.permissions import ADMINS, READ_ALL, SCORECARD_EDITORS
+        from kam.navigation import NavItem, TopbarWidget, register, register_topbar_widget
+        from kam.permissions import ADMINS, READ_ALL
 
         # Entries whose URL does not resolve are left out, so these may precede their pages.
         register_tab(AccountTab("risk", _("Risk"), "risk-account-tab", order=30))
         register(NavItem("risk-center", _("Risk center"), "risk-center", order=40))
         register(NavItem("risk-concentration", _("Concentration"), "risk-concentration", roles=READ_ALL, order=42))
         register(NavItem("risk-runs", _("Risk runs"), "risk-runs", roles=READ_ALL, order=44))
-        register(
-            NavItem("risk-policy", _("Risk policy"), "risk-policy", roles=SCORECARD_EDITORS, group="settings", order=7)
-        )
+        register(NavItem("risk-policy", _("Risk policy"), "risk-policy", roles=READ_ALL, group="settings", order=7))
         register(NavItem("risk-webhooks", _("Webhooks"), "risk-webhooks", roles=ADMINS, group="settings", order=25))
+        register_topbar_widget(
+            TopbarWidget(
+                "risk-bell",
+                "risk-bell",
+                refresh_select="#risk-bell-button,#risk-bell-panel",
+                stylesheet="risk/css/alerts.css",
+                order=10,
+            )
+        )
 
     def tenant_created(self, tenant: Any) -> None:
         from risk.services import risk_policy_seed_default

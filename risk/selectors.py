@@ -3,6 +3,7 @@ never raw orders. Every function takes the tenant first."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from risk.models import (
     AlertStatus,
     ConcentrationSnapshot,
     ContingencyPlan,
+    DeliveryStatus,
     HealthAssessment,
     Notification,
     RiskAlert,
@@ -215,3 +217,59 @@ def notifications_of(tenant: Tenant, user: User) -> QuerySet[Notification]:
 
 def unread_notification_count(tenant: Tenant, user: User) -> int:
     return Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True).count()
+
+
+# --- webhook delivery log (the settings pages) ------------------------------------------------
+
+# The log never needs the stored body; the excerpt of the response is short.
+LOG_COLUMNS = (
+    "id",
+    "endpoint_id",
+    "event",
+    "event_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+    "response_code",
+    "response_body",
+    "error",
+    "duration_ms",
+    "created_at",
+)
+
+
+def last_deliveries(tenant: Tenant, endpoints: Iterable[WebhookEndpoint]) -> dict[int, WebhookDelivery]:
+    """endpoint id -> its newest delivery, in one query whatever the number of endpoints
+    (DISTINCT ON over the (tenant, endpoint, -created_at) index)."""
+    ids = [endpoint.pk for endpoint in endpoints]
+    if not ids:
+        return {}
+    rows = (
+        WebhookDelivery.objects.for_tenant(tenant)
+        .filter(endpoint_id__in=ids)
+        .order_by("endpoint_id", "-created_at", "-id")
+        .distinct("endpoint_id")
+        .only(*LOG_COLUMNS)
+    )
+    return {row.endpoint_id: row for row in rows}
+
+
+def delivery_log(tenant: Tenant, endpoint: WebhookEndpoint, *, status: str = "") -> QuerySet[WebhookDelivery]:
+    """The endpoint's deliveries, newest first, of one status or all."""
+    rows = webhook_deliveries(tenant, endpoint).only(*LOG_COLUMNS)
+    return rows.filter(status=status) if status in DeliveryStatus.values else rows
+
+
+def delivery_counts(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, int]:
+    """{status: count} for every status (0 when none), and "all"."""
+    rows = (
+        webhook_deliveries(tenant, endpoint)
+        .order_by()
+        .values("status")
+        .annotate(count=Count("id"))
+        .values_list("status", "count")
+    )
+    counts = dict.fromkeys(DeliveryStatus.values, 0) | dict(rows)
+    return {"all": sum(counts.values()), **counts}

@@ -522,6 +522,21 @@ def alerts_bulk(tenant: Tenant, *, alert_ids: list[int], action: str, actor: Any
     return count
 
 
+@tenant_service
+def alerts_bulk_snooze(tenant: Tenant, *, alerts: list[RiskAlert], snoozed_until: dt.date, actor: Any = None) -> int:
+    """Snooze every alert until the day, all or none: one transaction, so a refused day
+    (not in the future) leaves every alert as it was. Resolved alerts are left alone.
+    Returns how many changed."""
+    changed = 0
+    for alert in alerts:
+        if not alert.is_open:
+            continue
+        before = alert.snoozed_until
+        alert_update(tenant, alert=alert, snoozed_until=snoozed_until, actor=actor)
+        changed += before != snoozed_until
+    return changed
+
+
 # --- contingency plans -----------------------------------------------------------------------------
 
 

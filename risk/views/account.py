@@ -1,7 +1,288 @@
-"""Risk pages: account."""
+"""Risk pages: the account page's risk tab — the latest health assessment (客户健康度评估)
+with every signal's weight and contribution, the band history, the purchase rhythm
+(采购周期预测), the account's open alerts — and its contingency plans (替代市场培育计划,
+突发流失应急预案) with their editor.
+
+Who may do what, as the API: anyone who reads the account reads its tab (a team member
+the accounts they work on); writing a plan needs a writer's role and the right to write
+the account (a manager the accounts they own or serve on), as ContingencyPlanViewSet
+checks. Another tenant's account or plan is 404. Every write goes through risk.services.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from decimal import Decimal
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from accounts import access
+from accounts import tabs as account_tabs
+from accounts.models import Account
+from accounts.selectors import account_get, group_root, tenant_today
+from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
+from kam.models import Tenant, User
+from kam.permissions import READ_ALL, WRITERS, tenant_view
+from risk import notifications, page_helpers, page_selectors, selectors, services
+from risk.models import ContingencyKind, ContingencyPlan
+
+TAB_KEY = "risk"
+TAB_TEMPLATE = "risk/account_tab.html"
+FORM_TEMPLATE = "risk/plan_form.html"
+# The band history's table lists the latest assessments; the chart shows the whole history.
+HISTORY_TABLE_ROWS = 60
+
+
+class PlanForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of plan"), choices=ContingencyKind.choices)
+    title = forms.CharField(
+        label=pgettext_lazy("contingency plan", "Title"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Empty: the kind of plan is shown instead."),
+    )
+    owner = UserChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
+    review_on = forms.DateField(label=gettext_lazy("Review on"), required=False, widget=DATE_WIDGET)
+    actions = forms.CharField(
+        label=pgettext_lazy("contingency plan", "Actions"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=gettext_lazy("What will be done, by whom and by when, should the account be lost or shrink."),
+        error_messages={"required": gettext_lazy("Write down the actions of the plan.")},
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, plan: ContingencyPlan | None = None, **kwargs: Any) -> None:
+        if plan is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "kind": plan.kind,
+                    "title": plan.title,
+                    "owner": plan.owner_id,
+                    "review_on": plan.review_on,
+                    "actions": plan.actions,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = page_selectors.plan_owner_choices(tenant, plan.owner_id if plan else None)
+        self.fields["owner"].empty_label = _("— nobody yet —")
+
+    def clean_actions(self) -> str:
+        actions = self.cleaned_data["actions"].strip()
+        if not actions:
+            raise forms.ValidationError(_("Write down the actions of the plan."))
+        return actions
+
+    def clean_title(self) -> str:
+        return self.cleaned_data["title"].strip()
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _readable_account(request: HttpRequest, account_id: int) -> Account:
+    """The account if the user may read it; another tenant's id, or not theirs: 404."""
+    return account_get(request.tenant, request.membership, account_id)
+
+
+def _can_edit_plans(request: HttpRequest, account: Account) -> bool:
+    return request.membership.role in WRITERS and access.can_write(request.tenant, request.membership, account)
+
+
+def _writable_account(request: HttpRequest, account_id: int) -> Account:
+    """Readable (else 404) and writable (else 403)."""
+    account = _readable_account(request, account_id)
+    if not _can_edit_plans(request, account):
+        raise PermissionDenied
+    return account
+
+
+def _writable_plan(request: HttpRequest, plan_id: int) -> ContingencyPlan:
+    plan = page_selectors.visible_plan(request.tenant, request.membership, plan_id)
+    if not _can_edit_plans(request, plan.account):
+        raise PermissionDenied
+    return plan
+
+
+def _tab_url(request: HttpRequest, account: Account) -> str:
+    return account_tabs.page_url(request.tenant.slug, account.pk, TAB_KEY)
+
+
+def _partial(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None:
+    """The account's customer group in the latest snapshot when it reaches the single-customer
+    warning line, for the note that a contingency plan is expected (tenant-wide figures:
+    only for the roles that read the concentration page)."""
+    if request.membership.role not in READ_ALL:
+        return None
+    snapshot = selectors.latest_concentration(request.tenant)
+    if snapshot is None:
+        return None
+    root = group_root(request.tenant, account)
+    group = next((group for group in snapshot.groups if group["root"] == root.pk), None)
+    if group is None:
+        return None
+    policy = services.risk_policy_of(request.tenant)
+    share = Decimal(str(group["share"]))
+    level = page_helpers.level_of(share, policy.single_customer_warning, policy.single_customer_critical)
+    if level == "ok":
+        return None
+    if level == "critical":
+        line = _("critical line %(value)s") % {"value": page_helpers.share_text(policy.single_customer_critical)}
+    else:
+        line = _("warning line %(value)s") % {"value": page_helpers.share_text(policy.single_customer_warning)}
+    return {
+        "name": group["root_name"],
+        "is_root": root.pk == account.pk,
+        "share": share,
+        "level": level,
+        "line": line,
+        "has_plan": root.pk in page_selectors.planned_roots(request.tenant),
+    }
+
+
+def _health_context(request: HttpRequest, account: Account) -> dict[str, Any]:
+    tenant = request.tenant
+    assessment = selectors.latest_health(tenant, account)
+    if assessment is None:
+        return {"assessment": None}
+    policy = services.risk_policy_of(tenant)
+    rows = page_helpers.signal_rows(assessment, selectors.health_signals(assessment))
+    history = selectors.health_history(tenant, account)
+    return {
+        "assessment": assessment,
+        "signals": rows,
+        "weighted_mean": page_helpers.weighted_mean(rows),
+        "missing_signals": [row.label for row in rows if not row.has_data],
+        "rhythm": page_helpers.purchase_rhythm(assessment, policy),
+        "history_chart": page_helpers.health_chart(history),
+        "history_rows": history[::-1][:HISTORY_TABLE_ROWS],
+        "history_count": len(history),
+    }
+
+
+def _tab_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
+    tenant = request.tenant
+    link = notifications.alert_link_builder(tenant)
+    alerts = list(selectors.account_open_alerts(tenant, account))
+    for alert in alerts:
+        alert.summary = notifications.alert_summary(alert.kind, alert.details)
+        alert.link = link(alert.pk)
+    return {
+        "account": account,
+        "today": tenant_today(tenant),
+        "alerts": alerts,
+        "plans": list(selectors.contingency_plans(tenant, account=account).order_by("review_on", "id")),
+        "can_edit": _can_edit_plans(request, account),
+        "group_line": _group_line(request, account),
+        **_health_context(request, account),
+        **extra,
+    }
+
+
+def _tab(request: HttpRequest, account: Account, **extra: Any) -> HttpResponse:
+    return render(request, TAB_TEMPLATE, _tab_context(request, account, **extra))
+
+
+def _written(request: HttpRequest, account: Account, notice: str) -> HttpResponse:
+    """After a write: the whole tab again with a notice (htmx), or the account page on its risk tab."""
+    if request.htmx:
+        return reswap(retarget(_tab(request, account, notice=notice), "#risk-tab"), "outerHTML")
+    messages.success(request, notice)
+    return redirect(_tab_url(request, account))
+
+
+def _form_response(request: HttpRequest, context: dict[str, Any], form: PlanForm) -> HttpResponse:
+    template = f"{FORM_TEMPLATE}#plan-form" if _partial(request) else FORM_TEMPLATE
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+def _focus_first(request: HttpRequest, form: PlanForm) -> None:
+    """A form opened in place by htmx takes the focus on its first field."""
+    if request.htmx and request.method == "GET":
+        form.fields["kind"].widget.attrs["autofocus"] = True
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _readable_account(request, account_id)
+    if not account_tabs.is_tab_request(request):
+        return redirect(_tab_url(request, account))
+    return _tab(request, account)
+
+
+@tenant_view(roles=WRITERS)
+@require_http_methods(["GET", "POST"])
+def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _writable_account(request, account_id)
+    kind = request.GET.get("kind", "")
+    initial = {
+        "owner": account.owner_id,
+        "kind": kind if kind in ContingencyKind.values else ContingencyKind.SUDDEN_LOSS,
+    }
+    form = PlanForm(request.POST or None, tenant=request.tenant, initial=initial)
+    _focus_first(request, form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contingency_plan_create(request.tenant, account=account, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _written(request, account, _("The contingency plan was added."))
+    return _form_response(request, {"form": form, "account": account, "plan": None}, form)
+
+
+@tenant_view(roles=WRITERS)
+@require_http_methods(["GET", "POST"])
+def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _writable_plan(request, plan_id)
+    form = PlanForm(request.POST or None, tenant=request.tenant, plan=plan)
+    _focus_first(request, form)
+    if request.method == "POST" and form.is_valid():
+        # Only what changed: an owner who has since left stays on a plan whose text is edited.
+        changed = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
+        try:
+            services.contingency_plan_update(request.tenant, plan=plan, actor=request.user, **changed)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            plan.refresh_from_db()
+        else:
+            return _written(request, plan.account, _("The contingency plan was saved."))
+    return _form_response(request, {"form": form, "account": plan.account, "plan": plan}, form)
+
+
+@tenant_view(roles=WRITERS)
+@require_http_methods(["GET", "POST"])
+def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """GET: the confirmation (for browsers without JavaScript; htmx asks with hx-confirm)."""
+    plan = _writable_plan(request, plan_id)
+    account = plan.account
+    if request.method == "GET":
+        return render(request, "risk/plan_delete.html", {"plan": plan, "account": account})
+    services.contingency_plan_delete(request.tenant, plan=plan, actor=request.user)
+    return _written(request, account, _("The contingency plan was deleted."))
+
+
+urlpatterns = [
+    path("accounts/<int:account_id>/", account_tab, name="risk-account-tab"),
+    path("accounts/<int:account_id>/plans/new/", plan_create, name="risk-plan-create"),
+    path("plans/<int:plan_id>/edit/", plan_edit, name="risk-plan-edit"),
+    path("plans/<int:plan_id>/delete/", plan_delete, name="risk-plan-delete"),
+]
