@@ -11,3 +11,15 @@ class DashboardsConfig(AppConfig):
     name = "dashboards"
     verbose_name = _("Dashboards")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kam.homes import register_home
+        from kam.models import Role
+        from kam.navigation import NavItem, register
+        from kam.permissions import READ_ALL
+
+        # Directors and executives land on the executive dashboard, account managers and
+        # team members on their own; administrators keep the panel home.
+        register_home("dashboards-executive", {Role.DIRECTOR, Role.EXECUTIVE})
+        register_home("dashboards-mine", {Role.MANAGER, Role.MEMBER})
+        register(NavItem("dashboard", _("Dashboard"), "dashboards-executive", roles=READ_ALL, order=5))

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from dashboards import views
+
+urlpatterns = [
+    path("", views.executive_dashboard, name="dashboards-executive"),
+    path("mine/", views.my_dashboard, name="dashboards-mine"),
+    path("parts/<slug:key>/", views.part, name="dashboards-part"),
+    path("version/", views.version, name="dashboards-version"),
+    path("accounts/<int:account_id>/badges/", views.account_badges, name="dashboards-account-badges"),
+]

@@ -46,8 +46,15 @@ def workspaces(request: HttpRequest) -> HttpResponse:
 
 @tenant_view()
 def tenant_home(request: HttpRequest) -> HttpResponse:
+    """The workspace home: the page an app registered for the member's role (kam.homes),
+    rendered here so the URL stays /t/<slug>/; else the panels the apps registered."""
+    from kam.homes import home_view_for
     from kam.navigation import panels_for
 
+    home = home_view_for(request.membership)
+    if home is not None:
+        view, args, kwargs = home
+        return view(request, *args, **kwargs)
     return render(request, "kam/tenant_home.html", {"panels": panels_for(request.membership)})
 
 
