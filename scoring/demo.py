@@ -1,11 +1,14 @@
-"""Demo ratings and a first score run, after the accounts app loaded its customers."""
+"""Demo ratings and score runs, after the accounts app loaded its customers: one run at the end
+of each of the last four quarters, then today's, so tier history and migration have a past."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
 from accounts.models import Account
+from accounts.selectors import tenant_today
 from kam.models import Tenant
 from kam.tenancy import tenant_context
 from scoring import services
@@ -36,5 +39,20 @@ def load(tenant: Tenant, people: dict[str, Any]) -> None:
                     )
                 )
         Rating.objects.bulk_create(ratings)
+    today = tenant_today(tenant)
+    for as_of in quarter_ends(today, 4):
+        services.score_run_execute(
+            tenant, run=services.score_run_create(tenant, trigger=RunTrigger.SCHEDULE, as_of=as_of)
+        )
     run = services.score_run_create(tenant, trigger=RunTrigger.MANUAL)
     services.score_run_execute(tenant, run=run)
+
+
+def quarter_ends(today: dt.date, count: int) -> list[dt.date]:
+    """The last days of the ``count`` quarters before today's, oldest first."""
+    ends = []
+    day = today
+    for _ in range(count):
+        day = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1) - dt.timedelta(days=1)
+        ends.append(day)
+    return ends[::-1]
