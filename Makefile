@@ -8,18 +8,21 @@ PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test setup install services migrate messages seed lint format lock stop-services fuzz clean
+.PHONY: run test setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
 
 run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
 	$(PY) manage.py serve --port $(PORT) --stop-services
 
-test: setup ## The whole test suite against real PostgreSQL and Redis
+test: setup chromium ## The whole test suite against real PostgreSQL and Redis, browser tests included
 	$(BIN)/pytest
 
 setup: install services messages migrate
 
 install: $(VENV)/.installed
+
+chromium: ## Debian's Chromium for the browser tests (apt-get, when missing)
+	@scripts/ensure-chromium
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +58,13 @@ lock: ## Re-pin requirements.lock from requirements.in in a fresh virtual enviro
 	(echo "# Pinned by \`make lock\` from requirements.in (pip freeze of a fresh venv). Edit requirements.in, then run \`make lock\`."; \
 	 $(VENV).lock/bin/pip freeze --exclude-editable) > requirements.lock
 	rm -rf $(VENV).lock
+
+# Examples per API operation and generation mode (valid, invalid) for `make fuzz`.
+FUZZ_EXAMPLES ?= 100
+
+fuzz: setup ## Fuzz the API against its OpenAPI schema (schemathesis) on a live test server
+	KAM_FUZZ_LIVE=1 KAM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KAM_FUZZ_BUDGET=3600 \
+		$(BIN)/pytest tests/reliability/test_api_fuzz.py -q
 
 stop-services: ## Stop the embedded PostgreSQL and Redis
 	$(PY) -m kam.embedded stop

@@ -121,10 +121,13 @@ class AccountForm(forms.Form):
     status = forms.ChoiceField(label=_label(Account, "status"), choices=AccountStatus.choices)
     cooperation_since = forms.DateField(label=_label(Account, "cooperation_since"), required=False, widget=DATE_WIDGET)
     notes = forms.CharField(label=_label(Account, "notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    # The account's version when the form was shown: a save over a newer one is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args: Any, tenant: Tenant, account: Account | None = None, **kwargs: Any) -> None:
         if account is not None and "initial" not in kwargs:
             kwargs["initial"] = {
+                "version": account.version,
                 "name": account.name,
                 "legal_name": account.legal_name,
                 "credit_code": account.credit_code,
@@ -162,6 +165,14 @@ class AccountForm(forms.Form):
             if others.exists():
                 raise ValidationError(_("Another account already has this unified social credit code."))
         return code
+
+    def refused_as_stale(self, current_version: int) -> None:
+        """After a save refused because someone else saved first: keep the person's input, and
+        carry the version now stored, so that saving again (knowingly) keeps their changes."""
+        data = self.data.copy()
+        data[self.add_prefix("version")] = str(current_version)
+        self.data = data
+        self.stale = True
 
 
 # --- contacts -------------------------------------------------------------------------------------
@@ -222,6 +233,18 @@ class InteractionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["contact"].queryset = page_helpers.reports_to_choices(tenant, account, None)
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean_occurred_at(self) -> dt.datetime:
+        """In UTC, from 1900 on: PostgreSQL refuses offsets beyond ±15:59 (+18:01 is valid ISO
+        8601), and before 1900 the time zone gives a local mean time answers cannot carry."""
+        instant = self.cleaned_data["occurred_at"]
+        try:
+            instant = instant.astimezone(dt.UTC)
+        except OverflowError:
+            instant = None
+        if instant is None or instant < dt.datetime(1900, 1, 1, tzinfo=dt.UTC):
+            raise ValidationError(_("Enter a date and time from 1900 on."))
+        return instant
 
     def clean_summary(self) -> str:
         summary = self.cleaned_data["summary"].strip()

@@ -71,6 +71,10 @@ class Account(TenantOwnedModel):
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
     health_score = models.DecimalField(_("health score"), max_digits=5, decimal_places=2, null=True, blank=True)
     health_band = models.CharField(_("health band"), max_length=8, choices=HealthBand.choices, blank=True)
+    # Optimistic concurrency: +1 on every save by a service. A form carries the version it
+    # was shown with; a save over a newer version is refused (accounts.services), so two
+    # people editing the account at once never silently overwrite each other.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

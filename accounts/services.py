@@ -84,17 +84,52 @@ def account_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> Account
     return _create(tenant, Account, data, actor=actor)
 
 
+STALE_ACCOUNT_CODE = "stale"
+
+
+def stale_account_message() -> str:
+    return _(
+        "Someone else saved this account while you were editing it, so your changes were not saved. "
+        "Open the account in another tab to see their changes; to keep yours instead, save again."
+    )
+
+
+def _locked_current(account: Account) -> Account:
+    """Re-read ``account`` under a row lock (in place), so that the checks and the save see
+    the latest committed values and a concurrent edit waits for this one."""
+    account.refresh_from_db(from_queryset=Account.objects.select_for_update())
+    return account
+
+
+def _bump_version(account: Account) -> None:
+    # An UPDATE of its own, so that the audit entry lists only the fields people changed.
+    Account.objects.filter(pk=account.pk).update(version=models.F("version") + 1)
+    account.version += 1
+
+
 @tenant_service
-def account_update(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Account:
+def account_update(
+    tenant: Tenant, *, account: Account, actor: Any = None, expected_version: int | None = None, **data: Any
+) -> Account:
+    """Change an account. With ``expected_version`` (the version a form was shown with), a
+    save over a newer version is refused: two people editing at once never silently lose
+    the first one's changes. Every save increments the version."""
+    _locked_current(account)
+    if expected_version is not None and account.version != expected_version:
+        raise ValidationError(stale_account_message(), code=STALE_ACCOUNT_CODE)
     if "parent" in data:
         _check_parent(tenant, account, data["parent"])
-    return _update(tenant, account, data, actor=actor)
+    _update(tenant, account, data, actor=actor)
+    _bump_version(account)
+    return account
 
 
 @tenant_service
 def account_archive(tenant: Tenant, *, account: Account, actor: Any = None) -> Account:
     """An account with history is never deleted: it is marked lost and keeps its records."""
-    return _update(tenant, account, {"status": AccountStatus.LOST}, actor=actor)
+    _update(tenant, _locked_current(account), {"status": AccountStatus.LOST}, actor=actor)
+    _bump_version(account)
+    return account
 
 
 @tenant_service

@@ -372,7 +372,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
-            account = services.account_create(request.tenant, actor=request.user, **form.cleaned_data)
+            data = {name: value for name, value in form.cleaned_data.items() if name != "version"}
+            account = services.account_create(request.tenant, actor=request.user, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -387,11 +388,17 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _writable_account(request, account_id)
     form = AccountForm(request.POST or None, tenant=request.tenant, account=account)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        expected_version = data.pop("version")
         try:
-            services.account_update(request.tenant, account=account, actor=request.user, **form.cleaned_data)
+            services.account_update(
+                request.tenant, account=account, actor=request.user, expected_version=expected_version, **data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
             account.refresh_from_db()  # the service set the values before validating them
+            if getattr(exc, "code", None) == services.STALE_ACCOUNT_CODE:
+                form.refused_as_stale(account.version)
         else:
             messages.success(request, _("The account %(name)s was saved.") % {"name": account.name})
             return _go(request, _detail_url(request, account))

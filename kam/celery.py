@@ -1,40 +1,67 @@
 """The Celery app. DESIGN section 7: beat fans out one task per tenant; tasks take
-tenant_id, are idempotent, acknowledge late and have time limits (settings.py)."""
+tenant_id, are idempotent, acknowledge late and have time limits (settings.py).
+
+Every task is a :class:`kam.recovery.KamTask`: database errors are retried with backoff
+and jitter, and a task whose worker died is put back in its queue by the next recovery
+sweep (each worker sweeps when it starts and every 30 seconds), not two hours later
+when the Redis visibility timeout would bring it back.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.settings")
 
-app = Celery("kam")
+app = Celery("kam", task_cls="kam.recovery:KamTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def per_tenant(entry: str, task: str, schedule: crontab) -> tuple[str, dict[str, Any]]:
+    """A beat entry that queues ``task`` once per active tenant (kam.fan_out).
+
+    The entry's name travels with it, so that each tenant's task carries its schedule slot
+    and a second beat started by mistake cannot run it twice (kam.recovery.once_per_slot).
+    """
+    return entry, {"task": "kam.fan_out", "schedule": schedule, "args": [task], "kwargs": {"schedule_entry": entry}}
+
+
 # The periodic schedule, in code. Times are in CELERY_TIMEZONE (the tenant default,
-# Asia/Shanghai). Per-tenant jobs are entries of the form
-# {"task": "kam.fan_out", "args": ["<app>.<task name>"]}: one task per active tenant.
-app.conf.beat_schedule = {
-    "hourly-cleanup": {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)},
-    "hourly-import-sweep": {
-        "task": "kam.fan_out",
-        "schedule": crontab(minute=17),
-        "args": ["accounts.sweep_stale_imports"],
-    },
-    "nightly-end-stale-links": {
-        "task": "kam.fan_out",
-        "schedule": crontab(hour=1, minute=30),
-        "args": ["teams.end_stale_links"],
-    },
-    "daily-concentration": {
-        "task": "kam.fan_out",
-        "schedule": crontab(hour=3, minute=0),
-        "args": ["risk.daily_concentration"],
-    },
-    "nightly-health": {"task": "kam.fan_out", "schedule": crontab(hour=3, minute=30), "args": ["risk.nightly_health"]},
-    "hourly-webhook-retry": {"task": "kam.fan_out", "schedule": crontab(minute=27), "args": ["risk.retry_webhooks"]},
-    "nightly-score": {"task": "kam.fan_out", "schedule": crontab(hour=2, minute=0), "args": ["scoring.nightly_score"]},
-}
+# Asia/Shanghai).
+app.conf.beat_schedule = dict(
+    [
+        ("hourly-cleanup", {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)}),
+        per_tenant("hourly-import-sweep", "accounts.sweep_stale_imports", crontab(minute=17)),
+        per_tenant("nightly-end-stale-links", "teams.end_stale_links", crontab(hour=1, minute=30)),
+        per_tenant("nightly-score", "scoring.nightly_score", crontab(hour=2, minute=0)),
+        per_tenant("daily-concentration", "risk.daily_concentration", crontab(hour=3, minute=0)),
+        per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),
+        per_tenant("hourly-webhook-retry", "risk.retry_webhooks", crontab(minute=27)),
+    ]
+)
+
+_sweeper: Any = None
+
+
+@signals.worker_ready.connect
+def _start_recovery(**_kwargs: Any) -> None:
+    """Bring back at once the tasks a dead worker left half done, then keep watching."""
+    global _sweeper
+    from kam.recovery import RecoverySweeper
+
+    if _sweeper is None:
+        _sweeper = RecoverySweeper()
+        _sweeper.start()
+
+
+@signals.worker_shutdown.connect
+def _stop_recovery(**_kwargs: Any) -> None:
+    global _sweeper
+    if _sweeper is not None:
+        _sweeper.stop()
+        _sweeper = None

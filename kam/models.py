@@ -265,6 +265,8 @@ class AuditAction(models.TextChoices):
     CREATE = "create", _("Created")
     UPDATE = "update", _("Updated")
     DELETE = "delete", _("Deleted")
+    ACCESS = "access", _("API call")
+    DENIED = "denied", _("Permission denied")
 
 
 class AuditLog(TenantOwnedModel):

@@ -63,7 +63,13 @@ def _database(url: str) -> dict:
         CONN_HEALTH_CHECKS=True,
         # The middleware opens the request transaction itself (it must set the tenant inside it).
         ATOMIC_REQUESTS=False,
-        OPTIONS={"connect_timeout": 5, "application_name": "kam"},
+        # client_connection_check_interval: a backend whose client died (a killed worker) stops its
+        # query within seconds and frees its locks, instead of running on to the end (kam/recovery.py).
+        OPTIONS={
+            "connect_timeout": 5,
+            "application_name": "kam",
+            "options": "-c client_connection_check_interval=2000",
+        },
     )
     return config
 
@@ -130,6 +136,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kam.security.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body: size limits, NUL bytes and invalid UTF-8 (kam/security.py).
+    "kam.security.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -140,8 +149,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
-    # Last: wraps the view in the request transaction and sets the tenant inside it.
+    # Wraps the view in the request transaction and sets the tenant inside it.
     "kam.middleware.TenantMiddleware",
+    # Inside the request transaction, in its tenant: one audit row per token request or 403.
+    "kam.security.AccessAuditMiddleware",
 ]
 
 ROOT_URLCONF = "kam.urls"
@@ -198,6 +209,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# The lock-out page with Retry-After (the cool-off), kam/security.py.
+AXES_LOCKOUT_CALLABLE = "kam.security.lockout_response"
 
 # --- Internationalisation ---------------------------------------------------------------------------
 
@@ -251,6 +264,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="1200/minute")},
     "DEFAULT_SCHEMA_CLASS": "kam.api.schema.KamAutoSchema",
     "EXCEPTION_HANDLER": "kam.api.errors.exception_handler",
+    # JSON with limits (depth, NUL, finite numbers: kam/api/parsers.py), forms and multipart uploads.
+    "DEFAULT_PARSER_CLASSES": [
+        "kam.api.parsers.KamJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -275,6 +294,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One enum per choice set, whatever the field is called (tier, computed_tier, ...).
+    # ETag / If-None-Match / If-Match and their 304 and 412 on the detail resources (kam/api/viewsets.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kam.api.viewsets.document_conditional_requests",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TierEnum": "accounts.models.Tier",
         "ImportKindEnum": "accounts.models.ImportKind",
@@ -319,10 +343,46 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
+    # Behind a TLS reverse proxy that sends X-Forwarded-Proto (README, Server install).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # The container's healthcheck asks over plain HTTP from inside (docker-compose.yml).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Only a token in the header: browsers preload a site only once it is submitted to their list.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
+# No inline script anywhere (json_script data is not script). Inline styles remain in some
+# templates (progress bars' widths, two <style> blocks), hence 'unsafe-inline' for styles only.
+# Redoc builds its search index in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "worker-src": "'self' blob:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+# --- Request limits (kam/security.py, kam/api/parsers.py): refused before the body is read -----------
+
+# Django's own limit on a body that is not a file upload; larger is refused with 413 by its Content-Length.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+REQUEST_MAX_BODY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Upload views with a limit of their own (imports: 50 MB a file, accounts/import_views.py);
+# nothing above this ceiling reaches them.
+REQUEST_UPLOAD_URL_NAMES = frozenset({"imports-list", "api-imports-list"})
+REQUEST_MAX_UPLOAD_SIZE = 64 * 1024 * 1024
+# Longer query strings are refused with 414 (gunicorn's own request-line limit is 4094 bytes).
+REQUEST_MAX_QUERY_STRING = 8192
+# JSON bodies of the API: nested at most this deep (DRF's parser would otherwise hit Python's recursion limit).
+API_JSON_MAX_DEPTH = 20
 
 LOGGING = {
     "version": 1,

@@ -8,14 +8,14 @@ from django_filters import rest_framework as filters
 
 from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order
 from accounts.selectors import tenant_today
-from kam.api.filters import IdFilter
+from kam.api.filters import IdFilter, InstantFilter
 
 
 class AccountFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_q", help_text="Part of the name or legal name, or the whole credit code.")
     owner = IdFilter(field_name="owner_id", help_text="Id of the owning user.")
     parent = IdFilter(field_name="parent_id", help_text="Id of the parent account.")
-    updated_after = filters.IsoDateTimeFilter(
+    updated_after = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this instant (ISO 8601)."
     )
 
@@ -75,8 +75,8 @@ class InvoiceFilter(filters.FilterSet):
 
 class InteractionFilter(filters.FilterSet):
     account = IdFilter(field_name="account_id")
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    occurred_after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lte")
 
     class Meta:
         model = Interaction

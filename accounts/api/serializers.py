@@ -12,8 +12,19 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import Account, Contact, Contract, Event, EventKind, Interaction, Invoice, Order
-from kam.api.fields import MAX_ID, TenantMemberField, TenantPrimaryKeyRelatedField  # noqa: F401
+from accounts.models import (
+    Account,
+    Contact,
+    Contract,
+    Event,
+    EventKind,
+    HealthBand,
+    Interaction,
+    Invoice,
+    Order,
+    Tier,
+)
+from kam.api.fields import MAX_ID, InstantField, TenantMemberField, TenantPrimaryKeyRelatedField  # noqa: F401
 
 ACCOUNT_FIELDS = (
     "id",
@@ -76,6 +87,16 @@ class AccountSerializer(serializers.ModelSerializer):
     )
     score = score_field(read_only=True, allow_null=True, help_text="Current score 0..100 (scoring app).")
     health_score = score_field(read_only=True, allow_null=True, help_text="Current health 0..100 (risk app).")
+    # Blank until the first score run or health assessment: the schema's enum says so too.
+    tier = serializers.ChoiceField(
+        choices=Tier.choices, allow_blank=True, read_only=True, help_text="Current tier; blank before any score run."
+    )
+    health_band = serializers.ChoiceField(
+        choices=HealthBand.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Current health band; blank before any assessment.",
+    )
 
     class Meta:
         model = Account
@@ -139,6 +160,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
 class InteractionSerializer(serializers.ModelSerializer):
     account = account_field()
     contact = contact_field(required=False, allow_null=True, help_text="Id of a contact of the same account.")
+    occurred_at = InstantField(help_text="When it happened (ISO 8601, from 1900 on).")
 
     class Meta:
         model = Interaction

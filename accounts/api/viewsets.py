@@ -20,7 +20,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -45,6 +44,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
 from kam.api.filters import StableOrderingFilter
+from kam.api.parsers import KamJSONParser
 from kam.api.utils import actor_of, service_errors
 from kam.api.viewsets import TenantModelViewSet, TenantViewSetMixin
 from kam.models import Membership, Role
@@ -228,7 +228,7 @@ class OrderViewSet(AccountRecordViewSet):
             raise
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
-    @action(detail=False, methods=["post"], filter_backends=(), pagination_class=None, parser_classes=(JSONParser,))
+    @action(detail=False, methods=["post"], filter_backends=(), pagination_class=None, parser_classes=(KamJSONParser,))
     def bulk(self, request: Request) -> Response:
         rows = request.data.get("orders") if isinstance(request.data, dict) else request.data
         if not isinstance(rows, list):
@@ -365,6 +365,11 @@ class AccountEventViewSet(
         if membership is None:
             return get_object_for_tenant(Account.unscoped.all(), self.tenant, self.kwargs["account_id"])
         return selectors.account_get(self.tenant, membership, self.kwargs["account_id"])
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The account in the URL before the body: another tenant's is 404 whatever is sent.
+        self.account  # noqa: B018
 
     def get_queryset(self) -> QuerySet[Event]:
         return super().get_queryset().filter(account=self.account)

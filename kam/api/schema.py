@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by every app: the authentication schemes, and the one error
-shape, documented on every operation by ``KamAutoSchema`` (DEFAULT_SCHEMA_CLASS)."""
+shape, documented on every operation by ``KamAutoSchema`` (DEFAULT_SCHEMA_CLASS) with every
+status the platform itself can answer (input, credentials, sizes, rate, outage)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
         ),
     ),
     "404": error_response(
-        "No such object in this tenant (another tenant's id is answered the same way).",
+        "No such object in this tenant (another tenant's id is answered the same way); for a list, "
+        "a cursor that no page link gave.",
         OpenApiExample(
             "Not found",
             value={"error": {"code": "not_found", "message": "Not found.", "fields": {}}},
@@ -99,19 +101,116 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
             status_codes=["404"],
         ),
     ),
+    "406": error_response(
+        "An Accept header that allows no format the API answers in (application/json).",
+        OpenApiExample(
+            "Not acceptable",
+            value={
+                "error": {
+                    "code": "not_acceptable",
+                    "message": "Could not satisfy the request Accept header.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["406"],
+        ),
+    ),
+    "413": error_response(
+        "The body is larger than the limit (5 MB; 64 MB for an import upload), judged by its "
+        "Content-Length before it is read.",
+        OpenApiExample(
+            "Too large",
+            value={
+                "error": {
+                    "code": "too_large",
+                    "message": "The request body is 6.0 MB; the limit here is 5.0 MB.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["413"],
+        ),
+    ),
+    "414": error_response(
+        "The query string is longer than 8,192 characters.",
+        OpenApiExample(
+            "Query string too long",
+            value={
+                "error": {
+                    "code": "uri_too_long",
+                    "message": "The query string is 9,000 characters long; at most 8,192 are accepted.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["414"],
+        ),
+    ),
+    "415": error_response(
+        "A body in a content type the operation does not take (JSON, and where documented form or multipart).",
+        OpenApiExample(
+            "Unsupported media type",
+            value={
+                "error": {
+                    "code": "unsupported_media_type",
+                    "message": 'Unsupported media type "text/plain" in request.',
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["415"],
+        ),
+    ),
+    "429": error_response(
+        "Too many requests for this token (API_RATE_LIMIT, 1,200 a minute by default): wait the "
+        "seconds the Retry-After header gives.",
+        OpenApiExample(
+            "Throttled",
+            value={
+                "error": {
+                    "code": "throttled",
+                    "message": "Request was throttled. Expected available in 12 seconds.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["429"],
+        ),
+    ),
+    "503": error_response(
+        "The database is unreachable for the moment: try again after the seconds in Retry-After.",
+        OpenApiExample(
+            "Database unavailable",
+            value={
+                "error": {
+                    "code": "service_unavailable",
+                    "message": "The database is not reachable at the moment. Try again in 15 seconds.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["503"],
+        ),
+    ),
 }
+# Bodies are taken by POST, PUT and PATCH; any request can be refused for its query string
+# (400: NUL or invalid UTF-8, kam/security.py; 414), its credentials, its Accept header, its
+# rate or an outage.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+ANY_OPERATION = ("400", "401", "403", "406", "414", "429", "503")
 
 
 class KamAutoSchema(AutoSchema):
     """Documents the error responses an operation can give, next to its success response."""
 
     def _error_codes(self) -> list[str]:
-        codes = ["401", "403"]
-        if self.method != "GET" or self._is_list_view():
-            codes.insert(0, "400")  # invalid input, or an invalid filter value
-        if "{" in self.path:
-            codes.append("404")
-        return codes
+        codes = list(ANY_OPERATION)
+        if "{" in self.path or self._is_list_view():
+            codes.append("404")  # no such object; for a list, an invalid cursor
+        if self.method in BODY_METHODS:
+            codes += ["413", "415"]
+        return sorted(codes)
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

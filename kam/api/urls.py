@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from kam.api.views import MeView
@@ -13,9 +13,12 @@ urlpatterns = [
         SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
         name="api-schema",
     ),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny], authentication_classes=[]),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", permission_classes=[AllowAny], authentication_classes=[]
+        ),
         name="api-docs",
     ),
     path(

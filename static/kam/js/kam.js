@@ -102,6 +102,8 @@
       message = text("kamErrorForbidden", message);
     } else if (status === 404) {
       message = text("kamErrorNotFound", message);
+    } else if (status === 503) {
+      message = text("kamErrorUnavailable", message);
     }
     showError(message);
   });
@@ -126,6 +128,15 @@
     }
 
     var dismiss = target.closest("[data-dismiss]");
+    if (dismiss && dismiss.getAttribute("data-dismiss") === "inline-panel") {
+      // "Cancel" of a form opened in place: close it (without JavaScript the link navigates).
+      var panel = dismiss.closest(".inline-panel");
+      if (panel) {
+        event.preventDefault();
+        panel.remove();
+      }
+      return;
+    }
     if (dismiss) {
       var box = dismiss.closest(".alert");
       if (box) {

@@ -1,0 +1,293 @@
+"""A complete tenant for the cross-tenant suites: people of every role, a write token, and
+one object of every kind a URL can name, all hanging off one account so that nested URLs
+(an account's plan's action) resolve. Every name a person reads carries a marker, so that
+a page or a response of another tenant can be searched for it.
+
+The registries below map a URL keyword (or a viewset's model) to the object it names. A
+route with a keyword that is in none of them fails the isolation sweep, which then says
+what to add here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import (
+    Account,
+    Contact,
+    Contract,
+    Event,
+    ImportJob,
+    ImportKind,
+    Interaction,
+    Invoice,
+    Order,
+)
+from kam import services as kam_services
+from kam.models import IndustryProfile, Membership, Role, Tenant, User
+from kam.tenancy import tenant_context
+from risk import services as risk_services
+from risk.models import (
+    AlertKind,
+    ConcentrationSnapshot,
+    ContingencyKind,
+    ContingencyPlan,
+    HealthAssessment,
+    Notification,
+    RiskAlert,
+    RiskRun,
+    Severity,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from scoring import services as scoring_services
+from scoring.models import AccountScore, Rating, Scorecard, ScoreRun, TierOverride
+from teams.models import AccountPlan, AccountTeam, CounterpartLink, Initiative, PlanAction, StaffingRule, TeamMember
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ContractFactory,
+    EventFactory,
+    InteractionFactory,
+    InvoiceFactory,
+    OrderFactory,
+    UserFactory,
+)
+from tests.teams.factories import (
+    AccountPlanFactory,
+    AccountTeamFactory,
+    CounterpartLinkFactory,
+    InitiativeFactory,
+    PlanActionFactory,
+    TeamMemberFactory,
+)
+
+AS_OF = dt.date(2026, 6, 30)
+
+# URL keyword -> the world's object it names, whatever app serves the route.
+KWARG_OBJECTS: dict[str, str] = {
+    "account_id": "account",
+    "contact_id": "contact",
+    "order_id": "order",
+    "invoice_id": "invoice",
+    "interaction_id": "interaction",
+    "event_id": "event",
+    "contract_id": "contract",
+    "job_id": "import_job",
+    "membership_id": "membership",
+    "token_id": "api_token",
+    "scorecard_id": "scorecard",
+    "rating_id": "rating",
+    "override_id": "tier_override",
+    "score_id": "account_score",
+    "team_id": "team",
+    "member_id": "team_member",
+    "link_id": "counterpart_link",
+    "rule_id": "staffing_rule",
+    "initiative_id": "initiative",
+    "action_id": "plan_action",
+    "alert_id": "alert",
+    "notification_id": "notification",
+    "endpoint_id": "webhook_endpoint",
+    "webhook_id": "webhook_endpoint",
+    "delivery_id": "webhook_delivery",
+    "assessment_id": "health_assessment",
+    "snapshot_id": "concentration_snapshot",
+    "contingency_plan_id": "contingency_plan",
+}
+# Keywords whose meaning depends on the app that serves the route (its view's top package).
+APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
+    ("teams", "plan_id"): "account_plan",
+    ("risk", "plan_id"): "contingency_plan",
+    ("scoring", "run_id"): "score_run",
+    ("risk", "run_id"): "risk_run",
+}
+
+
+# Keywords that are not ids, by (app, keyword): every value the sweep should try.
+def dashboard_part_keys() -> list[str]:
+    from dashboards.parts import specs_of
+
+    return [spec.key for board in ("executive", "mine") for spec in specs_of(board)]
+
+
+VALUE_KEYWORDS: dict[tuple[str, str], Callable[[], list[str]]] = {
+    ("dashboards", "key"): dashboard_part_keys,
+}
+# A router's {pk}: the model of the viewset's queryset.
+MODEL_OBJECTS: dict[type[models.Model], str] = {
+    Account: "account",
+    Contact: "contact",
+    Order: "order",
+    Invoice: "invoice",
+    Interaction: "interaction",
+    Event: "event",
+    Contract: "contract",
+    ImportJob: "import_job",
+    Scorecard: "scorecard",
+    ScoreRun: "score_run",
+    AccountTeam: "team",
+    TeamMember: "team_member",
+    CounterpartLink: "counterpart_link",
+    AccountPlan: "account_plan",
+    Initiative: "initiative",
+    PlanAction: "plan_action",
+    StaffingRule: "staffing_rule",
+    RiskAlert: "alert",
+    RiskRun: "risk_run",
+    ContingencyPlan: "contingency_plan",
+    WebhookEndpoint: "webhook_endpoint",
+    WebhookDelivery: "webhook_delivery",
+    ConcentrationSnapshot: "concentration_snapshot",
+    HealthAssessment: "health_assessment",
+    Notification: "notification",
+}
+
+
+@dataclass
+class World:
+    """One tenant's people, token and objects (``objects[name]``, named as in the registries)."""
+
+    tenant: Tenant
+    people: dict[str, User]
+    token: str
+    marker: str
+    objects: dict[str, models.Model] = field(default_factory=dict)
+
+
+def _people(tenant: Tenant, marker: str) -> dict[str, User]:
+    people = {}
+    for role in Role.values:
+        user = UserFactory(email=f"{role}@{tenant.slug}.test", full_name=f"{marker} {role}")
+        Membership.objects.create(tenant=tenant, user=user, role=role)
+        people[role] = user
+    return people
+
+
+def build_world(slug: str, marker: str) -> World:
+    """A tenant made as `create_tenant` makes one (default scorecard, staffing rules, risk
+    policy), with one of everything, each carrying ``marker`` in what people read."""
+    tenant = kam_services.tenant_create(
+        slug=slug, name=f"{marker} 供应商", industry_profile=IndustryProfile.MANUFACTURING
+    )
+    people = _people(tenant, marker)
+    token, raw = kam_services.api_token_create(tenant=tenant, name=f"{marker} token", scope="write")
+    world = World(tenant=tenant, people=people, token=raw, marker=marker)
+    objects = world.objects
+    admin, manager = people[Role.ADMIN], people[Role.MANAGER]
+    objects["membership"] = Membership.objects.get(tenant=tenant, user=people[Role.MEMBER])
+    objects["api_token"] = token
+
+    account = AccountFactory(tenant=tenant, name=f"{marker} 客户集团", owner=manager, region=marker)
+    objects["account"] = account
+    objects["child_account"] = AccountFactory(tenant=tenant, name=f"{marker} 子公司", parent=account, owner=manager)
+    objects["contact"] = ContactFactory(tenant=tenant, account=account, name=f"{marker} 联系人")
+    objects["order"] = OrderFactory(
+        tenant=tenant, account=account, product_line=marker, external_ref=f"{marker}-PO-1", order_date=AS_OF
+    )
+    objects["invoice"] = InvoiceFactory(
+        tenant=tenant,
+        account=account,
+        number=f"{marker}-INV-1",
+        issued_on=AS_OF - dt.timedelta(days=90),
+        due_on=AS_OF - dt.timedelta(days=60),
+    )
+    objects["interaction"] = InteractionFactory(tenant=tenant, account=account, summary=f"{marker} 拜访", user=manager)
+    objects["event"] = EventFactory(tenant=tenant, account=account, note=f"{marker} 事件")
+    objects["contract"] = ContractFactory(tenant=tenant, account=account, title=f"{marker} 框架协议")
+
+    with tenant_context(tenant):
+        objects["import_job"] = ImportJob.objects.create(
+            tenant=tenant, kind=ImportKind.ORDERS, file_name=f"{marker}.csv", created_by=admin
+        )
+    _teams(world)
+    _scoring(world)
+    _risk(world)
+    return world
+
+
+def _teams(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    account = objects["account"]
+    team = AccountTeamFactory(tenant=tenant, account=account, lead=world.people[Role.MANAGER])
+    objects["team"] = team
+    objects["team_member"] = TeamMemberFactory(tenant=tenant, team=team, user=world.people[Role.MEMBER])
+    objects["counterpart_link"] = CounterpartLinkFactory(
+        tenant=tenant, member=objects["team_member"], contact=objects["contact"]
+    )
+    with tenant_context(tenant):
+        objects["staffing_rule"] = StaffingRule.objects.filter(tenant=tenant).order_by("id").first()
+    plan = AccountPlanFactory(tenant=tenant, account=account, title=f"{marker} 客户计划")
+    objects["account_plan"] = plan
+    objects["initiative"] = InitiativeFactory(tenant=tenant, plan=plan, title=f"{marker} 联合实验室")
+    objects["plan_action"] = PlanActionFactory(
+        tenant=tenant, plan=plan, title=f"{marker} 行动", owner=world.people[Role.MEMBER]
+    )
+
+
+def _scoring(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    account, director = objects["account"], world.people[Role.DIRECTOR]
+    run = scoring_services.score_run_create(tenant, as_of=AS_OF)
+    objects["score_run"] = scoring_services.score_run_execute(tenant, run=run)
+    with tenant_context(tenant):
+        objects["scorecard"] = Scorecard.objects.filter(tenant=tenant).order_by("id").first()
+        objects["account_score"] = AccountScore.objects.filter(account=account).first()
+        criterion = objects["scorecard"].criteria.filter(kind="rating").first()
+        if criterion is not None:
+            objects["rating"] = Rating.objects.create(
+                tenant=tenant, account=account, criterion=criterion.key, value=3, comment=marker, rated_by=director
+            )
+        objects["tier_override"] = TierOverride.objects.create(
+            tenant=tenant, account=account, tier="B", reason=f"{marker} 调整", set_by=director
+        )
+
+
+def _risk(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    account, admin = objects["account"], world.people[Role.ADMIN]
+    run = risk_services.risk_run_create(tenant, as_of=AS_OF)
+    objects["risk_run"] = risk_services.risk_run_execute(tenant, run=run)
+    now = timezone.now()
+    with tenant_context(tenant):
+        objects["concentration_snapshot"] = ConcentrationSnapshot.objects.get(as_of=AS_OF)
+        objects["health_assessment"] = HealthAssessment.objects.get(account=account, as_of=AS_OF)
+        objects["alert"] = RiskAlert.objects.create(
+            tenant=tenant,
+            kind=AlertKind.REVIEW_NEEDED,
+            severity=Severity.INFO,
+            account=account,
+            dedupe_key=f"review_needed:{account.pk}:{marker}",
+            details={"note": marker},
+            opened_at=now,
+            updated_at=now,
+        )
+        objects["notification"] = Notification.objects.create(
+            tenant=tenant, user=admin, kind="alert", alert=objects["alert"], title=f"{marker} 预警", body=marker
+        )
+        objects["contingency_plan"] = ContingencyPlan.objects.create(
+            tenant=tenant,
+            account=account,
+            kind=ContingencyKind.SUDDEN_LOSS,
+            title=f"{marker} 应急预案",
+            actions=marker,
+            owner=admin,
+        )
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url=f"https://hooks.{tenant.slug}.example.com/kam",
+            description=f"{marker} ERP",
+            events=["alert.opened"],
+            secret=uuid.uuid4().hex,
+            created_by=admin,
+        )
+        objects["webhook_endpoint"] = endpoint
+        objects["webhook_delivery"] = WebhookDelivery.objects.create(
+            tenant=tenant, endpoint=endpoint, event="alert.opened", event_id=uuid.uuid4(), payload={"note": marker}
+        )
