@@ -3,12 +3,25 @@
 ``scores_query`` builds a SELECT that computes, for every account of the tenant whose
 status is not lost, the metrics, each criterion's raw and normalised value, base,
 adjustments, total, computed tier (gates and hysteresis), override and final tier:
-CTEs and window functions, no Python loop over accounts. A run INSERTs its result as
-snapshots and UPDATEs the accounts' current tier and score; a preview only SELECTs.
+CTEs and window functions, no Python loop over accounts. A run stores its result as
+snapshots and updates the accounts' current tier and score; a preview only SELECTs.
 
 Numbers stay in PostgreSQL numeric throughout (percent_rank is computed as
 (rank - 1) / (N - 1) in numeric rather than the double that percent_rank() returns), so
 that "rounded half up to two decimals" is exact.
+
+One builder, three shapes of the same statement:
+
+- every scored account (a full run, a preview);
+- one account, ranked among all (``account_id``): every order is still aggregated,
+  because the percentile and the tenant total need every account's revenue;
+- one account against a *basis* (``account_id`` and ``basis``): a completed full run of
+  the same as_of whose snapshots hold every other account's revenue rank, used only
+  while no order and no account's membership of the scored set changed since that run
+  read them (``scoring_scorechange``, filled by triggers). The other accounts' figures
+  are then exactly those of the basis, so the statement reads the account's own rows and
+  two rows of the basis instead of every order. When anything changed it returns no row
+  and the caller runs the second shape.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from scoring.models import Criterion, CriterionKind, Normalization, Scorecard, TierRule
+from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard, TierRule
 
 METRIC_COLUMNS = {
     "revenue_share": "m.revenue_share",
@@ -47,11 +60,36 @@ class ScoringSpec:
             hysteresis=scorecard.hysteresis,
         )
 
+    @property
+    def ranks_only_revenue_share(self) -> bool:
+        """Whether every percentile criterion ranks revenue_share: the one rank a basis stores."""
+        return all(
+            criterion.metric == Metric.REVENUE_SHARE
+            for criterion in self.criteria
+            if criterion.normalization == Normalization.PERCENTILE
+        )
+
+
+@dataclass(frozen=True)
+class Basis:
+    """A completed full run of the as_of: the snapshot (``pg_snapshot`` text) its statement read,
+    and its own transaction (whose writes that snapshot shows only up to the statement)."""
+
+    run_id: int
+    snapshot: str
+    xid: int
+
 
 def _raw_expression(criterion: Criterion, index: int) -> str:
     if criterion.kind == CriterionKind.RATING:
         return f"r{index}.value::numeric"
     return METRIC_COLUMNS[criterion.metric]
+
+
+def _rank_column(criterion: Criterion, index: int) -> str:
+    """The rank a percentile criterion reads: revenue_share's is the one every snapshot stores
+    (``revenue_rank``), so that a rescore against a basis gives the same number as a full run."""
+    return "revenue_rank" if criterion.metric == Metric.REVENUE_SHARE else f"rank{index}"
 
 
 def _normalized_expression(criterion: Criterion, index: int, params: dict[str, Any]) -> str:
@@ -83,55 +121,8 @@ def _normalized_expression(criterion: Criterion, index: int, params: dict[str, A
     return f"CASE WHEN {raw} IS NULL THEN {missing} ELSE {value} END"
 
 
-def scores_query(
-    tenant_id: int, as_of: dt.date, spec: ScoringSpec, *, account_id: int | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The SELECT of every scored account's result (or one account's, ranked among all)."""
-    params: dict[str, Any] = {
-        "tenant": tenant_id,
-        "d": as_of,
-        "d365": as_of - dt.timedelta(days=365),
-        "d730": as_of - dt.timedelta(days=730),
-        "h": spec.hysteresis,
-    }
-    criteria = spec.criteria
-    rating_joins, raw_columns, pct_columns = [], [], []
-    for i, criterion in enumerate(criteria):
-        raw_columns.append(f"{_raw_expression(criterion, i)} AS raw{i}")
-        if criterion.kind == CriterionKind.RATING:
-            params[f"rkey{i}"] = criterion.key
-            rating_joins.append(
-                f"LEFT JOIN latest_ratings r{i} ON r{i}.account_id = m.account_id AND r{i}.criterion = %(rkey{i})s"
-            )
-        if criterion.normalization == Normalization.PERCENTILE:
-            # percent_rank() exactly, in numeric: ties share the lowest rank; 0 when N = 1.
-            pct_columns.append(
-                f"COALESCE(100 * (rank() OVER (ORDER BY raw{i}) - 1)::numeric"
-                f" / NULLIF(count(*) OVER () - 1, 0), 0) AS pct{i}"
-            )
-    normalized = [_normalized_expression(criterion, i, params) for i, criterion in enumerate(criteria)]
-    weight_sum = sum((criterion.weight for criterion in criteria), Decimal("0"))
-    params["weight_sum"] = weight_sum
-    for i, criterion in enumerate(criteria):
-        params[f"w{i}"] = criterion.weight
-        params[f"key{i}"] = criterion.key
-    weighted_sum = " + ".join(f"%(w{i})s * n.n{i}" for i in range(len(criteria))) or "0"
-    base = f"CASE WHEN %(weight_sum)s::numeric > 0 THEN ({weighted_sum}) / %(weight_sum)s::numeric ELSE 0 END"
-    incomplete = (
-        " OR ".join(
-            f"c.raw{i} IS NULL" for i, criterion in enumerate(criteria) if criterion.kind == CriterionKind.RATING
-        )
-        or "false"
-    )
-    breakdown = ", ".join(
-        f"jsonb_build_object('key', %(key{i})s::text, 'raw', n.raw{i}, 'normalized', ROUND(n.n{i}, 4),"
-        f" 'weight', %(w{i})s::numeric,"
-        f" 'weighted', ROUND(CASE WHEN %(weight_sum)s::numeric > 0 THEN %(w{i})s * n.n{i} / %(weight_sum)s::numeric"
-        f" ELSE 0 END, 4))"
-        for i in range(len(criteria))
-    )
-
-    # Tiers: thresholds and gates as parameters; rank S=3 ... C=0 decides "higher".
+def _tier_expressions(spec: ScoringSpec, params: dict[str, Any]) -> tuple[str, str]:
+    """(the tier the total and gates give, the computed tier after hysteresis) as SQL."""
     tier_rank = {tier: len(TIER_ORDER) - 1 - position for position, tier in enumerate(TIER_ORDER)}
     qualify_cases, threshold_cases, gate_cases = [], [], []
     for rule in spec.tiers:
@@ -142,49 +133,194 @@ def scores_query(
         threshold_cases.append(f"WHEN '{rule.tier}' THEN %(t_{rule.tier})s::numeric")
         gate_cases.append(f"WHEN '{rule.tier}' THEN %(g_{rule.tier})s::numeric")
     found_tier = f"CASE {' '.join(qualify_cases)} ELSE 'C' END"
-    rank_of = "CASE {} END".format(" ".join(f"WHEN '{tier}' THEN {rank}" for tier, rank in tier_rank.items()))
+    ranks = " ".join(f"WHEN '{tier}' THEN {rank}" for tier, rank in tier_rank.items())
+    gate_of_previous = f"(CASE previous_tier {' '.join(gate_cases)} END)"
+    computed_tier = f"""CASE WHEN previous_tier IS NOT NULL
+                 AND (CASE previous_tier {ranks} END) > (CASE found_tier {ranks} END)
+                 AND total >= (CASE previous_tier {" ".join(threshold_cases)} END) - %(h)s
+                 AND ({gate_of_previous} IS NULL OR revenue_12m >= {gate_of_previous})
+                THEN previous_tier ELSE found_tier END"""
+    return found_tier, computed_tier
 
-    only = "WHERE t.account_id = %(account)s" if account_id is not None else ""
-    if account_id is not None:
-        params["account"] = account_id
+
+def _breakdown_expressions(spec: ScoringSpec, params: dict[str, Any]) -> tuple[str, str]:
+    """(keys, values): per criterion in scorecard order raw, normalised (4 decimals), weight and
+    weighted (4 decimals) in one numeric[]; numeric keeps each value's own scale."""
+    params["breakdown_keys"] = [criterion.key for criterion in spec.criteria]
+    values = []
+    for i in range(len(spec.criteria)):
+        weighted = f"CASE WHEN %(weight_sum)s::numeric > 0 THEN %(w{i})s * n.n{i} / %(weight_sum)s::numeric ELSE 0 END"
+        values += [f"n.raw{i}", f"ROUND(n.n{i}, 4)", f"%(w{i})s::numeric", f"ROUND({weighted}, 4)"]
+    array = f"ARRAY[{', '.join(values)}]::numeric[]" if values else "'{}'::numeric[]"
+    return "%(breakdown_keys)s::text[]", array
+
+
+# Per-account sums of the orders that only some metrics need: (metric, SQL of its sums).
+ORDER_SUMS = [
+    (Metric.GROWTH, "SUM(o.amount) FILTER (WHERE o.order_date > %(d730)s AND o.order_date <= %(d365)s) AS prev_12m"),
+    (
+        Metric.MARGIN,
+        "SUM(o.amount) FILTER (WHERE o.order_date > %(d365)s AND o.cost IS NOT NULL) AS costed_revenue_12m,"
+        " SUM(o.cost) FILTER (WHERE o.order_date > %(d365)s AND o.cost IS NOT NULL) AS cost_12m",
+    ),
+    (Metric.COOPERATION_YEARS, "MIN(o.order_date) AS first_order"),
+]
+ORDER_SUMS_UNUSED = {
+    Metric.GROWTH: "NULL::numeric AS prev_12m",
+    Metric.MARGIN: "NULL::numeric AS costed_revenue_12m, NULL::numeric AS cost_12m",
+    Metric.COOPERATION_YEARS: "NULL::date AS first_order",
+}
+
+
+def _order_sums(spec: ScoringSpec) -> str:
+    """The sums the scorecard's metrics read; NULL for the others, which no output reads
+    (each aggregate over 5,000,000 orders costs a tenth of a second of CPU)."""
+    metrics = {criterion.metric for criterion in spec.criteria}
+    return ",\n           ".join(sql if metric in metrics else ORDER_SUMS_UNUSED[metric] for metric, sql in ORDER_SUMS)
+
+
+def _ranking_parts(*, against_basis: bool, rank_windows: list[str]) -> tuple[str, str, str]:
+    """(a filter of the scored accounts, the tenant total, the ranks) for one shape.
+
+    Against a basis: the account alone, and only while unchanged since the basis; the
+    total and the population from the basis run, the rank from the account's snapshot
+    there. Otherwise: every account, ranked by window functions.
+    """
+    if against_basis:
+        # Unchanged since the basis: every noted transaction was visible to the basis run's
+        # statement. The basis run's own transaction is the exception: its notes from before the
+        # statement were forgotten by the run, so a note of it can only be from after.
+        fresh = """
+      AND a.id = %(account)s
+      AND NOT EXISTS (
+          SELECT 1 FROM scoring_scorechange change
+          WHERE change.tenant_id = %(tenant)s
+            AND (NOT pg_visible_in_snapshot(change.xid::text::xid8, %(basis_snapshot)s::pg_snapshot)
+                 OR change.xid = %(basis_xid)s))"""
+        tenant_total = """
+    SELECT run.total_revenue_12m AS revenue_12m FROM scoring_scorerun run
+    WHERE run.tenant_id = %(tenant)s AND run.id = %(basis_run)s"""
+        ranked = """
+    SELECT raw.*, basis.revenue_rank, run.accounts_scored AS population
+    FROM raw
+    JOIN scoring_accountscore basis
+      ON basis.tenant_id = %(tenant)s AND basis.run_id = %(basis_run)s AND basis.account_id = raw.account_id
+    JOIN scoring_scorerun run ON run.tenant_id = %(tenant)s AND run.id = %(basis_run)s
+    WHERE basis.revenue_rank IS NOT NULL"""
+        return fresh, tenant_total, ranked
+    tenant_total = """
+    -- every order of the tenant counts, lost accounts' too: the per-account sums already hold them
+    SELECT COALESCE(SUM(orders.revenue_12m), 0) AS revenue_12m FROM orders"""
+    ranked = f"""
+    SELECT raw.*, rank() OVER (ORDER BY raw.revenue_share) AS revenue_rank,
+           count(*) OVER () AS population{"".join(rank_windows)}
+    FROM raw"""
+    return "", tenant_total, ranked
+
+
+def scores_query(
+    tenant_id: int,
+    as_of: dt.date,
+    spec: ScoringSpec,
+    *,
+    account_id: int | None = None,
+    basis: Basis | None = None,
+    summary: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The SELECT of every scored account's result, or of one account's, ranked among all.
+
+    ``basis`` (with ``account_id``): rank against that full run's snapshots instead of
+    aggregating every order; no row when an order or the scored set changed since.
+    ``summary``: one more row, account_id NULL, with the Pareto figures over all the
+    tenant's accounts and the snapshot the statement read (for a full run).
+    """
+    if basis is not None and (account_id is None or not spec.ranks_only_revenue_share):
+        raise ValueError("a basis serves a single account whose percentiles rank revenue_share")
+    if summary and account_id is not None:
+        raise ValueError("the summary (Pareto) belongs to a full run")
+    single = account_id is not None
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "d": as_of,
+        "d365": as_of - dt.timedelta(days=365),
+        "d730": as_of - dt.timedelta(days=730),
+        "h": spec.hysteresis,
+        "account": account_id,
+    }
+    if basis is not None:
+        params.update(basis_run=basis.run_id, basis_snapshot=basis.snapshot, basis_xid=basis.xid)
+    criteria = spec.criteria
+    rating_joins, raw_columns, rank_windows, pct_columns = [], [], [], []
+    for i, criterion in enumerate(criteria):
+        raw_columns.append(f"{_raw_expression(criterion, i)} AS raw{i}")
+        if criterion.kind == CriterionKind.RATING:
+            params[f"rkey{i}"] = criterion.key
+            rating_joins.append(
+                f"LEFT JOIN latest_ratings r{i} ON r{i}.account_id = m.account_id AND r{i}.criterion = %(rkey{i})s"
+            )
+        if criterion.normalization == Normalization.PERCENTILE:
+            rank = _rank_column(criterion, i)
+            if rank != "revenue_rank":
+                rank_windows.append(f", rank() OVER (ORDER BY raw.raw{i}) AS {rank}")
+            # percent_rank() exactly, in numeric: ties share the lowest rank; 0 when N = 1.
+            pct_columns.append(
+                f", COALESCE(100 * (ranked.{rank} - 1)::numeric / NULLIF(ranked.population - 1, 0), 0) AS pct{i}"
+            )
+    normalized = [_normalized_expression(criterion, i, params) for i, criterion in enumerate(criteria)]
+    params["weight_sum"] = sum((criterion.weight for criterion in criteria), Decimal("0"))
+    for i, criterion in enumerate(criteria):
+        params[f"w{i}"] = criterion.weight
+    weighted_sum = " + ".join(f"%(w{i})s * n.n{i}" for i in range(len(criteria))) or "0"
+    base = f"CASE WHEN %(weight_sum)s::numeric > 0 THEN ({weighted_sum}) / %(weight_sum)s::numeric ELSE 0 END"
+    incomplete = (
+        " OR ".join(
+            f"c.raw{i} IS NULL" for i, criterion in enumerate(criteria) if criterion.kind == CriterionKind.RATING
+        )
+        or "false"
+    )
+    breakdown_keys, breakdown_values = _breakdown_expressions(spec, params)
+    found_tier, computed_tier = _tier_expressions(spec, params)
+
+    # Filters of the account's own rows: every shape but the full one reads only them, except
+    # that the second shape still needs every account's orders and payments to rank them.
+    own = "AND {alias}.account_id = %(account)s" if single else ""
+    own_ranked = own if basis is not None else ""
+    fresh, tenant_total, ranked = _ranking_parts(against_basis=basis is not None, rank_windows=rank_windows)
+    only_after_ranking = "WHERE c.account_id = %(account)s" if single and basis is None else ""
+    previous = PREVIOUS_OF_ONE.format(own=own.format(alias="scored")) if single else PREVIOUS_OF_ALL
 
     sql = f"""
 WITH
 scored AS (
-    SELECT a.id AS account_id, a.cooperation_since
+    SELECT a.id AS account_id, a.cooperation_since, a.tier AS account_tier, a.score AS account_score
     FROM accounts_account a
-    WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'{fresh}
 ),
 orders AS (
     SELECT o.account_id,
            SUM(o.amount) FILTER (WHERE o.order_date > %(d365)s) AS revenue_12m,
-           SUM(o.amount) FILTER (WHERE o.order_date > %(d730)s AND o.order_date <= %(d365)s) AS prev_12m,
-           SUM(o.amount) FILTER (WHERE o.order_date > %(d365)s AND o.cost IS NOT NULL) AS costed_revenue_12m,
-           SUM(o.cost) FILTER (WHERE o.order_date > %(d365)s AND o.cost IS NOT NULL) AS cost_12m,
-           MIN(o.order_date) AS first_order
+           {_order_sums(spec)}
     FROM accounts_order o
-    WHERE o.tenant_id = %(tenant)s AND o.order_date <= %(d)s
+    WHERE o.tenant_id = %(tenant)s AND o.order_date <= %(d)s {own_ranked.format(alias="o")}
     GROUP BY o.account_id
 ),
-tenant_total AS (
-    -- every order of the tenant counts, lost accounts' too: the per-account sums already hold them
-    SELECT COALESCE(SUM(orders.revenue_12m), 0) AS revenue_12m FROM orders
+tenant_total AS ({tenant_total}
 ),
 payments AS (
     SELECT i.account_id, COUNT(*) AS due,
            COUNT(*) FILTER (WHERE i.paid_on IS NOT NULL AND i.paid_on <= i.due_on) AS on_time
     FROM accounts_invoice i
-    WHERE i.tenant_id = %(tenant)s AND i.due_on > %(d365)s AND i.due_on <= %(d)s
+    WHERE i.tenant_id = %(tenant)s AND i.due_on > %(d365)s AND i.due_on <= %(d)s {own_ranked.format(alias="i")}
     GROUP BY i.account_id
 ),
 latest_ratings AS (
     SELECT DISTINCT ON (r.account_id, r.criterion) r.account_id, r.criterion, r.value
     FROM scoring_rating r
-    WHERE r.tenant_id = %(tenant)s
+    WHERE r.tenant_id = %(tenant)s {own.format(alias="r")}
     ORDER BY r.account_id, r.criterion, r.rated_at DESC, r.id DESC
 ),
 m AS (
-    SELECT s.account_id,
+    SELECT s.account_id, s.account_tier, s.account_score,
            COALESCE(o.revenue_12m, 0) AS revenue_12m,
            CASE WHEN tt.revenue_12m > 0 THEN COALESCE(o.revenue_12m, 0) / tt.revenue_12m ELSE 0 END AS revenue_share,
            GREATEST(-1, LEAST(2,
@@ -202,51 +338,48 @@ m AS (
     LEFT JOIN payments p ON p.account_id = s.account_id
 ),
 raw AS (
-    SELECT m.account_id, m.revenue_12m{"".join(", " + column for column in raw_columns)}
+    SELECT m.account_id, m.account_tier, m.account_score, m.revenue_12m, m.revenue_share{"".join(", " + column for column in raw_columns)}
     FROM m
     {" ".join(rating_joins)}
 ),
+ranked AS ({ranked}
+),
 c AS (
-    SELECT raw.*{"".join(", " + column for column in pct_columns)}
-    FROM raw
+    SELECT ranked.*{"".join(pct_columns)}
+    FROM ranked
 ),
 n AS (
-    SELECT c.account_id, c.revenue_12m,
+    -- OFFSET 0 keeps each level a subquery of its own, so that every expression is computed
+    -- once per account instead of once per reference further up.
+    SELECT c.account_id, c.account_tier, c.account_score, c.revenue_12m, c.revenue_rank,
            {", ".join(f"c.raw{i}, {expr} AS n{i}" for i, expr in enumerate(normalized)) or "NULL AS none"},
            ({incomplete}) AS incomplete
     FROM c
+    {only_after_ranking}
+    OFFSET 0
 ),
 adjust AS (
     SELECT e.account_id, SUM(e.impact_points) AS points
     FROM accounts_event e
     WHERE e.tenant_id = %(tenant)s AND e.occurred_on <= %(d)s AND (e.expires_on IS NULL OR %(d)s < e.expires_on)
+          {own.format(alias="e")}
     GROUP BY e.account_id
 ),
 s0 AS (
-    SELECT n.account_id, n.revenue_12m, n.incomplete,
-           {base} AS base,
-           COALESCE(adj.points, 0) AS adjustments,
-           jsonb_build_array({breakdown}) AS breakdown
+    SELECT n.*, {base} AS base, COALESCE(adj.points, 0) AS adjustments,
+           {breakdown_keys} AS breakdown_keys, {breakdown_values} AS breakdown_values
     FROM n LEFT JOIN adjust adj ON adj.account_id = n.account_id
+    OFFSET 0
 ),
 s AS (
-    SELECT s0.*, ROUND(LEAST(GREATEST(s0.base + s0.adjustments, 0), 100), 2) AS total FROM s0
+    SELECT s0.*, ROUND(LEAST(GREATEST(s0.base + s0.adjustments, 0), 100), 2) AS total FROM s0 OFFSET 0
 ),
-previous AS (
-    -- each account's latest earlier snapshot, one index probe per account
-    SELECT scored.account_id, p.computed_tier
-    FROM scored
-    CROSS JOIN LATERAL (
-        SELECT x.computed_tier FROM scoring_accountscore x
-        WHERE x.tenant_id = %(tenant)s AND x.account_id = scored.account_id AND x.as_of < %(d)s
-        ORDER BY x.as_of DESC, x.id DESC
-        LIMIT 1
-    ) p
-),
+{previous}
 overrides AS (
     SELECT DISTINCT ON (o.account_id) o.account_id, o.tier
     FROM scoring_tieroverride o
     WHERE o.tenant_id = %(tenant)s AND o.lifted_at IS NULL AND (o.expires_on IS NULL OR %(d)s < o.expires_on)
+          {own.format(alias="o")}
     ORDER BY o.account_id, o.set_at DESC, o.id DESC
 ),
 tiered AS (
@@ -254,25 +387,74 @@ tiered AS (
     FROM s
     LEFT JOIN previous p ON p.account_id = s.account_id
     LEFT JOIN overrides ov ON ov.account_id = s.account_id
+    OFFSET 0
 ),
 t AS (
-    SELECT tiered.*,
-           CASE WHEN previous_tier IS NOT NULL
-                 AND ({rank_of.replace("CASE", "CASE previous_tier", 1)}) > ({rank_of.replace("CASE", "CASE found_tier", 1)})
-                 AND total >= (CASE previous_tier {" ".join(threshold_cases)} END) - %(h)s
-                 AND ((CASE previous_tier {" ".join(gate_cases)} END) IS NULL
-                      OR revenue_12m >= (CASE previous_tier {" ".join(gate_cases)} END))
-                THEN previous_tier ELSE found_tier END AS computed_tier
+    SELECT tiered.*, {computed_tier} AS computed_tier
     FROM tiered
 )
 SELECT t.account_id, t.revenue_12m, t.base, t.adjustments, t.total, t.computed_tier,
        COALESCE(t.override_tier, t.computed_tier) AS tier, COALESCE(t.override_tier, '') AS override_tier,
-       COALESCE(t.previous_tier, '') AS previous_tier, t.incomplete, t.breakdown
+       COALESCE(t.previous_tier, '') AS previous_tier, t.incomplete, t.breakdown_keys, t.breakdown_values,
+       t.revenue_rank, t.account_tier, t.account_score{SUMMARY_NULLS if summary else ""}
 FROM t
-{only}
+{SUMMARY_ROW if summary else ""}
 """
     return sql, params
 
+
+# The previous tier (hysteresis) is the computed_tier of the account's latest snapshot with an
+# earlier as_of. For one account: one index probe.
+PREVIOUS_LATEST_EARLIER = """
+        SELECT x.computed_tier FROM scoring_accountscore x
+        WHERE x.tenant_id = %(tenant)s AND x.account_id = scored.account_id AND x.as_of < %(d)s
+        ORDER BY x.as_of DESC, x.id DESC
+        LIMIT 1"""
+PREVIOUS_OF_ONE = f"""previous AS (
+    SELECT scored.account_id, p.computed_tier
+    FROM scored
+    CROSS JOIN LATERAL ({PREVIOUS_LATEST_EARLIER}
+    ) p
+    WHERE true {{own}}
+),"""
+# For every account: the latest full run before D (the night before, usually) holds almost every
+# account's latest earlier snapshot, and is read at once (its rows lie side by side) rather than
+# by 100,000 probes. Of that day's full runs, the last one run wins: runs of a tenant never
+# overlap, so its snapshot ids are the highest. A single-account run since may have a later
+# snapshot of its account. Only an account that the last full run did not score is probed.
+PREVIOUS_OF_ALL = f"""last_full_day AS (
+    SELECT max(f.as_of) AS as_of FROM scoring_scorerun f
+    WHERE f.tenant_id = %(tenant)s AND f.account_id IS NULL AND f.status = 'done' AND f.as_of < %(d)s
+),
+last_full AS (
+    SELECT r.id FROM scoring_scorerun r, last_full_day
+    WHERE r.tenant_id = %(tenant)s AND r.account_id IS NULL AND r.as_of = last_full_day.as_of
+    ORDER BY (SELECT x.id FROM scoring_accountscore x WHERE x.tenant_id = %(tenant)s AND x.run_id = r.id LIMIT 1)
+             DESC NULLS LAST
+    LIMIT 1
+),
+last_full_rows AS (
+    SELECT x.account_id, x.as_of, x.id, x.computed_tier FROM scoring_accountscore x
+    WHERE x.tenant_id = %(tenant)s AND x.run_id = (SELECT id FROM last_full)
+),
+single_rows AS (
+    SELECT DISTINCT ON (x.account_id) x.account_id, x.as_of, x.id, x.computed_tier
+    FROM scoring_accountscore x
+    JOIN scoring_scorerun r ON r.id = x.run_id AND r.tenant_id = %(tenant)s
+    WHERE x.tenant_id = %(tenant)s AND r.account_id IS NOT NULL
+      AND r.as_of >= (SELECT as_of FROM last_full_day) AND r.as_of < %(d)s
+    ORDER BY x.account_id, x.as_of DESC, x.id DESC
+),
+previous AS (
+    SELECT scored.account_id,
+           CASE WHEN full_row.account_id IS NULL THEN ({PREVIOUS_LATEST_EARLIER}
+                )
+                WHEN (one.as_of, one.id) > (full_row.as_of, full_row.id) THEN one.computed_tier
+                ELSE full_row.computed_tier END AS computed_tier
+    FROM scored
+    LEFT JOIN last_full_rows full_row ON full_row.account_id = scored.account_id
+    LEFT JOIN single_rows one ON one.account_id = scored.account_id
+),"""
 
 RESULT_COLUMNS = (
     "account_id",
@@ -285,29 +467,26 @@ RESULT_COLUMNS = (
     "override_tier",
     "previous_tier",
     "incomplete",
-    "breakdown",
+    "breakdown_keys",
+    "breakdown_values",
+    "revenue_rank",
 )
+# The account's tier and score before the run, so that the run updates only those that change.
+CURRENT_COLUMNS = ("account_tier", "account_score")
 
-
-PARETO_SQL = """
-WITH revenue AS (
-    SELECT o.account_id, SUM(o.amount) AS revenue_12m
-    FROM accounts_order o
-    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d365)s AND o.order_date <= %(d)s
-    GROUP BY o.account_id
-    HAVING SUM(o.amount) > 0
-),
-ranked AS (
+# DESIGN section 4, Pareto: all the tenant's accounts with revenue_12m > 0 (lost ones too), sorted
+# descending; k = ceil(0.2 N); top20_share = their revenue / the total. From the same per-account
+# sums as the scores, in the same statement: no second pass over the orders.
+SUMMARY_COLUMNS = ("pareto_accounts", "pareto_top_count", "total_revenue_12m", "pareto_top_revenue", "snapshot")
+SUMMARY_NULLS = "".join(f", NULL AS {column}" for column in SUMMARY_COLUMNS)
+SUMMARY_ROW = f"""
+UNION ALL
+SELECT {", ".join("NULL" for _ in RESULT_COLUMNS + CURRENT_COLUMNS)},
+       COALESCE(MAX(n), 0), COALESCE(CEIL(0.2 * MAX(n)), 0), COALESCE(SUM(revenue_12m), 0),
+       COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0), pg_current_snapshot()::text
+FROM (
     SELECT revenue_12m, row_number() OVER (ORDER BY revenue_12m DESC, account_id) AS position, count(*) OVER () AS n
-    FROM revenue
-)
-SELECT COALESCE(MAX(n), 0), COALESCE(CEIL(0.2 * MAX(n)), 0), COALESCE(SUM(revenue_12m), 0),
-       COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0)
-FROM ranked
+    FROM orders
+    WHERE revenue_12m > 0
+) ranked_revenue
 """
-
-
-def pareto_params(tenant_id: int, as_of: dt.date) -> dict[str, Any]:
-    """DESIGN section 4, Pareto: accounts with revenue_12m > 0 sorted descending, k = ceil(0.2 N),
-    top20_share = their revenue / the total."""
-    return {"tenant": tenant_id, "d": as_of, "d365": as_of - dt.timedelta(days=365)}

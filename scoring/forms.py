@@ -221,6 +221,9 @@ class ScorecardForm(forms.Form):
         required=False,
         help_text=_("What changes in this version, e.g. more weight on growth."),
     )
+    # The newest version number when the editor was shown: a save after someone else saved
+    # a version is refused (scoring.services.scorecard_create_draft).
+    latest_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -241,6 +244,12 @@ class ScorecardForm(forms.Form):
                 required=False,
                 widget=forms.NumberInput(attrs={**NUMBER, "placeholder": _("no gate")}),
             )
+
+    def refused_as_stale(self, latest_version: int) -> None:
+        """Keep the input and carry the version now newest: saving again (knowingly) goes through."""
+        data = self.data.copy()
+        data[self.add_prefix("latest_version")] = str(latest_version)
+        self.data = data
 
     def tier_rows(self) -> list[dict[str, Any]]:
         return [

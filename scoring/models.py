@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -12,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
-from kam.models import RunStatus, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: scoring.models.RunStatus)
+from kam.models import RunStatus, Tenant, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: scoring.models.RunStatus)
 
 
 class ScorecardStatus(models.TextChoices):
@@ -196,11 +198,54 @@ class ScoreRun(TenantRun):
         return f"{self.get_trigger_display()} {self.as_of}"
 
 
-class AccountScore(TenantOwnedModel):
-    """One account's result in one run: the snapshot pages and the API read."""
+class NumericArrayField(models.Field):
+    """``numeric[]`` without a type modifier: every element keeps the scale it was computed
+    with (a rating 4, a share 0.00047565468661544550, a normalised 75.0000), as the
+    breakdown has always shown them. Read as a list of Decimal (or None)."""
 
-    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores")
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="scores")
+    description = "Array of numeric"
+
+    def db_type(self, connection: Any) -> str:
+        return "numeric[]"
+
+
+def _json_number(value: Decimal | None) -> int | float | None:
+    """A numeric as JSON had it: a whole number without decimals is an int, anything else a float."""
+    if value is None:
+        return None
+    return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+
+
+class AccountScore(TenantOwnedModel):
+    """One account's result in one run: the snapshot pages and the API read.
+
+    100,000 of these are written per run of a large tenant, so the row is kept small: the
+    breakdown is two arrays rather than a list of JSON objects (a third of the bytes, and
+    far cheaper for PostgreSQL to build), and only the indexes reads need exist.
+    """
+
+    # No index of their own: (tenant, run, account) and (tenant, account, as_of) serve every
+    # read, and each index costs 100,000 entries per run. No foreign key constraints either:
+    # their checks, one per row and key at commit, were the largest part of a large run's
+    # commit. The one statement that writes snapshots takes the tenant from row-level
+    # security, the run from the row it holds locked and the accounts from the accounts
+    # table; an account deleted meanwhile waits for the run and then takes its snapshots
+    # along (triggers of migration 0002). Django deletes snapshots with their run, account
+    # or tenant as before.
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("tenant"),
+        db_index=False,
+        db_constraint=False,
+    )
+    run = models.ForeignKey(
+        ScoreRun, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
     as_of = models.DateField(_("as of"))
     revenue_12m = models.DecimalField(max_digits=16, decimal_places=2)
     base = models.DecimalField(_("base"), max_digits=8, decimal_places=4)
@@ -211,21 +256,37 @@ class AccountScore(TenantOwnedModel):
     override_tier = models.CharField(_("override"), max_length=1, choices=Tier.choices, blank=True)
     previous_tier = models.CharField(_("previous tier"), max_length=1, choices=Tier.choices, blank=True)
     incomplete = models.BooleanField(_("incomplete"), default=False)
-    # [{"key", "raw", "normalized", "weight", "weighted"}] in scorecard order
-    breakdown = models.JSONField(_("breakdown"), default=list)
+    # The criteria's keys in scorecard order, and per criterion raw, normalised, weight, weighted.
+    breakdown_keys = ArrayField(models.CharField(max_length=40), default=list)
+    breakdown_values = NumericArrayField(default=list)
+    # rank() of revenue_share among the accounts the run scored (1 = the lowest; ties share it),
+    # so that one account can later be placed among them without reading every order.
+    revenue_rank = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("account score")
         verbose_name_plural = _("account scores")
         ordering = ["-as_of", "-id"]
         constraints = [models.UniqueConstraint(fields=["tenant", "run", "account"], name="accountscore_unique_run")]
-        indexes = [
-            models.Index(fields=["tenant", "account", "as_of"], name="accountscore_tenant_account"),
-            models.Index(fields=["tenant", "run"], name="accountscore_tenant_run"),
-        ]
+        indexes = [models.Index(fields=["tenant", "account", "as_of"], name="accountscore_tenant_account")]
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.total} {self.tier}"
+
+    @property
+    def breakdown(self) -> list[dict[str, Any]]:
+        """[{"key", "raw", "normalized", "weight", "weighted"}] in scorecard order."""
+        values = self.breakdown_values or []
+        return [
+            {
+                "key": key,
+                "raw": _json_number(values[4 * i]),
+                "normalized": _json_number(values[4 * i + 1]),
+                "weight": _json_number(values[4 * i + 2]),
+                "weighted": _json_number(values[4 * i + 3]),
+            }
+            for i, key in enumerate(self.breakdown_keys or [])
+        ]
 
 
 class TierOverride(TenantOwnedModel):
@@ -247,3 +308,41 @@ class TierOverride(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.account_id} -> {self.tier}"
+
+
+class ScoreBasis(TenantOwnedModel):
+    """The tenant's latest full run, which a single-account rescore of the same as_of ranks
+    against while nothing it read has changed since (see ScoreChange and scoring/engine.py).
+
+    One row per tenant, replaced by every full run in its own transaction.
+    """
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("as of"))
+    # pg_current_snapshot() of the run's statement, as text: which transactions it saw; and the
+    # run's own transaction, which the snapshot shows only up to that statement.
+    snapshot = models.TextField()
+    xid = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="scorebasis_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.as_of}"
+
+
+class ScoreChange(TenantOwnedModel):
+    """A transaction that wrote orders, or added, removed, lost or won back accounts, of the tenant.
+
+    Written by triggers on accounts_order and accounts_account (migration 0003), read
+    and pruned by score runs: a rescore may use the basis only while every such
+    transaction was already visible to the basis run's snapshot.
+    """
+
+    xid = models.BigIntegerField()  # pg_current_xact_id()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "xid"], name="scorechange_unique_xact")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.xid}"

@@ -237,10 +237,17 @@ def _weight_total(formset: Any) -> Decimal:
     return total
 
 
-def _blank_editor(source: Scorecard | None, initial: list[dict[str, Any]]) -> tuple[Any, ScorecardForm]:
+def _blank_editor(
+    source: Scorecard | None, initial: list[dict[str, Any]], versions: list[Scorecard]
+) -> tuple[Any, ScorecardForm]:
     formset = CriterionFormSet(initial=initial, prefix="criteria")
-    form = ScorecardForm(initial=scorecard_initial(source) if source else {"hysteresis": "2"})
-    return formset, form
+    form_initial = scorecard_initial(source) if source else {"hysteresis": "2"}
+    form_initial["latest_version"] = _latest_version(versions)
+    return formset, ScorecardForm(initial=form_initial)
+
+
+def _latest_version(versions: list[Scorecard]) -> int:
+    return max((v.version for v in versions), default=0)
 
 
 def _scorecard_page(
@@ -291,7 +298,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     source = _editor_source(request, versions)
     initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(tenant, source)] if source else []
     if request.method == "GET":
-        return _scorecard_page(request, versions, source, *_blank_editor(source, initial))
+        return _scorecard_page(request, versions, source, *_blank_editor(source, initial, versions))
     formset = CriterionFormSet(request.POST, initial=initial, prefix="criteria")
     form = ScorecardForm(request.POST)
     spec_errors: dict[str, list[str]] = {}
@@ -305,9 +312,14 @@ def scorecard(request: HttpRequest) -> HttpResponse:
             "note": form.cleaned_data["note"],
         }
         try:
-            draft = services.scorecard_create_draft(tenant, spec=spec, actor=request.user)
+            draft = services.scorecard_create_draft(
+                tenant, spec=spec, actor=request.user, expected_latest_version=form.cleaned_data["latest_version"]
+            )
         except ValidationError as exc:
             spec_errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            if getattr(exc, "code", None) == services.STALE_SCORECARD_CODE:
+                versions = list(page_helpers.scorecard_versions(tenant))  # with the version just saved
+                form.refused_as_stale(_latest_version(versions))
         else:
             messages.success(
                 request,
@@ -332,7 +344,7 @@ def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
     # Without JavaScript: the whole page, with the preview in its panel and the editor on this version.
     versions = list(page_helpers.scorecard_versions(request.tenant))
     initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(request.tenant, version)]
-    return _scorecard_page(request, versions, version, *_blank_editor(version, initial), **extra)
+    return _scorecard_page(request, versions, version, *_blank_editor(version, initial, versions), **extra)
 
 
 @tenant_view(roles=SCORECARD_EDITORS)

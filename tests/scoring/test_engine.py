@@ -12,7 +12,7 @@ from accounts.models import Account
 from kam.tenancy import tenant_context
 from scoring import services
 from scoring.models import AccountScore, Scorecard, ScorecardStatus
-from tests.factories import AccountFactory, OrderFactory, TenantFactory
+from tests.factories import AccountFactory, InvoiceFactory, OrderFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -329,3 +329,134 @@ def test_two_runs_of_one_tenant_are_serialised():
         released = time_now()
     worker.join(timeout=30)
     assert finished and finished[0] >= released
+
+
+def test_previous_tier_is_the_latest_earlier_snapshot_whichever_run_wrote_it(world):
+    tenant, x, y, z = world
+    before, yesterday = D - dt.timedelta(days=2), D - dt.timedelta(days=1)
+    # Z on the day before: 1094 days since 2023-06-30 are 2.995 years -> band 40, not 70:
+    # base (10*40 + 20*50 + 10*50 + 15*100) / 100 = 34 + 10 = 44.00 -> C
+    run(tenant, before)  # X B, Y C, Z C
+    account_services.account_archive(tenant, account=z)
+    run(tenant, yesterday)  # Z lost: not scored; X B, Y C
+    account_services.account_update(tenant, account=z, status="active")
+    # Y alone, later on yesterday: +20 -> 50.00 -> B
+    account_services.event_create(
+        tenant, account=y, kind="expansion", occurred_on=yesterday, impact_points=Decimal("20")
+    )
+    services.score_run_execute(tenant, run=services.score_run_create(tenant, as_of=yesterday, account=y))
+    got = scores(tenant, run(tenant, D))
+    # X: yesterday's full run; Y: its own later snapshot of yesterday, not the full run's C;
+    # Z: the snapshot of the day before, the latest it has
+    assert {name: got[name].previous_tier for name in "XYZ"} == {"X": "B", "Y": "B", "Z": "C"}
+
+
+@pytest.mark.parametrize("runs_the_day_before", [1, 5])
+def test_previous_tier_comes_from_the_last_of_the_days_runs(world, runs_the_day_before):
+    # given: full runs of yesterday, the last one after Y gained 20 points (30 -> 50: C -> B)
+    tenant, x, y, z = world
+    yesterday = D - dt.timedelta(days=1)
+    for _ in range(runs_the_day_before - 1):
+        run(tenant, yesterday)
+    account_services.event_create(
+        tenant, account=y, kind="expansion", occurred_on=yesterday, impact_points=Decimal("20")
+    )
+    run(tenant, yesterday)
+    # then: today's run takes the last one's tiers
+    # (Z yesterday: 1095 days are 2.998 years -> band 40: 34 + 10 = 44.00 -> C)
+    got = scores(tenant, run(tenant, D))
+    assert {name: got[name].previous_tier for name in "XYZ"} == {"X": "B", "Y": "B", "Z": "C"}
+
+
+def test_margin_and_payments_on_time(db):
+    # given: a scorecard of margin and payments on time, linear from 0 to 1, weight 50 each
+    tenant = TenantFactory(slug="maoli", industry_profile="other")
+    scorecard = services.scorecard_seed_default(tenant)
+    with tenant_context(tenant):
+        scorecard.criteria.exclude(key__in=["growth", "cooperation_years"]).delete()
+        scorecard.criteria.filter(key="growth").update(
+            key="margin", metric="margin", params={"lo": 0, "hi": 1}, weight=50
+        )
+        scorecard.criteria.filter(key="cooperation_years").update(
+            key="payment_on_time",
+            metric="payment_on_time",
+            normalization="linear",
+            params={"lo": 0, "hi": 1},
+            weight=50,
+        )
+    account = AccountFactory(tenant=tenant, name="毛利")
+    # margin over the orders with a cost: (1,000 - 600) / 1,000 = 0.4 -> 40 (the order without cost is left out)
+    OrderFactory(tenant=tenant, account=account, amount=Decimal("1000"), cost=Decimal("600"))
+    OrderFactory(tenant=tenant, account=account, amount=Decimal("500"))
+    # 3 of the 4 invoices due in the window paid on or before their due date -> 0.75 -> 75; one due later ignored
+    for due, paid in (("2026-03-31", "2026-03-31"), ("2026-04-30", "2026-04-01"), ("2026-05-31", "2026-05-20")):
+        InvoiceFactory(
+            tenant=tenant, account=account, due_on=dt.date.fromisoformat(due), paid_on=dt.date.fromisoformat(paid)
+        )
+    InvoiceFactory(tenant=tenant, account=account, due_on=dt.date(2026, 6, 15), paid_on=dt.date(2026, 6, 16))
+    InvoiceFactory(tenant=tenant, account=account, due_on=dt.date(2026, 7, 15))
+    got = scores(tenant, run(tenant, D))["毛利"]
+    assert [(row["key"], row["raw"], row["normalized"]) for row in got.breakdown] == [
+        ("margin", 0.4, 40.0),
+        ("payment_on_time", 0.75, 75.0),
+    ]
+    assert got.total == Decimal("57.50")  # (50 * 40 + 50 * 75) / 100
+
+
+def test_a_run_counts_the_accounts_that_moved_and_updates_those_that_changed(world):
+    tenant, x, y, z = world
+    first = run(tenant, D)
+    assert (first.moved_up, first.moved_down) == (0, 0)  # no tier before the first run
+    # when: X passes the revenue gate (S) and Z falls to C (37 + 10 - 15 = 32)
+    OrderFactory(tenant=tenant, account=x, order_date=dt.date(2026, 2, 1), amount=Decimal("4000000"))
+    account_services.event_create(tenant, account=z, kind="competitor_win", occurred_on=D, impact_points=Decimal("-15"))
+    with tenant_context(tenant):
+        Account.objects.filter(pk=y.pk).update(score=Decimal("99.99"))  # a stale score is put right too
+    second = run(tenant, D)
+    assert (second.moved_up, second.moved_down) == (1, 1)
+    with tenant_context(tenant):
+        now = {a.name: (a.tier, a.score) for a in Account.objects.all()}
+    assert now == {
+        "X": ("S", Decimal("90.00")),
+        "Y": ("C", Decimal("30.00")),
+        "Z": ("C", Decimal("32.00")),
+        "Lost": ("", None),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_deleted_during_a_run_waits_for_it_and_takes_its_snapshot_along():
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    tenant = TenantFactory(slug="shanchu", industry_profile="other")
+    services.scorecard_seed_default(tenant)
+    keep = AccountFactory(tenant=tenant, name="留")
+    gone = AccountFactory(tenant=tenant, name="删")  # no orders or invoices: it may be deleted
+    services.score_run_execute(tenant, run=services.score_run_create(tenant, as_of=D))
+    queued = services.score_run_create(tenant, as_of=D)  # changes no account: locks none of their rows
+    deleted = []
+
+    def delete():
+        try:
+            account_services.account_delete(tenant, account=gone)
+            deleted.append(time.monotonic())
+        finally:
+            connection.close()
+
+    # given: a second run that has written its snapshots and not committed yet
+    with transaction.atomic():
+        services.score_run_execute(tenant, run=queued)
+        worker = threading.Thread(target=delete)
+        worker.start()
+        worker.join(timeout=1.0)
+        # then: the delete waits for the run
+        assert worker.is_alive() and deleted == []
+        committed = time.monotonic()
+    worker.join(timeout=30)
+    assert deleted and deleted[0] >= committed
+    # and: no snapshot outlives its account
+    with tenant_context(tenant):
+        assert sorted(AccountScore.objects.values_list("account_id", flat=True)) == [keep.pk, keep.pk]
