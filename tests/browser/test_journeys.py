@@ -52,9 +52,15 @@ def test_a_managers_major_investment_event_moves_the_tier_on_the_page(live_serve
 
     page.page.get_by_role("link", name="Record event").click()
     form = page.page.locator("#quick-form form")
-    form.locator("select[name=kind]").select_option("major_investment")
-    expect(page.page.locator("#event-defaults")).to_contain_text("10")
     form.locator("textarea[name=note]").fill("新建智能工厂，三年投资十亿元")
+    # Choosing the kind asks the server for the form again with that kind's defaults (htmx);
+    # the answer replaces the form, the note carried along: wait for it before submitting.
+    with page.page.expect_response(
+        lambda response: "/events/new/" in response.url and response.request.method == "GET"
+    ):
+        form.locator("select[name=kind]").select_option("major_investment")
+    expect(page.page.locator("#event-defaults")).to_contain_text("10")
+    expect(form.locator("textarea[name=note]")).to_have_value("新建智能工厂，三年投资十亿元")
     form.get_by_role("button", name="Record event").click()
     expect(page.page.locator("#quick-form")).to_contain_text("was recorded (+10 points)")
 
