@@ -139,13 +139,15 @@ def prepare(slug: str, tier: str) -> str:
     from kam import services
     from kam.models import Tenant
     from kam.tenancy import tenant_context
+    from scoring.models import Rating
 
     tenant = Tenant.objects.get(slug=slug)
     with tenant_context(tenant):
-        if not Account.objects.filter(tier=tier).exists():
+        has_tier = Account.objects.filter(tier=tier).exists()
+        if not has_tier and not Rating.objects.exists():
             # bench/generate.py makes orders, not ratings: without the qualitative half of the
             # scorecard no account reaches A. Rate a third of the accounts (deterministic), then score.
-            print(f"{slug} has no tier {tier} accounts: rating a third of them and scoring ...", flush=True)
+            print(f"{slug} has no tier {tier} accounts and no ratings: rating a third of the accounts ...", flush=True)
             with connection.cursor() as cursor:
                 cursor.execute(
                     """
@@ -157,7 +159,8 @@ def prepare(slug: str, tier: str) -> str:
                     """,
                     [tenant.pk],
                 )
-            subprocess.run([sys.executable, "manage.py", "score", "--tenant", slug], cwd=ROOT, check=True)
+    if not has_tier:  # after the tenant context committed the ratings
+        subprocess.run([sys.executable, "manage.py", "score", "--tenant", slug], cwd=ROOT, check=True)
     _token, secret = services.api_token_create(tenant=tenant, name="bench/api.py", scope="read")
     return secret
 
