@@ -48,7 +48,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import EmailValidator
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -1137,6 +1137,9 @@ class AccountImporter(Importer):
             if index not in created:
                 changed[index] = account
         Account.objects.bulk_update([account for _i, account, _p in moving], ["parent", "updated_at"], batch_size=500)
+        # An account form opened before the import must notice it (the version check of
+        # accounts.services), not write the import's changes back over.
+        Account.objects.filter(pk__in=[account.pk for account in changed.values()]).update(version=F("version") + 1)
 
         counts.created = len(created)
         counts.updated = len(changed)

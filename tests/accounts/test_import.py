@@ -231,6 +231,8 @@ def test_a_known_account_without_a_code_gets_the_code_of_the_file(tenant, tmp_pa
     outcome = run(tenant, "accounts", build_file(tmp_path, rows))
     assert (outcome.created, outcome.updated) == (0, 1)
     assert fresh(tenant, existing).credit_code == CODE_3
+    # A form opened before the import carries the old version (1): its save is refused, not lost.
+    assert fresh(tenant, existing).version == 2
 
 
 def test_english_headers_in_any_case_and_spacing(tenant, tmp_path):
