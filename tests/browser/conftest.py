@@ -95,6 +95,13 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Any]
 
     yield make
     errors = [f"{page.name}: {error}" for page in pages for error in page.errors]
+    # Stop the pages' polling, and give a request the live server may still be answering
+    # time to end: the database flush after the test takes every table's lock and would
+    # deadlock with it.
+    for page in pages:
+        page.page.goto("about:blank")
+    if pages:
+        pages[0].page.wait_for_timeout(500)
     for context in contexts:
         context.close()
     assert not errors, "the browser saw errors:\n" + "\n".join(errors)
