@@ -82,9 +82,7 @@ def _drive(port: int, token: str, path: str, clients: int, duration: float, queu
     errors: list[str] = []
     # A short warm-up so that every server thread has its database connection.
     warm_until = time.perf_counter() + 2
-    warm = [
-        threading.Thread(target=_client, args=(port, token, path, warm_until, [], [])) for _ in range(clients)
-    ]
+    warm = [threading.Thread(target=_client, args=(port, token, path, warm_until, [], [])) for _ in range(clients)]
     for thread in warm:
         thread.start()
     for thread in warm:
@@ -106,9 +104,7 @@ def load(port: int, token: str, path: str, clients: int, duration: float) -> dic
     """Run the clients in a second process and summarise what they saw."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(
-        target=_drive, args=(port, token, path, clients, duration, queue)
-    )
+    process = context.Process(target=_drive, args=(port, token, path, clients, duration, queue))
     process.start()
     result = queue.get()
     process.join()
@@ -269,7 +265,10 @@ def main() -> None:
         for clients in (int(value) for value in args.clients.split(",")):
             bare = load(args.port, token, "/api/v1/me/", clients, args.duration)
             real = load(args.port, token, accounts_path, clients, args.duration)
-            for name, result in (("GET /api/v1/me/", bare), (f"GET /api/v1/accounts/?tier={args.tier} (100/page)", real)):
+            for name, result in (
+                ("GET /api/v1/me/", bare),
+                (f"GET /api/v1/accounts/?tier={args.tier} (100/page)", real),
+            ):
                 print(
                     f"{clients:>3} clients  {name:<42} {result['rps']:7.1f} req/s  p50 {result['p50']:6.1f} ms"
                     f"  p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  errors {result['errors']}"
