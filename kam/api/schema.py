@@ -47,6 +47,12 @@ class KamErrorSerializer(serializers.Serializer):
     error = KamErrorDetailSerializer()
 
 
+def error_example(status: str, title: str, *, code: str, message: str, fields: dict | None = None) -> OpenApiExample:
+    """An example answer of one error status, in the one error shape."""
+    value = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return OpenApiExample(title, value=value, response_only=True, status_codes=[status])
+
+
 def error_response(description: str, *examples: OpenApiExample) -> OpenApiResponse:
     return OpenApiResponse(KamErrorSerializer, description=description, examples=list(examples))
 
@@ -54,143 +60,77 @@ def error_response(description: str, *examples: OpenApiExample) -> OpenApiRespon
 ERROR_RESPONSES: dict[str, OpenApiResponse] = {
     "400": error_response(
         "Invalid input or filter: field messages in `error.fields`.",
-        OpenApiExample(
+        error_example(
+            "400",
             "Invalid fields",
-            value={
-                "error": {
-                    "code": "invalid",
-                    "message": "The request has invalid fields.",
-                    "fields": {"amount": ["Ensure this value is greater than or equal to 0.01."]},
-                }
-            },
-            response_only=True,
-            status_codes=["400"],
+            code="invalid",
+            message="The request has invalid fields.",
+            fields={"amount": ["Ensure this value is greater than or equal to 0.01."]},
         ),
     ),
     "401": error_response(
         "No credentials, or a token that is unknown, revoked or expired.",
-        OpenApiExample(
-            "Invalid token",
-            value={"error": {"code": "authentication_failed", "message": "Invalid token.", "fields": {}}},
-            response_only=True,
-            status_codes=["401"],
-        ),
+        error_example("401", "Invalid token", code="authentication_failed", message="Invalid token."),
     ),
     "403": error_response(
         "A read-only token writing, or a role that may not do this.",
-        OpenApiExample(
+        error_example(
+            "403",
             "Read-only token",
-            value={
-                "error": {
-                    "code": "permission_denied",
-                    "message": "This token is read-only; writing needs a token with the write scope.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["403"],
+            code="permission_denied",
+            message="This token is read-only; writing needs a token with the write scope.",
         ),
     ),
     "404": error_response(
         "No such object in this tenant (another tenant's id is answered the same way); for a list, "
         "a cursor that no page link gave.",
-        OpenApiExample(
-            "Not found",
-            value={"error": {"code": "not_found", "message": "Not found.", "fields": {}}},
-            response_only=True,
-            status_codes=["404"],
-        ),
+        error_example("404", "Not found", code="not_found", message="Not found."),
     ),
     "406": error_response(
         "An Accept header that allows no format the API answers in (application/json).",
-        OpenApiExample(
-            "Not acceptable",
-            value={
-                "error": {
-                    "code": "not_acceptable",
-                    "message": "Could not satisfy the request Accept header.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["406"],
+        error_example(
+            "406", "Not acceptable", code="not_acceptable", message="Could not satisfy the request Accept header."
         ),
     ),
     "413": error_response(
         "The body is larger than the limit (5 MB; 64 MB for an import upload), judged by its "
         "Content-Length before it is read.",
-        OpenApiExample(
-            "Too large",
-            value={
-                "error": {
-                    "code": "too_large",
-                    "message": "The request body is 6.0 MB; the limit here is 5.0 MB.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["413"],
+        error_example(
+            "413", "Too large", code="too_large", message="The request body is 6.0 MB; the limit here is 5.0 MB."
         ),
     ),
     "414": error_response(
         "The query string is longer than 8,192 characters.",
-        OpenApiExample(
+        error_example(
+            "414",
             "Query string too long",
-            value={
-                "error": {
-                    "code": "uri_too_long",
-                    "message": "The query string is 9,000 characters long; at most 8,192 are accepted.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["414"],
+            code="uri_too_long",
+            message="The query string is 9,000 characters long; at most 8,192 are accepted.",
         ),
     ),
     "415": error_response(
         "A body in a content type the operation does not take (JSON, and where documented form or multipart).",
-        OpenApiExample(
+        error_example(
+            "415",
             "Unsupported media type",
-            value={
-                "error": {
-                    "code": "unsupported_media_type",
-                    "message": 'Unsupported media type "text/plain" in request.',
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["415"],
+            code="unsupported_media_type",
+            message='Unsupported media type "text/plain" in request.',
         ),
     ),
     "429": error_response(
         "Too many requests for this token (API_RATE_LIMIT, 1,200 a minute by default): wait the "
         "seconds the Retry-After header gives.",
-        OpenApiExample(
-            "Throttled",
-            value={
-                "error": {
-                    "code": "throttled",
-                    "message": "Request was throttled. Expected available in 12 seconds.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["429"],
+        error_example(
+            "429", "Throttled", code="throttled", message="Request was throttled. Expected available in 12 seconds."
         ),
     ),
     "503": error_response(
         "The database is unreachable for the moment: try again after the seconds in Retry-After.",
-        OpenApiExample(
+        error_example(
+            "503",
             "Database unavailable",
-            value={
-                "error": {
-                    "code": "service_unavailable",
-                    "message": "The database is not reachable at the moment. Try again in 15 seconds.",
-                    "fields": {},
-                }
-            },
-            response_only=True,
-            status_codes=["503"],
+            code="service_unavailable",
+            message="The database is not reachable at the moment. Try again in 15 seconds.",
         ),
     ),
 }
