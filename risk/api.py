@@ -737,22 +737,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = [
-            "id",
-            "event",
-            "event_id",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "last_attempt_at",
-            "delivered_at",
-            "response_code",
-            "response_body",
-            "error",
-            "duration_ms",
-            "created_at",
-            "payload",
-        ]
+        # The delivery log's columns (the settings page reads the same ones), and the body sent.
+        fields = [*(column for column in selectors.LOG_COLUMNS if column != "endpoint_id"), "payload"]
         read_only_fields = fields
 
 
