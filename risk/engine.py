@@ -6,8 +6,8 @@ statement per job, no Python loop over accounts or orders.
   top1/top5/top10, HHI = sum((100 * s_i)^2) and the same per account without roll-up;
   ``CONCENTRATION_UPSERT_SQL`` stores the day's snapshot.
 - ``HEALTH_SELECT`` computes every signal, the purchase cycle, the complaint penalty,
-  score and band for every account that is not lost; a run INSERTs it and UPDATEs the
-  accounts' current health in two more statements.
+  score and band for every account that is not lost; a run creates a temporary table of
+  it, writes the rows that changed and UPDATEs the accounts' current health.
 - ``alert_evaluation_sql`` opens, updates and resolves alerts in one statement from a
   union of candidate SELECTs, one per kind.
 
@@ -343,12 +343,23 @@ SELECT s.account_id,
        prev.score AS previous_score,
        s.score - prev.score AS score_change
 FROM scored s
-LEFT JOIN LATERAL (
-    SELECT x.score FROM risk_healthassessment x
-    WHERE x.tenant_id = %(tenant)s AND x.account_id = s.account_id AND x.as_of < %(d)s
-    ORDER BY x.as_of DESC
-    LIMIT 1
-) prev ON true
+-- The previous assessment of an account is its latest before D. When the account was assessed
+-- on the tenant's latest day before D (nearly always: yesterday), that is it, read with one
+-- join; only the others look for theirs one by one, and nobody looks when no day came before.
+CROSS JOIN (
+    SELECT MAX(x.as_of) AS as_of FROM risk_healthassessment x WHERE x.tenant_id = %(tenant)s AND x.as_of < %(d)s
+) last_day
+LEFT JOIN risk_healthassessment last ON last.tenant_id = %(tenant)s AND last.as_of = last_day.as_of
+    AND last.account_id = s.account_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN last_day.as_of IS NULL THEN NULL
+                WHEN last.account_id IS NOT NULL THEN last.score
+                ELSE (SELECT x.score FROM risk_healthassessment x
+                      WHERE x.tenant_id = %(tenant)s AND x.account_id = s.account_id AND x.as_of < %(d)s
+                      ORDER BY x.as_of DESC
+                      LIMIT 1)
+           END AS score
+) prev
 """
 
 HEALTH_COLUMNS = (
@@ -379,16 +390,47 @@ HEALTH_COLUMNS = (
     "score_change",
 )
 
-HEALTH_INSERT_SQL = f"""
-INSERT INTO risk_healthassessment (tenant_id, run_id, as_of, {", ".join(HEALTH_COLUMNS)})
-SELECT %(tenant)s, %(run)s, %(d)s, {", ".join(HEALTH_COLUMNS)} FROM ({HEALTH_SELECT}) result
+# The day's assessments are computed once into a temporary table: CREATE TABLE AS may run
+# parallel where INSERT ... SELECT may not, and the writes below then touch only what changed.
+HEALTH_RESULT = "risk_health_result"
+
+HEALTH_CREATE_RESULT_SQL = f"""
+CREATE TEMP TABLE {HEALTH_RESULT} ON COMMIT DROP AS {HEALTH_SELECT}
+"""
+
+_HEALTH_ROW = ", ".join(HEALTH_COLUMNS[1:])
+
+# A re-run of the day keeps the rows that came out the same (with the run that first wrote
+# them): it removes the day's rows of accounts no longer assessed or whose figures changed,
+# then inserts the rows that are not there. The first run of a day inserts every row.
+HEALTH_DELETE_CHANGED_SQL = f"""
+DELETE FROM risk_healthassessment h
+WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s
+  AND NOT EXISTS (
+      SELECT 1 FROM {HEALTH_RESULT} r
+      WHERE r.account_id = h.account_id
+        AND ROW({", ".join(f"r.{c}" for c in HEALTH_COLUMNS[1:])})
+            IS NOT DISTINCT FROM ROW({", ".join(f"h.{c}" for c in HEALTH_COLUMNS[1:])})
+  )
+"""
+
+# In account order, so the unique index's entries go in one after the other.
+HEALTH_INSERT_NEW_SQL = f"""
+INSERT INTO risk_healthassessment (tenant_id, run_id, as_of, account_id, {_HEALTH_ROW})
+SELECT %(tenant)s, %(run)s, %(d)s, r.account_id, {", ".join(f"r.{c}" for c in HEALTH_COLUMNS[1:])}
+FROM {HEALTH_RESULT} r
+WHERE NOT EXISTS (
+    SELECT 1 FROM risk_healthassessment h
+    WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s AND h.account_id = r.account_id
+)
+ORDER BY r.account_id
 """
 
 # The accounts' current health (DESIGN section 1: denormalised by the app that computes it).
-HEALTH_DENORMALISE_SQL = """
+HEALTH_DENORMALISE_SQL = f"""
 UPDATE accounts_account a SET health_score = h.score, health_band = h.band
-FROM risk_healthassessment h
-WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s AND a.tenant_id = %(tenant)s AND a.id = h.account_id
+FROM {HEALTH_RESULT} h
+WHERE a.tenant_id = %(tenant)s AND a.id = h.account_id
   AND (a.health_score IS DISTINCT FROM h.score OR a.health_band IS DISTINCT FROM h.band)
 """
 
@@ -505,11 +547,16 @@ CONCENTRATION_CANDIDATES = [
 # Joins to accounts_account by primary key rather than "IN (a CTE)": the day's assessments
 # may be freshly written and not yet analysed, and a misestimated semi-join against a CTE
 # can turn into a nested loop over every pair of rows.
+# The day's assessments that meet any of the three health kinds' conditions (each repeated in
+# its candidate below): the CTE is materialised, and the rest of the day's rows need not be.
 ACCOUNT_CTES = """
 health AS (
     SELECT h.* FROM risk_healthassessment h
     JOIN accounts_account a ON a.id = h.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
     WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s
+      AND (h.band = 'red' OR h.score_change <= -%(health_drop)s
+           OR (h.purchase_interval_days IS NOT NULL
+               AND (h.as_of - h.last_order_on) > %(purchase_ratio)s * h.purchase_interval_days))
 )
 """
 

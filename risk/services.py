@@ -279,14 +279,17 @@ def concentration_take(tenant: Tenant, *, as_of: dt.date, run: RiskRun | None = 
 @tenant_service
 def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
     """Assess every account that is not lost, as of the day (replacing that day's
-    assessments), and set the accounts' current health when the day is the latest
-    assessed. Returns the number of accounts assessed."""
+    assessments: a re-run rewrites only the rows whose figures changed), and set the
+    accounts' current health when the day is the latest assessed. Returns the number of
+    accounts assessed."""
     params = engine.health_params(tenant.pk, as_of, tenant.time_zone, run_id=run.pk)
     _job_memory()
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM risk_healthassessment WHERE tenant_id = %s AND as_of = %s", [tenant.pk, as_of])
-        cursor.execute(engine.HEALTH_INSERT_SQL, params)
+        cursor.execute(f"DROP TABLE IF EXISTS {engine.HEALTH_RESULT}")
+        cursor.execute(engine.HEALTH_CREATE_RESULT_SQL, params)
         assessed = cursor.rowcount
+        cursor.execute(engine.HEALTH_DELETE_CHANGED_SQL, params)
+        cursor.execute(engine.HEALTH_INSERT_NEW_SQL, params)
         if _is_latest_assessment(tenant, as_of):
             cursor.execute(engine.HEALTH_DENORMALISE_SQL, params)
             cursor.execute(engine.HEALTH_CLEAR_LOST_SQL, params)
@@ -324,6 +327,7 @@ def _policy_params(policy: RiskPolicy, as_of: dt.date) -> dict[str, Any]:
 
 
 def _apply(tenant: Tenant, sql: str, params: dict[str, Any]) -> AlertOutcome:
+    _job_memory()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -378,25 +382,19 @@ def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
     """The staffing gaps of the S and A accounts' teams (teams' selectors: four queries)."""
     from teams.selectors import coverage_for_accounts
 
-    accounts = list(
-        Account.objects.for_tenant(tenant)
-        .exclude(status="lost")
-        .filter(tier__in=STAFFED_TIERS)
-        .only("id", "tier")
-        .order_by("id")
-    )
-    coverage = coverage_for_accounts(tenant, accounts, as_of=as_of)
+    accounts = Account.objects.for_tenant(tenant).exclude(status="lost").filter(tier__in=STAFFED_TIERS)
+    tiers = dict(accounts.values_list("pk", "tier"))
+    coverage = coverage_for_accounts(tenant, accounts, as_of=as_of, level_gaps=False)
     gaps = []
-    for account in accounts:
-        found = coverage[account.pk]
+    for account_id, found in sorted(coverage.items()):
         if not found.gaps:
             continue
         gaps.append(
             {
-                "account_id": account.pk,
+                "account_id": account_id,
                 "details": {
                     "as_of": as_of.isoformat(),
-                    "tier": account.tier,
+                    "tier": tiers[account_id],
                     "coverage_percent": found.percent,
                     "gaps": [
                         {

@@ -249,17 +249,39 @@ def coverage_from(
     return coverage
 
 
+@dataclass(frozen=True)
+class AccountFacts:
+    """What coverage needs of an account: its id and tier."""
+
+    pk: int
+    tier: str
+
+
 def coverage_for_accounts(
-    tenant: Tenant, accounts: Iterable[Account], *, as_of: dt.date | None = None
+    tenant: Tenant,
+    accounts: Iterable[Account] | QuerySet[Account],
+    *,
+    as_of: dt.date | None = None,
+    level_gaps: bool = True,
 ) -> dict[int, Coverage]:
     """Coverage per account id, with the docking matrix's level gaps, in four queries
-    whatever the number of accounts (rules, members, links, contacts)."""
+    whatever the number of accounts (rules, members, links, contacts).
+
+    Given a queryset, the accounts are read as (id, tier) pairs and the other queries take
+    it as a subquery: thousands of accounts cost no list of ids sent back and forth. Without
+    ``level_gaps`` the contacts are not read and only the rules' gaps are computed.
+    """
     as_of = as_of or tenant_today(tenant)
-    accounts = list(accounts)
+    ids: Any
+    if isinstance(accounts, QuerySet):
+        ids = accounts.order_by().values("pk")
+        accounts = [AccountFacts(pk, tier) for pk, tier in accounts.values_list("pk", "tier")]
+    else:
+        accounts = list(accounts)
+        ids = [account.pk for account in accounts]
     rules_by_tier: dict[str, list[StaffingRule]] = defaultdict(list)
     for rule in staffing_rules(tenant).order_by("tier", "kind", "function", "level", "id"):
         rules_by_tier[rule.tier].append(rule)
-    ids = [account.pk for account in accounts]
     members: dict[int, list[MemberFacts]] = defaultdict(list)
     for account_id, function, level in (
         active_members(tenant, as_of=as_of)
@@ -275,19 +297,20 @@ def coverage_for_accounts(
     ):
         links[account_id].append(LinkFacts(function, level))
     contact_levels: dict[int, set[str]] = defaultdict(set)
-    for account_id, level in (
-        Contact.objects.for_tenant(tenant)
-        .filter(contact_present_q(as_of), account_id__in=ids)
-        .order_by()
-        .values_list("account_id", "level")
-        .distinct()
-    ):
-        contact_levels[account_id].add(level)
+    if level_gaps:
+        for account_id, level in (
+            Contact.objects.for_tenant(tenant)
+            .filter(contact_present_q(as_of), account_id__in=ids)
+            .order_by()
+            .values_list("account_id", "level")
+            .distinct()
+        ):
+            contact_levels[account_id].add(level)
     result = {}
     for account in accounts:
         ours, theirs = members[account.pk], links[account.pk]
         coverage = coverage_from(rules_by_tier.get(account.tier, []), ours, theirs)
-        for level in LEVELS_TOP_DOWN:
+        for level in LEVELS_TOP_DOWN if level_gaps else ():
             gap = level_gap(
                 level,
                 account.tier,

@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import ContactLevel, InteractionKind
+from accounts.models import Account, ContactLevel, InteractionKind
 from kam.tenancy import tenant_context
-from risk.models import HealthAssessment, RunKind
+from risk.models import HealthAssessment, RiskRun, RunKind
 from teams.models import AccountTeam
 from tests.factories import AccountFactory, ContactFactory, InteractionFactory, InvoiceFactory, OrderFactory
 from tests.risk.conftest import D, run
@@ -60,7 +60,8 @@ def assess(tenant, as_of: dt.date = D) -> dict[str, HealthAssessment]:
     result = run(tenant, as_of=as_of, kind=RunKind.HEALTH)
     assert result.status == "done", result.error
     with tenant_context(tenant):
-        return {h.account.name: h for h in HealthAssessment.objects.filter(run=result).select_related("account")}
+        assessed = HealthAssessment.objects.filter(as_of=as_of).select_related("account")
+        return {h.account.name: h for h in assessed}
 
 
 # --- revenue trend (25) ----------------------------------------------------------------------------
@@ -437,11 +438,119 @@ def test_change_since_the_previous_assessment_and_the_accounts_current_health(te
     assert (account.health_score, account.health_band) == (Decimal("32.78"), "red")
 
 
-def test_a_rerun_of_the_day_replaces_its_assessments(tenant, policy):
+def test_a_rerun_of_the_day_keeps_one_row_per_account_and_rewrites_only_what_changed(tenant, policy):
     account = AccountFactory(tenant=tenant, name="again")
+    steady = AccountFactory(tenant=tenant, name="steady")
     interaction(tenant, account, at_noon(days_before(1)))
-    assess(tenant)
+    interaction(tenant, steady, at_noon(days_before(1)))
+    first = assess(tenant)
     second = assess(tenant)
+    # nothing changed: the rows stay as the first run wrote them
+    assert {name: (h.pk, h.run_id, h.score) for name, h in second.items()} == {
+        name: (h.pk, h.run_id, h.score) for name, h in first.items()
+    }
+    assert first["again"].score == Decimal("50")
+    # a complaint today: that account's row is rewritten by the third run, the other one is kept
+    interaction(tenant, account, at_noon(D), kind=InteractionKind.COMPLAINT)
+    third = assess(tenant)
     with tenant_context(tenant):
-        rows = list(HealthAssessment.objects.filter(account=account).values_list("run_id", "score"))
-    assert rows == [(second["again"].run_id, Decimal("50"))]
+        third_run = RiskRun.objects.order_by("-id").first()
+    assert (third["again"].run_id, third["again"].score, third["again"].complaints) == (
+        third_run.pk,
+        Decimal("40"),
+        1,
+    )
+    assert (third["steady"].pk, third["steady"].run_id) == (first["steady"].pk, first["steady"].run_id)
+    with tenant_context(tenant):
+        assert HealthAssessment.objects.filter(as_of=D).count() == 2
+        account.refresh_from_db()
+    assert (account.health_score, account.health_band) == (Decimal("40"), "yellow")
+    # an account that becomes lost is no longer assessed: its row of the day goes on the next re-run
+    with tenant_context(tenant):
+        Account.objects.filter(pk=steady.pk).update(status="lost")
+    assert set(assess(tenant)) == {"again"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_deleted_during_an_assessment_waits_for_it_and_takes_its_assessments_along():
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from accounts import services as account_services
+    from risk import services
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory(slug="jiankang-shanchu")
+    services.risk_policy_seed_default(tenant)
+    keep = AccountFactory(tenant=tenant, name="留")
+    gone = AccountFactory(tenant=tenant, name="删")  # no orders or invoices: it may be deleted
+    run(tenant, kind=RunKind.HEALTH)
+    queued = services.risk_run_create(tenant, kind=RunKind.HEALTH, as_of=D + dt.timedelta(days=1))
+    deleted = []
+
+    def delete():
+        try:
+            account_services.account_delete(tenant, account=gone)
+            deleted.append(time.monotonic())
+        finally:
+            connection.close()
+
+    # given: a second assessment that has written its rows and not committed yet
+    with transaction.atomic():
+        assert services.risk_run_execute(tenant, run=queued).accounts_assessed == 2
+        worker = threading.Thread(target=delete)
+        worker.start()
+        worker.join(timeout=1.0)
+        # then: the delete waits for the assessment
+        assert worker.is_alive() and deleted == []
+        committed = time.monotonic()
+    worker.join(timeout=30)
+    assert deleted and deleted[0] >= committed
+    # and: no assessment outlives its account
+    with tenant_context(tenant):
+        assert sorted(HealthAssessment.objects.values_list("account_id", flat=True)) == [keep.pk, keep.pk]
+
+
+def test_an_account_deleted_by_any_statement_takes_its_assessments_along(tenant, policy):
+    from django.db import connection
+
+    from risk import services
+
+    gone = AccountFactory(tenant=tenant, name="gone")
+    AccountFactory(tenant=tenant, name="kept")
+    # the assessments alone: the alerts they would open have database foreign keys of their own
+    for day in (D, days_before(1)):
+        services.health_assess(tenant, as_of=day, run=services.risk_run_create(tenant, kind=RunKind.HEALTH, as_of=day))
+    with tenant_context(tenant), connection.cursor() as cursor:
+        # not through the ORM, whose collector would delete the assessments first
+        cursor.execute("DELETE FROM accounts_account WHERE id = %s", [gone.pk])
+        names = set(HealthAssessment.objects.values_list("account__name", flat=True))
+        assert (HealthAssessment.objects.count(), names) == (2, {"kept"})
+
+
+def test_the_previous_score_is_each_accounts_latest_before_the_day_even_when_it_missed_the_last_day(tenant, policy):
+    back = AccountFactory(tenant=tenant, name="back")
+    daily = AccountFactory(tenant=tenant, name="daily")
+    # engagement only (relationship 0): score = engagement points / 2, falling day by day
+    interaction(tenant, back, at_noon(days_before(40)))
+    interaction(tenant, daily, at_noon(days_before(40)))
+    first = assess(tenant, as_of=days_before(5))  # 35 days since: 94.44 points
+    assert {n: (h.score, h.previous_score) for n, h in first.items()} == {
+        "back": (Decimal("47.22"), None),
+        "daily": (Decimal("47.22"), None),
+    }
+    with tenant_context(tenant):
+        Account.objects.filter(pk=back.pk).update(status="lost")  # not assessed on D-1
+    second = assess(tenant, as_of=days_before(1))  # 39 days since: 90 points
+    assert {n: (h.score, h.previous_score) for n, h in second.items()} == {
+        "daily": (Decimal("45.00"), Decimal("47.22"))
+    }
+    with tenant_context(tenant):
+        Account.objects.filter(pk=back.pk).update(status="active")
+    today = assess(tenant)  # 40 days since: 88.89 points
+    assert {n: (h.score, h.previous_score, h.score_change) for n, h in today.items()} == {
+        "back": (Decimal("44.44"), Decimal("47.22"), Decimal("-2.78")),  # D-5's: it missed D-1
+        "daily": (Decimal("44.44"), Decimal("45.00"), Decimal("-0.56")),  # D-1's
+    }
