@@ -20,6 +20,8 @@ class DashboardsConfig(AppConfig):
 
         # Directors and executives land on the executive dashboard, account managers and
         # team members on their own; administrators keep the panel home.
-        register_home("dashboards-executive", {Role.DIRECTOR, Role.EXECUTIVE})
+        executive_home = {Role.DIRECTOR, Role.EXECUTIVE}
+        register_home("dashboards-executive", executive_home)
         register_home("dashboards-mine", {Role.MANAGER, Role.MEMBER})
-        register(NavItem("dashboard", _("Dashboard"), "dashboards-executive", roles=READ_ALL, order=5))
+        # For the roles whose Home it is, a "Dashboard" entry would be a second link to the same page.
+        register(NavItem("dashboard", _("Dashboard"), "dashboards-executive", roles=READ_ALL - executive_home, order=5))

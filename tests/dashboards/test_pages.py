@@ -77,11 +77,14 @@ def test_the_executive_dashboard_is_for_those_who_read_every_account(world, role
 
 
 @pytest.mark.parametrize(
-    ("role", "listed"), [("admin", True), ("director", True), ("manager", True), ("member", False)]
+    ("role", "listed"),
+    [("admin", True), ("director", False), ("executive", False), ("manager", True), ("member", False)],
 )
-def test_dashboard_in_the_navigation(world, role_users, role, listed):
+def test_dashboard_in_the_navigation_unless_it_is_the_home(world, role_users, role, listed):
+    """Directors and executives have the executive dashboard as their Home: no second entry."""
     html = client_in(role_users[role]).get("/t/acme/accounts/").content.decode()
     assert ('href="/t/acme/dashboards/"' in html) is listed
+    assert 'href="/t/acme/"' in html
 
 
 def test_a_part_without_htmx_goes_to_its_page(world, executive, manager):
