@@ -17,6 +17,7 @@ verify it. The body is the stored payload serialised compactly with sorted keys.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -27,6 +28,7 @@ import logging
 import random
 import socket
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -219,14 +221,19 @@ class Attempt:
     duration_ms: int = 0
 
 
-def check_destination(url: str) -> None:
+def check_destination(url: str) -> str | None:
+    """The address to connect to, once every address of the host is known to be public; the
+    request then goes to that address, not to a second DNS answer (which could point inside
+    the network: DNS rebinding). None when private networks are allowed (development)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused(_("Only http and https URLs can receive webhooks."))
     if private_networks_allowed():
-        return
+        return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except socket.gaierror as exc:
         raise DestinationRefused(_("The host name does not resolve: %(error)s") % {"error": exc}) from exc
     for info in infos:
@@ -235,6 +242,7 @@ def check_destination(url: str) -> None:
             raise DestinationRefused(
                 _("Webhooks are not sent to private or local addresses (%(address)s).") % {"address": address}
             )
+    return str(infos[0][4][0])
 
 
 def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str, Any]) -> Attempt:
@@ -255,8 +263,8 @@ def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str,
         return int((time.monotonic() - started) * 1000)
 
     try:
-        check_destination(url)
-        code, text = _send(url, body, headers)
+        address = check_destination(url)
+        code, text = _send(url, body, headers, address=address)
     except DestinationRefused as exc:
         return Attempt(ok=False, error=str(exc), duration_ms=elapsed())
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -267,24 +275,83 @@ def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str,
     )
 
 
-def _send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to a given address; the Host header is still the URL's host name."""
+
+    def __init__(self, host: str, port: int | None, *, address: str | None, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self) -> None:
+        if self.address is None:
+            return super().connect()
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to a given address; the certificate is checked against the URL's host name."""
+
+    def __init__(self, host: str, port: int | None, *, address: str | None, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self) -> None:
+        if self.address is None:
+            return super().connect()
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def deadline_seconds() -> float:
+    """The most one attempt may take, however the receiver drips its answer: the timeout
+    applies to each read, so a byte every few seconds would otherwise hold a worker."""
+    return float(getattr(settings, "RISK_WEBHOOK_DEADLINE", 3 * timeout_seconds()))
+
+
+def _send(url: str, body: bytes, headers: dict[str, str], *, address: str | None = None) -> tuple[int, str]:
     """POST with http.client: the header names go out as written, and a redirect is an
-    answer like any other non-2xx (never followed: it could lead inside the network)."""
+    answer like any other non-2xx (never followed: it could lead inside the network).
+
+    The connection goes to ``address`` when given (the one check_destination vetted), and
+    is cut when the attempt outlasts deadline_seconds() (TimeoutError).
+    """
     parts = urlsplit(url)
+    connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout_seconds(), context=ssl.create_default_context()
+        connection = _PinnedHTTPSConnection(
+            parts.hostname, parts.port, address=address, timeout=timeout_seconds(), context=ssl.create_default_context()
         )
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_seconds())
+        connection = _PinnedHTTPConnection(parts.hostname, parts.port, address=address, timeout=timeout_seconds())
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    deadline = deadline_seconds()
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(deadline, cut)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         text = response.read(RESPONSE_EXCERPT * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT]
-        return response.status, text
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(_("No complete answer within %(seconds)s s.") % {"seconds": f"{deadline:g}"}) from None
+        raise
     finally:
+        watchdog.cancel()
         connection.close()
+    if expired.is_set():
+        raise TimeoutError(_("No complete answer within %(seconds)s s.") % {"seconds": f"{deadline:g}"})
+    return response.status, text
 
 
 def deliver(tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:

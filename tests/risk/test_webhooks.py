@@ -4,10 +4,12 @@ receiver that never fails the job, and the refusal of private addresses."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -309,3 +311,59 @@ def test_endpoint_validation_and_the_secret_stays_out_of_the_audit_log(tenant, p
         endpoint.refresh_from_db()
     assert endpoint.secret not in logged
     assert endpoint.events == ["alert.opened", "alert.resolved"]
+
+
+class DrippingReceiver:
+    """A raw TCP server that answers one byte of a valid response every ``interval`` s."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            connection, _address = self.server.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b"x" * 2000:
+                    connection.sendall(bytes([byte]))
+                    time.sleep(self.interval)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}/kam/hooks"
+
+    def __enter__(self) -> DrippingReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.close()
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_at_the_deadline(settings):
+    # each byte comes well within the per-read timeout: only the deadline stops it
+    settings.RISK_WEBHOOK_TIMEOUT = 1
+    settings.RISK_WEBHOOK_DEADLINE = 1.5
+    with DrippingReceiver(interval=0.05) as receiver:
+        started = time.monotonic()
+        attempt = webhooks.post(receiver.url, "s" * 32, event="alert.opened", event_id="e-1", payload={"a": 1})
+        took = time.monotonic() - started
+    assert 1.4 < took < 3
+    assert not attempt.ok and attempt.response_code is None
+    assert attempt.error == "TimeoutError: No complete answer within 1.5 s."
+
+
+def test_the_request_goes_to_the_vetted_address_not_to_a_second_dns_answer(settings, receiver):
+    settings.RISK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    port = receiver.server.server_address[1]
+    # a host name that no resolver answers: the request can only reach the receiver through the
+    # address check_destination handed over, and the Host header keeps the name
+    url = f"http://hooks.kam-test.invalid:{port}/kam/hooks"
+    code, text = webhooks._send(url, b"{}", {"Content-Type": "application/json"}, address="127.0.0.1")
+    assert (code, text) == (200, '{"ok": true}')
+    assert receiver.requests[0]["headers"]["Host"] == f"hooks.kam-test.invalid:{port}"
+    # and check_destination vets every address before handing one over
+    with pytest.raises(webhooks.DestinationRefused):
+        webhooks.check_destination(f"http://localhost:{port}/kam/hooks")
