@@ -138,6 +138,42 @@ def test_throttle_answers_429_with_retry_after(settings, tenant, read_token):
     assert last.json()["error"]["code"] == "throttled"
 
 
+def test_throttle_counts_exactly_under_concurrency_and_opens_again_with_the_next_window(tenant):
+    """Counters in Redis, incremented atomically: 8 threads at once lose no count, refused
+    requests are not counted, and the next window starts from zero."""
+    import threading
+    from types import SimpleNamespace
+
+    from kam.api.throttling import TokenRateThrottle
+
+    token, _raw = make_token(tenant, "read")
+    request = SimpleNamespace(auth=token, user=None)
+    clock = [600.0 * 1000 + 10]  # 10 s into a minute
+    allowed: list[bool] = []
+
+    def throttle() -> TokenRateThrottle:
+        found = TokenRateThrottle()
+        found.rate, (found.num_requests, found.duration) = "100/minute", (100, 60)
+        found.timer = lambda: clock[0]
+        return found
+
+    def ask() -> None:
+        for _ in range(25):
+            allowed.append(throttle().allow_request(request, None))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (allowed.count(True), allowed.count(False)) == (100, 100)
+    refused = throttle()
+    assert refused.allow_request(request, None) is False
+    assert refused.wait() == 50  # the rest of the minute
+    clock[0] += 50  # the next minute
+    assert [throttle().allow_request(request, None) for _ in range(101)].count(True) == 100
+
+
 def test_throttle_counts_each_token_apart(settings, tenant):
     from rest_framework.settings import api_settings
 
