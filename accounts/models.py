@@ -100,7 +100,8 @@ class Account(TenantOwnedModel):
             models.Index(fields=["tenant", "owner"], name="account_tenant_owner"),
             models.Index(fields=["tenant", "parent"], name="account_tenant_parent"),
             models.Index(fields=["tenant", "name"], name="account_tenant_name"),
-            models.Index(fields=["tenant", "tier"], name="account_tenant_tier"),
+            # The lists' default order within a tier (the API's ?tier=A walks it page by page).
+            models.Index(fields=["tenant", "tier", "name", "id"], name="account_tenant_tier_name"),
             models.Index(fields=["tenant", "health_band"], name="account_tenant_health"),
             models.Index(fields=["tenant", "industry"], name="account_tenant_industry"),
             models.Index(fields=["tenant", "region"], name="account_tenant_region"),
