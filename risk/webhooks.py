@@ -275,32 +275,35 @@ def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str,
     )
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a given address; the Host header is still the URL's host name."""
+class _Pinned:
+    """Connects to a given address (when one is given); the Host header, and for HTTPS the
+    certificate check, keep the URL's host name."""
+
+    host: str
+    port: int
+    timeout: float
 
     def __init__(self, host: str, port: int | None, *, address: str | None, **kwargs: Any) -> None:
-        super().__init__(host, port, **kwargs)
+        super().__init__(host, port, **kwargs)  # type: ignore[call-arg]
         self.address = address
 
+    def _pinned_socket(self) -> socket.socket:
+        return socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
     def connect(self) -> None:
         if self.address is None:
             return super().connect()
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._pinned_socket()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to a given address; the certificate is checked against the URL's host name."""
-
-    def __init__(self, host: str, port: int | None, *, address: str | None, **kwargs: Any) -> None:
-        super().__init__(host, port, **kwargs)
-        self.address = address
-
+class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
     def connect(self) -> None:
         if self.address is None:
             return super().connect()
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._context.wrap_socket(self._pinned_socket(), server_hostname=self.host)
 
 
 def deadline_seconds() -> float:

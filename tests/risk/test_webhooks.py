@@ -10,6 +10,8 @@ import http.server
 import json
 import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -367,3 +369,53 @@ def test_the_request_goes_to_the_vetted_address_not_to_a_second_dns_answer(setti
     # and check_destination vets every address before handing one over
     with pytest.raises(webhooks.DestinationRefused):
         webhooks.check_destination(f"http://localhost:{port}/kam/hooks")
+
+
+def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (openssl, as Debian ships it)."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            f"subjectAltName=DNS:{name}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.parametrize("served_name", ["hooks.kam-test.invalid", "elsewhere.kam-test.invalid"])
+def test_https_goes_to_the_vetted_address_and_checks_the_certificate_against_the_host_name(
+    tmp_path, monkeypatch, served_name
+):
+    cert, key = _certificate(tmp_path, served_name)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    with Receiver() as receiver:
+        receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+        port = receiver.server.server_address[1]
+        # the client trusts that certificate, and nothing else
+        trusting = ssl.create_default_context(cafile=cert)
+        monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusting)
+        url = f"https://hooks.kam-test.invalid:{port}/kam/hooks"
+        if served_name == "hooks.kam-test.invalid":
+            assert webhooks._send(url, b"{}", {}, address="127.0.0.1") == (200, '{"ok": true}')
+            assert receiver.requests[0]["headers"]["Host"] == f"hooks.kam-test.invalid:{port}"
+        else:  # a certificate for another name is refused, though the address was the one asked for
+            with pytest.raises(ssl.SSLCertVerificationError):
+                webhooks._send(url, b"{}", {}, address="127.0.0.1")
