@@ -189,7 +189,8 @@ class ConcentrationSnapshot(TenantOwnedModel):
 class HealthAssessment(TenantOwnedModel):
     """One account's health as of a day (客户健康度评估), with every signal's raw value and
     points, the weights used, the complaint penalty, and the purchase-cycle estimate
-    (采购周期预测). One per account and day: a re-run of the day replaces it.
+    (采购周期预测). One per account and day: a re-run of the day replaces the rows whose
+    figures changed (the others keep the run that first wrote them).
 
     A signal without data has NULL raw value and points, and its weight is not in
     ``weight_total``. Points are kept to four decimals for display; the score was computed
