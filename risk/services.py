@@ -380,11 +380,17 @@ def alerts_evaluate_accounts(tenant: Tenant, *, as_of: dt.date, run: RiskRun | N
 
 def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
     """The staffing gaps of the S and A accounts' teams (teams' selectors: four queries)."""
-    from teams.selectors import coverage_for_accounts
+    from teams.selectors import AccountFacts, coverage_for_accounts
 
     accounts = Account.objects.for_tenant(tenant).exclude(status="lost").filter(tier__in=STAFFED_TIERS)
     tiers = dict(accounts.values_list("pk", "tier"))
-    coverage = coverage_for_accounts(tenant, accounts, as_of=as_of, level_gaps=False)
+    coverage = coverage_for_accounts(
+        tenant,
+        [AccountFacts(pk, tier) for pk, tier in tiers.items()],
+        as_of=as_of,
+        level_gaps=False,
+        account_ids=accounts.order_by().values("pk"),
+    )
     gaps = []
     for account_id, found in sorted(coverage.items()):
         if not found.gaps:

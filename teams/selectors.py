@@ -259,26 +259,22 @@ class AccountFacts:
 
 def coverage_for_accounts(
     tenant: Tenant,
-    accounts: Iterable[Account] | QuerySet[Account],
+    accounts: Iterable[Account | AccountFacts],
     *,
     as_of: dt.date | None = None,
     level_gaps: bool = True,
+    account_ids: QuerySet | None = None,
 ) -> dict[int, Coverage]:
     """Coverage per account id, with the docking matrix's level gaps, in four queries
     whatever the number of accounts (rules, members, links, contacts).
 
-    Given a queryset, the accounts are read as (id, tier) pairs and the other queries take
-    it as a subquery: thousands of accounts cost no list of ids sent back and forth. Without
-    ``level_gaps`` the contacts are not read and only the rules' gaps are computed.
+    ``account_ids``, a subquery of the same accounts' ids, spares thousands of accounts a
+    list of ids sent back and forth. Without ``level_gaps`` the contacts are not read and
+    only the rules' gaps are computed.
     """
     as_of = as_of or tenant_today(tenant)
-    ids: Any
-    if isinstance(accounts, QuerySet):
-        ids = accounts.order_by().values("pk")
-        accounts = [AccountFacts(pk, tier) for pk, tier in accounts.values_list("pk", "tier")]
-    else:
-        accounts = list(accounts)
-        ids = [account.pk for account in accounts]
+    accounts = list(accounts)
+    ids: Any = account_ids if account_ids is not None else [account.pk for account in accounts]
     rules_by_tier: dict[str, list[StaffingRule]] = defaultdict(list)
     for rule in staffing_rules(tenant).order_by("tier", "kind", "function", "level", "id"):
         rules_by_tier[rule.tier].append(rule)
