@@ -143,9 +143,9 @@ def claim(name: str, *, wait: bool = True) -> Iterator[bool | None]:
 
 
 def _redis() -> Any:
-    from django.core.cache import cache
+    from kam.redisconn import redis_client
 
-    return cache._cache.get_client(write=True)
+    return redis_client()
 
 
 def _key(name: str) -> str:

@@ -29,6 +29,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
+from rest_framework.permissions import SAFE_METHODS
 
 from kam.models import ApiToken, AuditLog, User
 from kam.tenancy import tenant_context
@@ -195,9 +196,6 @@ def access_entry(request: HttpRequest, status: int) -> AuditLog | None:
         # A path may carry %00, which PostgreSQL refuses in text.
         object_repr=f"{request.method} {request.path}".replace("\x00", "%00")[:200],
     )
-
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def relaxes_durability(request: HttpRequest, status: int) -> bool:

@@ -15,30 +15,14 @@ next one's at the start of the next.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
-import redis
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from kam.models import ApiToken
-
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
-
-
-def _redis() -> redis.Redis:
-    """One client (and connection pool) per process and URL: building a redis-py client
-    per call, as Django's cache does, costs more than the counting itself."""
-    url = settings.REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        with _clients_lock:
-            client = _clients.setdefault(url, redis.Redis.from_url(url))
-    return client
+from kam.redisconn import redis_client
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -65,13 +49,13 @@ class TokenRateThrottle(SimpleRateThrottle):
         window, elapsed = divmod(now, self.duration)
         # The cache's key prefix keeps deployments (and test runs) sharing a Redis apart.
         counter = cache.make_key(f"{key}:{int(window)}")
-        pipeline = _redis().pipeline(transaction=False)
+        pipeline = redis_client().pipeline(transaction=False)
         pipeline.incr(counter)
         pipeline.expire(counter, self.duration + 1)
         count, _expiry = pipeline.execute()
         if count <= self.num_requests:
             return True
-        _redis().decr(counter)
+        redis_client().decr(counter)
         self.wait_seconds = self.duration - elapsed
         return False
 
