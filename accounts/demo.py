@@ -26,11 +26,10 @@ from accounts.models import (
     Invoice,
     Order,
 )
-from accounts.selectors import tenant_today
 from accounts.services import event_defaults
 from accounts.validators import credit_code_check_character
 from kam.models import Tenant
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 
 # (name, legal name, industry, region, parent, years of cooperation, yearly revenue in 万元,
 #  purchase interval in days, payment behaviour: "prompt" | "late" | "very_late")

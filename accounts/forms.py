@@ -1,6 +1,6 @@
 """Forms of the account pages. They check the input's shape; the services validate the
 rest (model rules, constraints, tenant) and their ValidationErrors are put beside the
-fields by :func:`add_service_errors`."""
+fields by :func:`kam.forms.add_service_errors`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from accounts.models import (
     Tier,
 )
 from accounts.validators import validate_credit_code
-from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors  # noqa: F401
+from kam.forms import DATE_WIDGET, UserChoiceField
 from kam.models import Tenant, User
 
 

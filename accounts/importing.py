@@ -72,6 +72,7 @@ from accounts.validators import validate_credit_code
 from kam import audit
 from kam.models import ApiToken, AuditAction, Membership, Role, Tenant, User
 from kam.permissions import WRITERS
+from kam.runs import advisory_xact_lock
 from kam.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ RUNNING_STATUSES = frozenset({ImportStatus.VALIDATING, ImportStatus.IMPORTING})
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
-# pg_advisory_xact_lock class for "one import per tenant and kind at a time" (DESIGN section 7).
-LOCK_CLASS = 0x4B494D  # "KIM"
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -1631,13 +1630,7 @@ class _HeaderRejected(Exception):
 
 def _acquire_kind_lock(tenant: Tenant, kind: str, *, wait: bool) -> bool:
     """One import per tenant and kind at a time (DESIGN section 7), until the transaction ends."""
-    key = (tenant.pk * 8 + list(ImportKind.values).index(kind)) & 0x7FFFFFFF
-    with connection.cursor() as cursor:
-        if wait:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, key])
-            return True
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_CLASS, key])
-        return bool(cursor.fetchone()[0])
+    return advisory_xact_lock(tenant, f"import:{kind}", wait=wait)
 
 
 def import_file(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -30,9 +31,10 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from accounts.access import readable_accounts
+from accounts.access import can_write, readable_accounts
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
 from kam.models import AuditLog, Membership, Tenant
+from kam.tenancy import get_object_for_tenant, tenant_today
 
 # Tier sorts by rank (S first when descending); accounts not scored yet come last either way.
 TIER_RANK = Case(
@@ -55,13 +57,6 @@ SORTS = {
     "updated": (F("updated_at").asc(), "id"),
     "-updated": (F("updated_at").desc(), "-id"),
 }
-
-
-def tenant_today(tenant: Tenant) -> dt.date:
-    """Today in the tenant's time zone (DESIGN section 4: the default as-of date)."""
-    import zoneinfo
-
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.time_zone)).date()
 
 
 def accounts_list(
@@ -106,11 +101,20 @@ def filter_choices(tenant: Tenant) -> dict[str, list[str]]:
     }
 
 
-def account_get(tenant: Tenant, membership: Membership, pk: Any) -> Account:
-    """An account the member may read, or 404 (another tenant's, or not theirs to read)."""
-    from kam.tenancy import get_object_for_tenant
+def account_get(tenant: Tenant, membership: Membership | None, pk: Any) -> Account:
+    """An account the member may read, or 404 (another tenant's, or not theirs to read).
+    ``membership`` None is an API token: it reads every account of its tenant."""
+    accounts = Account.objects.for_tenant(tenant) if membership is None else readable_accounts(tenant, membership)
+    return get_object_for_tenant(accounts.select_related("owner", "parent"), tenant, pk)
 
-    return get_object_for_tenant(readable_accounts(tenant, membership).select_related("owner", "parent"), tenant, pk)
+
+def account_get_writable(tenant: Tenant, membership: Membership | None, pk: Any) -> Account:
+    """An account the member may write: 404 when they may not read it, 403 when they only read it.
+    ``membership`` None is an API token (its scope is checked by the API's permission class)."""
+    account = account_get(tenant, membership, pk)
+    if membership is not None and not can_write(tenant, membership, account):
+        raise PermissionDenied
+    return account
 
 
 # --- figures ---------------------------------------------------------------------------------------

@@ -24,21 +24,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts import access, exports, page_helpers, selectors, services
 from accounts import tabs as account_tabs
-from accounts.forms import (
-    AccountFilterForm,
-    AccountForm,
-    ContactForm,
-    EventForm,
-    InteractionForm,
-    add_service_errors,
-)
+from accounts.forms import AccountFilterForm, AccountForm, ContactForm, EventForm, InteractionForm
 from accounts.models import Account, AccountStatus, Contact
+from kam.forms import add_service_errors
+from kam.pages import go, is_partial
 from kam.permissions import WRITERS, tenant_view
-from kam.tenancy import get_object_for_tenant
+from kam.tenancy import get_object_for_tenant, tenant_today
 
 PAGE_SIZE = 25
 TAB_PAGE_SIZE = 20
@@ -59,15 +54,6 @@ def _detail_url(request: HttpRequest, account: Account, tab: str = "") -> str:
     if tab:
         return account_tabs.page_url(_slug(request), account.pk, tab)
     return reverse("accounts-detail", kwargs={"tenant_slug": _slug(request), "account_id": account.pk})
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a write: HX-Redirect for htmx (a full page load, so the messages show), else a 302."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _query_without(params: QueryDict, *names: str) -> str:
@@ -141,7 +127,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
         if request.membership.role in WRITERS
         else None,
     }
-    template = "accounts/list.html#account-rows" if _partial(request) else "accounts/list.html"
+    template = "accounts/list.html#account-rows" if is_partial(request) else "accounts/list.html"
     return render(request, template, context)
 
 
@@ -155,7 +141,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
     accounts = selectors.accounts_list(request.tenant, request.membership, **form.filters())
     content = exports.export_accounts(accounts, file_format, title=_("Accounts"))
     response = HttpResponse(content, content_type=exports.FORMATS[file_format])
-    today = selectors.tenant_today(request.tenant)
+    today = tenant_today(request.tenant)
     response["Content-Disposition"] = f'attachment; filename="accounts-{today:%Y%m%d}.{file_format}"'
     return response
 
@@ -287,7 +273,7 @@ def tab_invoices(request: HttpRequest, account: Account) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @account_tab("contracts")
 def tab_contracts(request: HttpRequest, account: Account) -> HttpResponse:
-    today = selectors.tenant_today(request.tenant)
+    today = tenant_today(request.tenant)
     contracts = list(page_helpers.contracts_with_renewal_flag(request.tenant, account, today=today))
     for contract in contracts:
         contract.days_left = (contract.end_on - today).days
@@ -360,7 +346,7 @@ def account_group_page(request: HttpRequest, account_id: int) -> HttpResponse:
 
 def _account_form_response(request: HttpRequest, form: AccountForm, account: Account | None) -> HttpResponse:
     context = {"form": form, "account": account}
-    template = "accounts/account_form.html#account-form" if _partial(request) else "accounts/account_form.html"
+    template = "accounts/account_form.html#account-form" if is_partial(request) else "accounts/account_form.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -378,7 +364,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("The account %(name)s was created.") % {"name": account.name})
-            return _go(request, _detail_url(request, account))
+            return go(request, _detail_url(request, account))
     return _account_form_response(request, form, None)
 
 
@@ -401,7 +387,7 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
                 form.refused_as_stale(account.version)
         else:
             messages.success(request, _("The account %(name)s was saved.") % {"name": account.name})
-            return _go(request, _detail_url(request, account))
+            return go(request, _detail_url(request, account))
     return _account_form_response(request, form, account)
 
 
@@ -419,7 +405,7 @@ def account_archive(request: HttpRequest, account_id: int) -> HttpResponse:
     messages.success(
         request, _("%(name)s was archived: its status is now lost, its history is kept.") % {"name": account.name}
     )
-    return _go(request, _detail_url(request, account))
+    return go(request, _detail_url(request, account))
 
 
 @tenant_view(roles=WRITERS)
@@ -442,7 +428,7 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
         template = "accounts/confirm.html#action-error" if request.htmx else "accounts/confirm.html"
         return render(request, template, context, status=400)
     messages.success(request, _("The account %(name)s was deleted.") % {"name": name})
-    return _go(request, reverse("accounts-list", kwargs={"tenant_slug": _slug(request)}))
+    return go(request, reverse("accounts-list", kwargs={"tenant_slug": _slug(request)}))
 
 
 # --- contacts -----------------------------------------------------------------------------------
@@ -474,7 +460,7 @@ def _contact_form(request: HttpRequest, account: Account, contact: Contact | Non
             messages.success(request, notice)
             return redirect(_detail_url(request, account, "contacts"))
     context = {"form": form, "account": account, "contact": contact}
-    template = "accounts/contact_form.html#contact-form" if _partial(request) else "accounts/contact_form.html"
+    template = "accounts/contact_form.html#contact-form" if is_partial(request) else "accounts/contact_form.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -501,7 +487,7 @@ def contact_edit(request: HttpRequest, account_id: int, contact_id: int) -> Http
 def _quick_form_response(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    name = f"{template}#quick-form" if _partial(request) else template
+    name = f"{template}#quick-form" if is_partial(request) else template
     return render(request, name, context, status=status)
 
 
@@ -542,7 +528,7 @@ def interaction_create(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def event_create(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _writable_account(request, account_id)
-    today = selectors.tenant_today(request.tenant)
+    today = tenant_today(request.tenant)
     template = "accounts/event_form.html"
     if request.method == "POST":
         form = EventForm(request.POST, today=today)

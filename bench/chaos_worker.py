@@ -51,10 +51,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from accounts.selectors import tenant_today  # noqa: E402
 from kam.celery import app  # noqa: E402
 from kam.models import Tenant  # noqa: E402
-from kam.tenancy import tenant_context  # noqa: E402
+from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 from risk import services as risk_services  # noqa: E402
 from risk.models import RiskRun, RunKind  # noqa: E402
 from scoring import services as scoring_services  # noqa: E402

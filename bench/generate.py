@@ -33,11 +33,10 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from accounts.selectors import tenant_today  # noqa: E402
 from kam import services  # noqa: E402
 from kam.db import owner_connection  # noqa: E402
 from kam.models import Tenant  # noqa: E402
-from kam.tenancy import tenant_context  # noqa: E402
+from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 
 INDUSTRIES = ["轨道交通", "船舶制造", "新能源", "汽车", "机床", "工程机械", "航空航天", "电子", "矿山", "医疗器械"]
 REGIONS = ["北京", "上海", "江苏", "浙江", "广东", "山东", "湖北", "四川", "辽宁", "陕西"]

@@ -46,11 +46,10 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from accounts.selectors import tenant_today  # noqa: E402
 from bench.generate import drop_tenant, generate  # noqa: E402
 from kam import services as kam_services  # noqa: E402
 from kam.models import Tenant, User  # noqa: E402
-from kam.tenancy import tenant_context  # noqa: E402
+from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 from risk import engine, selectors, services  # noqa: E402
 from risk.models import RiskAlert, RiskRun, RunKind  # noqa: E402
 

@@ -44,9 +44,8 @@ from django.db import connection  # noqa: E402
 
 from accounts import services as account_services  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.selectors import tenant_today  # noqa: E402
 from kam.models import Tenant  # noqa: E402
-from kam.tenancy import tenant_context  # noqa: E402
+from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 from scoring import services  # noqa: E402
 from scoring.models import RunTrigger, ScoreRun  # noqa: E402
 

@@ -22,11 +22,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from accounts.selectors import tenant_today
-from accounts.templatetags.kam_format import format_money, format_percent
 from dashboards import cache, selectors
 from dashboards.periods import Period, period_of
+from kam.formats import format_money, format_percent
 from kam.models import Membership, Tenant
+from kam.tenancy import tenant_today
 
 # The event names the live refresh sends (dashboards/views.py: version) and parts listen to.
 EVENTS = {"score": "kam:score-changed", "risk": "kam:risk-changed"}

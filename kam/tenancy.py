@@ -11,6 +11,8 @@ rows (fail closed). DESIGN section 2.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.http import Http404
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from kam.models import Tenant
@@ -128,3 +131,8 @@ def get_object_for_tenant(model_or_queryset: type[_M] | models.QuerySet[_M], ten
         return queryset.filter(tenant=tenant).get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} with that id") from exc
+
+
+def tenant_today(tenant: Tenant) -> dt.date:
+    """Today in the tenant's time zone: the default as-of date of every figure."""
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.time_zone)).date()

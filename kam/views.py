@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from kam import health, selectors, services
 from kam.forms import AuditFilterForm, MemberInviteForm, MemberUpdateForm, TokenCreateForm, add_service_errors
 from kam.models import ApiToken, Membership
+from kam.pages import go
 from kam.permissions import ADMINS, tenant_view
 from kam.tenancy import get_object_for_tenant
 
@@ -174,7 +174,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     services.api_token_revoke(tenant=request.tenant, token=token, actor=request.user)
     messages.success(request, _("The token %(name)s was revoked.") % {"name": token.name})
     url = reverse("settings-tokens", kwargs={"tenant_slug": request.tenant.slug})
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return go(request, url)
 
 
 # --- Settings: audit log --------------------------------------------------------------------------

@@ -27,9 +27,8 @@ from accounts.models import (
     InteractionKind,
     Invoice,
 )
-from accounts.selectors import tenant_today
 from kam.models import Tenant
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from risk import selectors, services
 from risk.models import ContingencyKind, RunKind, RunTrigger
 

@@ -21,9 +21,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from kam.formats import plain_number
 from kam.forms import add_service_errors
 from risk.models import RiskPolicy, WebhookEndpoint, WebhookEvent
-from scoring.page_helpers import plain_number
 
 __all__ = [
     "POLICY_GROUPS",

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from kam.formats import format_percent
 from kam.models import Membership, Role, Tenant
 from risk.models import AlertKind, Notification, RiskAlert, Severity
 
@@ -51,13 +52,6 @@ def alert_title(kind: str, account_name: str | None) -> str:
     return f"{label}: {account_name}" if account_name else label
 
 
-def _percent(value: Any) -> str:
-    try:
-        return f"{float(value) * 100:.1f}%"
-    except (TypeError, ValueError):
-        return "?"
-
-
 def _number(value: Any, places: int = 2) -> str:
     try:
         return f"{float(value):.{places}f}"
@@ -70,14 +64,14 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
     d = details or {}
     if kind == AlertKind.CONCENTRATION_SINGLE:
         text = _("This customer group has %(share)s of revenue (line %(line)s).") % {
-            "share": _percent(d.get("share")),
-            "line": _percent(d.get("threshold")),
+            "share": format_percent(d.get("share"), empty="?"),
+            "line": format_percent(d.get("threshold"), empty="?"),
         }
         return text + (" " + _("No contingency plan.") if d.get("no_contingency_plan") else "")
     if kind == AlertKind.CONCENTRATION_TOP5:
         text = _("The five largest customer groups have %(share)s of revenue (line %(line)s).") % {
-            "share": _percent(d.get("top5_share")),
-            "line": _percent(d.get("threshold")),
+            "share": format_percent(d.get("top5_share"), empty="?"),
+            "line": format_percent(d.get("threshold"), empty="?"),
         }
         return text + (" " + _("Some have no contingency plan.") if d.get("no_contingency_plan") else "")
     if kind == AlertKind.CONCENTRATION_HHI:

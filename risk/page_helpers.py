@@ -22,9 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import HealthBand
-from accounts.templatetags.kam_format import format_percent
+from kam.formats import format_percent, plain_number, share_text
 from risk.models import SIGNAL_WEIGHTS, ConcentrationSnapshot, HealthAssessment, RiskPolicy
-from scoring.page_helpers import plain_number
 
 # The concentration page's period selector: days back from the latest snapshot (None: all).
 PERIODS: dict[str, int | None] = {"90d": 90, "1y": 365, "all": None}
@@ -69,12 +68,6 @@ def level_of(value: Decimal | float, warning: Decimal | None, critical: Decimal 
     if warning is not None and value >= warning:
         return "warning"
     return "ok"
-
-
-def share_text(value: Any) -> str:
-    """A share as a percentage without a needless decimal: 0.10 -> "10%", 0.125 -> "12.5%"."""
-    text = format_percent(value, 1)
-    return text.replace(".0%", "%")
 
 
 def hhi_text(value: Any) -> str:

@@ -11,9 +11,9 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.access import readable_accounts
 from accounts.models import Account
-from accounts.selectors import tenant_today
 from kam.models import Membership, Tenant, User
 from kam.permissions import READ_ALL
+from kam.tenancy import tenant_today
 from risk.models import (
     SIGNAL_WEIGHTS,
     AlertStatus,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Tier
-from accounts.selectors import tenant_today
 from kam import audit
 from kam.models import Membership, Tenant, User
-from kam.tenancy import get_current_tenant, tenant_context, tenant_service
+from kam.runs import advisory_xact_lock
+from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
 from risk import engine, notifications, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
@@ -64,12 +63,6 @@ def _job_memory() -> None:
     default): without it PostgreSQL sorts 100,000 groups instead of hashing them."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [getattr(settings, "RISK_JOB_WORK_MEM", "64MB")])
-
-
-def _advisory_lock(tenant: Tenant, name: str) -> None:
-    """One job per tenant and kind at a time: a second one waits here until the first commits."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [zlib.crc32(name.encode()) & 0x7FFFFFFF, tenant.pk])
 
 
 # --- policy ----------------------------------------------------------------------------------------
@@ -186,14 +179,14 @@ def risk_run_execute(tenant: Tenant, *, run: RiskRun) -> RiskRun:
     try:
         if run.includes_concentration:
             with tenant_context(tenant):
-                _advisory_lock(tenant, "risk:concentration")
+                advisory_xact_lock(tenant, "risk:concentration")
                 snapshot = concentration_take(tenant, as_of=run.as_of, run=run)
                 if _is_latest_snapshot(tenant, snapshot):
                     outcome += alerts_evaluate_concentration(tenant, run=run, snapshot=snapshot)
                 _progress(tenant, run, 45 if run.includes_health else 95)
         if run.includes_health:
             with tenant_context(tenant):
-                _advisory_lock(tenant, "risk:health")
+                advisory_xact_lock(tenant, "risk:health")
                 assessed = health_assess(tenant, as_of=run.as_of, run=run)
                 if _is_latest_assessment(tenant, run.as_of):
                     outcome += alerts_evaluate_accounts(tenant, run=run, as_of=run.as_of)

@@ -8,9 +8,8 @@ import random
 from typing import Any
 
 from accounts.models import Account
-from accounts.selectors import tenant_today
 from kam.models import Tenant
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from scoring import services
 from scoring.models import Criterion, CriterionKind, Rating, RunTrigger
 

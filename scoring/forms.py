@@ -13,21 +13,12 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
+from kam.formats import plain_number
 from scoring.engine import TIER_ORDER
 from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard
-from scoring.page_helpers import plain_number
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NUMBER = {"step": "any", "inputmode": "decimal"}
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError beside the fields it names; the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _json_number(value: Decimal) -> int | float:

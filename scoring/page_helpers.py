@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import readable_accounts
 from accounts.models import Event
-from accounts.templatetags.kam_format import format_money, format_percent
+from kam.formats import format_money, format_percent, plain_number, two_decimals
 from kam.models import Membership, Tenant
 from kam.permissions import READ_ALL
 from kam.tenancy import get_object_for_tenant
@@ -206,26 +206,6 @@ def override_behind(tenant: Tenant, score: AccountScore) -> TierOverride | None:
         .order_by("-set_at", "-id")
         .first()
     )
-
-
-def plain_number(value: Any, *, grouping: bool = True) -> str:
-    """65.00 -> "65", 47.50 -> "47.5", 6000000 -> "6,000,000" (thresholds, gates, weights);
-    without grouping, as a number input takes it: "6000000"."""
-    number = Decimal(str(value))
-    spec = ",f" if grouping else "f"
-    if number == number.to_integral_value():
-        return format(number.to_integral_value(), spec)
-    return format(number.normalize(), spec)
-
-
-def two_decimals(value: Any) -> str:
-    return f"{Decimal(str(value)).quantize(Decimal('0.01'))}"
-
-
-def signed(value: Any) -> str:
-    """Points with their sign: +10.00, -3.50, 0.00."""
-    number = Decimal(str(value)).quantize(Decimal("0.01"))
-    return f"{number:+}" if number else "0.00"
 
 
 def explain_tier(

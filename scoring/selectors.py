@@ -34,7 +34,7 @@ def score_history(tenant: Tenant, account: Account) -> QuerySet[AccountScore]:
 def active_override(tenant: Tenant, account: Account) -> TierOverride | None:
     from django.db.models import Q
 
-    from accounts.selectors import tenant_today
+    from kam.tenancy import tenant_today
 
     today = tenant_today(tenant)
     return (

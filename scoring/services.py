@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from accounts.selectors import tenant_today
 from kam import audit
 from kam.models import IndustryProfile, Tenant
-from kam.tenancy import tenant_service
+from kam.runs import advisory_xact_lock
+from kam.tenancy import tenant_service, tenant_today
 from scoring.engine import RESULT_COLUMNS, SUMMARY_COLUMNS, TIER_ORDER, Basis, ScoringSpec, scores_query
 from scoring.models import (
     AccountScore,
@@ -216,12 +215,6 @@ def score_run_create(
     )
 
 
-def _advisory_lock(tenant: Tenant, name: str) -> None:
-    """One run per tenant and kind at a time: later ones wait here (DESIGN section 7)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [zlib.crc32(name.encode()) & 0x7FFFFFFF, tenant.pk])
-
-
 @tenant_service
 def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     """Score every account (or the run's one account) in one statement and store the result.
@@ -229,7 +222,7 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     Idempotent: a re-delivered task for the same run replaces that run's snapshots;
     the same as_of twice gives the same result.
     """
-    _advisory_lock(tenant, "score")
+    advisory_xact_lock(tenant, "score")
     with connection.cursor() as cursor:
         # The percentile and the per-account sums sort and hash 100,000s of rows in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -468,7 +461,7 @@ def scorecard_create_draft(
     """
     criteria, tiers = list(spec["criteria"]), list(spec["tiers"])
     validate_scorecard_spec(criteria, tiers)
-    _advisory_lock(tenant, "scorecard")
+    advisory_xact_lock(tenant, "scorecard")
     latest = next_version(tenant) - 1
     if expected_latest_version is not None and latest != expected_latest_version:
         raise ValidationError(
@@ -502,7 +495,7 @@ def scorecard_activate(tenant: Tenant, *, scorecard: Scorecard, actor: Any = Non
         list(scorecard.criteria.values("key", "kind", "metric", "normalization", "params", "weight")),
         list(scorecard.tiers.values("tier", "threshold")),
     )
-    _advisory_lock(tenant, "scorecard")
+    advisory_xact_lock(tenant, "scorecard")
     Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).update(status=ScorecardStatus.RETIRED)
     before = audit.snapshot(scorecard)
     scorecard.status = ScorecardStatus.ACTIVE

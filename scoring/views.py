@@ -21,13 +21,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts import tabs as account_tabs
 from accounts.models import Account, Tier
 from accounts.selectors import account_get
+from kam import formats
+from kam.forms import add_service_errors
 from kam.models import Role
+from kam.pages import go, is_partial
 from kam.permissions import OVERRIDE_APPROVERS, SCORECARD_EDITORS, tenant_view
 from scoring import page_helpers, selectors, services, tasks
 from scoring.engine import TIER_ORDER
@@ -37,7 +40,6 @@ from scoring.forms import (
     RatingForm,
     RunStartForm,
     ScorecardForm,
-    add_service_errors,
     criterion_initial,
     scorecard_initial,
 )
@@ -61,15 +63,6 @@ def _slug(request: HttpRequest) -> str:
 
 def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
     return reverse(name, kwargs={"tenant_slug": _slug(request), **kwargs})
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a write: HX-Redirect for htmx (a full page load, so the messages show), else a 302."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 # --- tier page ----------------------------------------------------------------------------------
@@ -141,7 +134,7 @@ def tiers(request: HttpRequest) -> HttpResponse:
         cards=[{**figures[tier], "label": Tier(tier).label} for tier in TIER_ORDER if tier in figures],
         sections=sections,
     )
-    template = "scoring/tiers.html#tier-list" if _partial(request) else "scoring/tiers.html"
+    template = "scoring/tiers.html#tier-list" if is_partial(request) else "scoring/tiers.html"
     return render(request, template, context)
 
 
@@ -162,7 +155,7 @@ def _runs_context(request: HttpRequest, form: RunStartForm | None = None) -> dic
 @require_GET
 @vary_on_headers("HX-Request")
 def runs(request: HttpRequest) -> HttpResponse:
-    template = "scoring/runs.html#run-table" if _partial(request) else "scoring/runs.html"
+    template = "scoring/runs.html#run-table" if is_partial(request) else "scoring/runs.html"
     return render(request, template, _runs_context(request))
 
 
@@ -217,7 +210,7 @@ def _editor_source(request: HttpRequest, versions: list[Scorecard]) -> Scorecard
 
 def _weights(formset: Any) -> dict[str, Any]:
     total = _weight_total(formset)
-    return {"weight_total_text": page_helpers.plain_number(total), "weight_ok": total == services.WEIGHT_TOTAL}
+    return {"weight_total_text": formats.plain_number(total), "weight_ok": total == services.WEIGHT_TOTAL}
 
 
 def _weight_total(formset: Any) -> Decimal:
@@ -326,7 +319,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
                 _("Draft version %(version)s was saved. Check who would move below, then activate it.")
                 % {"version": draft.version},
             )
-            return _go(request, f"{_url(request, 'scoring-scorecard')}?draft={draft.pk}")
+            return go(request, f"{_url(request, 'scoring-scorecard')}?draft={draft.pk}")
     return _scorecard_page(request, versions, source, formset, form, spec_errors=spec_errors)
 
 
@@ -361,7 +354,7 @@ def scorecard_activate(request: HttpRequest, scorecard_id: int) -> HttpResponse:
             _("Version %(version)s is now active: the next score run uses it. Run now to re-tier the accounts.")
             % {"version": version.version},
         )
-    return _go(request, _url(request, "scoring-scorecard"))
+    return go(request, _url(request, "scoring-scorecard"))
 
 
 # --- the account page's score tab ---------------------------------------------------------------
@@ -425,11 +418,11 @@ def _tab_context(
         version=version,
         rows=rows,
         unrated=page_helpers.unrated_criteria(rows),
-        adjustments_text=page_helpers.signed(score.adjustments),
+        adjustments_text=formats.signed(score.adjustments),
         events=[
             {
                 "kind_label": event.get_kind_display(),
-                "points": page_helpers.signed(event.impact_points),
+                "points": formats.signed(event.impact_points),
                 "direction": "up" if event.impact_points > 0 else "down" if event.impact_points < 0 else "same",
                 "occurred_on": event.occurred_on,
                 "expires_on": event.expires_on,

@@ -26,7 +26,6 @@ from rest_framework.response import Response
 
 from accounts.access import can_write, readable_accounts
 from accounts.models import Account, Contact
-from accounts.selectors import tenant_today
 from kam.api.fields import TenantMemberField, TenantPrimaryKeyRelatedField
 from kam.api.filters import IdFilter, StableOrderingFilter
 from kam.api.schema import KamAutoSchema
@@ -34,6 +33,7 @@ from kam.api.utils import actor_of, service_errors
 from kam.api.viewsets import TenantViewSetMixin
 from kam.models import Membership
 from kam.permissions import ALL_ROLES, READ_ALL, SCORECARD_EDITORS, WRITERS
+from kam.tenancy import tenant_today
 from teams import selectors, services
 from teams.models import (
     AccountPlan,

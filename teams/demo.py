@@ -17,10 +17,9 @@ from typing import Any
 
 from accounts import services as account_services
 from accounts.models import Account, Contact, ContactLevel, Tier
-from accounts.selectors import tenant_today
 from kam import services as kam_services
 from kam.models import Membership, Role, Tenant, User
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from teams import services
 from teams.models import ActionStatus, Function, InitiativeKind, Level, Strength
 

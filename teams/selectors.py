@@ -31,8 +31,8 @@ from django.db.models.functions import Coalesce
 
 from accounts.access import readable_accounts
 from accounts.models import Account, Contact, Tier
-from accounts.selectors import tenant_today
 from kam.models import Membership, Role, Tenant, User
+from kam.tenancy import tenant_today
 from teams.models import (
     DEFAULT_LEVEL_BY_FUNCTION,
     LEVELS_TOP_DOWN,

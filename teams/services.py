@@ -16,11 +16,10 @@ from django.db import connection, models
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact, Tier
-from accounts.selectors import tenant_today
 from kam import audit
 from kam.models import AuditAction, Membership, Tenant, User
 from kam.records import check_same_tenant, create_record, delete_record, update_record
-from kam.tenancy import tenant_service
+from kam.tenancy import tenant_service, tenant_today
 from teams import selectors
 from teams.models import (
     DEFAULT_LEVEL_BY_FUNCTION,

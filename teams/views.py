@@ -27,15 +27,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts import selectors as account_selectors
 from accounts import tabs as account_tabs
 from accounts.models import Account, Tier
+from kam.forms import add_service_errors
 from kam.models import Role
+from kam.pages import go, is_partial
 from kam.permissions import READ_ALL, SCORECARD_EDITORS, WRITERS, tenant_view
-from kam.tenancy import get_object_for_tenant
+from kam.tenancy import get_object_for_tenant, tenant_today
 from teams import selectors, services
 from teams.forms import (
     ActionForm,
@@ -47,7 +49,6 @@ from teams.forms import (
     PlanForm,
     StaffingRuleForm,
     TeamLeadForm,
-    add_service_errors,
     rule_initial,
 )
 from teams.models import (
@@ -89,11 +90,7 @@ ACTIONS_PAGE_SIZE = 50
 
 
 def _today(request: HttpRequest) -> Any:
-    return account_selectors.tenant_today(request.tenant)
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    return tenant_today(request.tenant)
 
 
 def _focus_first(request: HttpRequest, form: Any) -> None:
@@ -229,7 +226,7 @@ def team_build(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 def _member_form_response(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    template = "teams/member_form.html#member-form" if _partial(request) else "teams/member_form.html"
+    template = "teams/member_form.html#member-form" if is_partial(request) else "teams/member_form.html"
     return render(request, template, context, status=status)
 
 
@@ -332,7 +329,7 @@ def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
             }
             return _team_written(request, account, notice)
     context = {"form": form, "account": account}
-    template = "teams/link_form.html#link-form" if _partial(request) else "teams/link_form.html"
+    template = "teams/link_form.html#link-form" if is_partial(request) else "teams/link_form.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -356,7 +353,7 @@ def link_edit(request: HttpRequest, account_id: int, link_id: int) -> HttpRespon
             }
             return _team_written(request, account, notice)
     context = {"form": form, "account": account, "link": link}
-    template = "teams/link_edit.html#link-edit" if _partial(request) else "teams/link_edit.html"
+    template = "teams/link_edit.html#link-edit" if is_partial(request) else "teams/link_edit.html"
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -407,7 +404,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "query": f"tier={tier}" if tier else "",
     }
-    template = "teams/overview.html#overview-rows" if _partial(request) else "teams/overview.html"
+    template = "teams/overview.html#overview-rows" if is_partial(request) else "teams/overview.html"
     return render(request, template, context)
 
 
@@ -426,7 +423,7 @@ def people(request: HttpRequest) -> HttpResponse:
         "query": "over=1" if only_over else "",
         "full_allocation": selectors.FULL_ALLOCATION,
     }
-    template = "teams/people.html#people-rows" if _partial(request) else "teams/people.html"
+    template = "teams/people.html#people-rows" if is_partial(request) else "teams/people.html"
     return render(request, template, context)
 
 
@@ -476,7 +473,7 @@ def rule_create(request: HttpRequest) -> HttpResponse:
         else:
             return _rules_written(request, _("The staffing rule was added."))
     context = _rules_context(request, form=form)
-    template = "teams/rules.html#rules-body" if _partial(request) else "teams/rules.html"
+    template = "teams/rules.html#rules-body" if is_partial(request) else "teams/rules.html"
     return render(request, template, context, status=400)
 
 
@@ -555,14 +552,14 @@ def plan_page(request: HttpRequest, account_id: int) -> HttpResponse:
     else:
         plan = selectors.current_plan(request.tenant, account, as_of=_today(request))
     context = _plan_context(request, account, plan)
-    template = "teams/plan.html#plan-body" if _partial(request) else "teams/plan.html"
+    template = "teams/plan.html#plan-body" if is_partial(request) else "teams/plan.html"
     return render(request, template, context)
 
 
 def _form_response(
     request: HttpRequest, template: str, partial: str, context: dict[str, Any], form: Any
 ) -> HttpResponse:
-    name = f"{template}#{partial}" if _partial(request) else template
+    name = f"{template}#{partial}" if is_partial(request) else template
     return render(request, name, context, status=400 if form.errors else 200)
 
 
@@ -582,7 +579,7 @@ def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The account plan was created."))
             url = _plan_url(request, account, plan)
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return go(request, url)
     context = {"form": form, "account": account, "plan": None}
     return _form_response(request, "teams/plan_form.html", "plan-form", context, form)
 
@@ -742,5 +739,5 @@ def _my_actions_context(request: HttpRequest, notice: str | None = None) -> dict
 @require_GET
 @vary_on_headers("HX-Request")
 def my_actions(request: HttpRequest) -> HttpResponse:
-    template = "teams/my_actions.html#my-actions-body" if _partial(request) else "teams/my_actions.html"
+    template = "teams/my_actions.html#my-actions-body" if is_partial(request) else "teams/my_actions.html"
     return render(request, template, _my_actions_context(request))

@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
 from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order
-from accounts.selectors import tenant_today
 from kam.api.filters import IdFilter, InstantFilter
+from kam.tenancy import tenant_today
 
 
 class AccountFilter(filters.FilterSet):

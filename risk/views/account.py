@@ -29,10 +29,13 @@ from django_htmx.http import reswap, retarget
 from accounts import access
 from accounts import tabs as account_tabs
 from accounts.models import Account
-from accounts.selectors import account_get, group_root, tenant_today
+from accounts.selectors import account_get, group_root
+from kam import formats
 from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
+from kam.pages import is_partial
 from kam.permissions import READ_ALL, WRITERS, tenant_view
+from kam.tenancy import tenant_today
 from risk import notifications, page_helpers, page_selectors, selectors, services
 from risk.models import ContingencyKind, ContingencyPlan
 
@@ -117,10 +120,6 @@ def _tab_url(request: HttpRequest, account: Account) -> str:
     return account_tabs.page_url(request.tenant.slug, account.pk, TAB_KEY)
 
 
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None:
     """The account's customer group in the latest snapshot when it reaches the single-customer
     warning line, for the note that a contingency plan is expected (tenant-wide figures:
@@ -140,9 +139,9 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
     if level == "ok":
         return None
     if level == "critical":
-        line = _("critical line %(value)s") % {"value": page_helpers.share_text(policy.single_customer_critical)}
+        line = _("critical line %(value)s") % {"value": formats.share_text(policy.single_customer_critical)}
     else:
-        line = _("warning line %(value)s") % {"value": page_helpers.share_text(policy.single_customer_warning)}
+        line = _("warning line %(value)s") % {"value": formats.share_text(policy.single_customer_warning)}
     return {
         "name": group["root_name"],
         "is_root": root.pk == account.pk,
@@ -205,7 +204,7 @@ def _written(request: HttpRequest, account: Account, notice: str) -> HttpRespons
 
 
 def _form_response(request: HttpRequest, context: dict[str, Any], form: PlanForm) -> HttpResponse:
-    template = f"{FORM_TEMPLATE}#plan-form" if _partial(request) else FORM_TEMPLATE
+    template = f"{FORM_TEMPLATE}#plan-form" if is_partial(request) else FORM_TEMPLATE
     return render(request, template, context, status=400 if form.errors else 200)
 
 

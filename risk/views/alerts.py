@@ -33,12 +33,13 @@ from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts.page_helpers import tenant_member_users
-from accounts.selectors import tenant_today
 from kam.api.fields import MAX_ID
+from kam.formats import format_percent
 from kam.forms import DATE_WIDGET
 from kam.models import User
+from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
-from kam.tenancy import get_object_for_tenant
+from kam.tenancy import get_object_for_tenant, tenant_today
 from risk import selectors, services
 from risk.models import SEVERITY_RANK, AlertKind, AlertStatus, RiskAlert, Severity
 from risk.notifications import alert_summary
@@ -142,10 +143,6 @@ class SnoozeForm(forms.Form):
 
 
 # --- reading -------------------------------------------------------------------------------------
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _readable_alert(request: HttpRequest, alert_id: Any) -> RiskAlert:
@@ -300,25 +297,22 @@ def _center_url(request: HttpRequest, params: QueryDict | None = None) -> str:
 @vary_on_headers("HX-Request")
 def risk_center(request: HttpRequest) -> HttpResponse:
     context = _center_context(request, _list_params(request.GET.urlencode()))
-    template = "risk/alerts.html#alerts-body" if _partial(request) else "risk/alerts.html"
+    template = "risk/alerts.html#alerts-body" if is_partial(request) else "risk/alerts.html"
     return render(request, template, context)
 
 
 # --- the alert page ------------------------------------------------------------------------------
 
 
-def _percent(share: Any) -> str:
-    try:
-        return f"{float(share) * 100:.1f}%"
-    except (TypeError, ValueError):
-        return "—"
-
-
 def _detail_lists(alert: RiskAlert) -> dict[str, Any]:
     """The lists in an alert's details that the summary sentence only counts, per kind."""
     details = alert.details or {}
     if alert.kind in (AlertKind.CONCENTRATION_TOP5, AlertKind.CONCENTRATION_HHI):
-        return {"groups": [{**group, "percent": _percent(group.get("share"))} for group in details.get("groups") or []]}
+        return {
+            "groups": [
+                {**group, "percent": format_percent(group.get("share"))} for group in details.get("groups") or []
+            ]
+        }
     if alert.kind == AlertKind.PAYMENT_OVERDUE:
         return {"invoice_numbers": details.get("numbers") or [], "oldest_due_on": details.get("oldest_due_on")}
     if alert.kind == AlertKind.KEY_CONTACT_LEFT:
@@ -380,7 +374,7 @@ def _alert_context(
 @vary_on_headers("HX-Request")
 def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = _readable_alert(request, alert_id)
-    template = "risk/alert.html#alert-body" if _partial(request) else "risk/alert.html"
+    template = "risk/alert.html#alert-body" if is_partial(request) else "risk/alert.html"
     return render(request, template, _alert_context(request, alert))
 
 
@@ -392,7 +386,7 @@ def _render_part(
 ) -> HttpResponse:
     """The page, or with htmx its part, swapped for the element of the same id (after a write
     the part answers whichever form asked)."""
-    if not _partial(request):
+    if not is_partial(request):
         return render(request, template, context, status=status)
     response = render(request, f"{template}#{part}", context, status=status)
     return reswap(retarget(response, f"#{part}"), "outerHTML")

@@ -25,6 +25,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from kam.api.fields import MAX_ID
+from kam.pages import is_partial
 from kam.permissions import tenant_view
 from kam.tenancy import get_object_for_tenant
 from risk import selectors, services
@@ -36,10 +37,6 @@ PAGE_SIZE = 50
 BELL_SIZE = 8
 # The body event that makes base.html reload the bell's slot.
 BELL_REFRESH_EVENT = "kam-refresh-risk-bell"
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _page_url(request: HttpRequest, *, unread_only: bool = False) -> str:
@@ -114,7 +111,7 @@ def _page_context(request: HttpRequest, *, unread_only: bool, page_number: Any =
 def notifications_page(request: HttpRequest) -> HttpResponse:
     unread_only = request.GET.get("unread") == "1"
     context = _page_context(request, unread_only=unread_only, page_number=request.GET.get("page"))
-    template = "risk/notifications.html#notifications-body" if _partial(request) else "risk/notifications.html"
+    template = "risk/notifications.html#notifications-body" if is_partial(request) else "risk/notifications.html"
     return render(request, template, context)
 
 

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
-from accounts.selectors import tenant_today
 from kam.forms import DATE_WIDGET, add_service_errors
 from kam.models import Tenant
 from kam.permissions import READ_ALL, tenant_view
+from kam.tenancy import tenant_today
 from risk import page_selectors, selectors, services, tasks
 from risk.api import RUNNERS
 from risk.models import RunKind

@@ -27,13 +27,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import trigger_client_event
 
+from kam.forms import add_service_errors
 from kam.models import Tenant
+from kam.pages import go, is_partial
 from kam.permissions import ADMINS, READ_ALL, SCORECARD_EDITORS, tenant_view
 from kam.tenancy import get_object_for_tenant
 from risk import selectors, services, webhooks
-from risk.forms import RiskPolicyForm, WebhookEndpointForm, add_service_errors, endpoint_initial
+from risk.forms import RiskPolicyForm, WebhookEndpointForm, endpoint_initial
 from risk.models import DeliveryStatus, RiskPolicy, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from risk.selectors import delivery_counts, delivery_log, last_deliveries
 
@@ -43,10 +45,6 @@ TESTED_EVENT = "webhook-tested"
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _runs_url(tenant: Tenant) -> str | None:
@@ -217,7 +215,7 @@ def _endpoint_page(
         "new_secret": new_secret,
         "timeout": f"{webhooks.timeout_seconds():g}",
     }
-    partial = request.method == "GET" and _partial(request)
+    partial = request.method == "GET" and is_partial(request)
     return render(request, "risk/webhook.html#delivery-log" if partial else "risk/webhook.html", context)
 
 
@@ -271,7 +269,7 @@ def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     services.webhook_endpoint_delete(request.tenant, endpoint=endpoint, actor=request.user)
     messages.success(request, _("The webhook to %(url)s was deleted with its delivery log.") % {"url": url})
     target = reverse("risk-webhooks", kwargs={"tenant_slug": request.tenant.slug})
-    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return go(request, target)
 
 
 @tenant_view(roles=ADMINS)

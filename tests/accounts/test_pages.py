@@ -14,13 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from accounts import selectors
 from accounts import tabs as account_tabs
 from accounts.models import Account, AccountStatus, Contact, Event, HealthBand, Interaction, Tier
 from accounts.tabs import AccountTab, register, tabs_for
-from accounts.templatetags.kam_format import format_money, format_percent
 from accounts.validators import credit_code_check_character
-from kam.tenancy import tenant_context
+from kam.formats import format_money, format_percent
+from kam.tenancy import tenant_context, tenant_today
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -527,7 +526,7 @@ def test_tab_urls_answer_fragments_to_htmx_and_redirect_plain_visits(account, ma
 
 def test_overview_figures(tenant, manager, account):
     # given orders in the last 12 months and the 12 before, and another account's revenue
-    today = selectors.tenant_today(tenant)
+    today = tenant_today(tenant)
     for days, amount in ((10, "600000"), (100, "400000"), (190, "200000"), (400, "800000")):
         OrderFactory(tenant=tenant, account=account, order_date=today - dt.timedelta(days=days), amount=Decimal(amount))
     OrderFactory(tenant=tenant, order_date=today - dt.timedelta(days=20), amount=Decimal("800000"))
@@ -557,7 +556,7 @@ def test_overview_figures(tenant, manager, account):
 
 
 def test_overview_money_in_chinese_uses_wan(tenant, manager, account):
-    today = selectors.tenant_today(tenant)
+    today = tenant_today(tenant)
     OrderFactory(tenant=tenant, account=account, order_date=today - dt.timedelta(days=5), amount=Decimal("12345678"))
     html = client_in(manager, "zh-hans").get(f"/t/acme/accounts/{account.pk}/overview/", **htmx()).content.decode()
     assert "¥1,234.57万" in html
@@ -664,7 +663,7 @@ def test_orders_tab_is_paged_newest_first(tenant, manager, account):
 
 
 def test_invoices_tab_marks_overdue(tenant, manager, account):
-    today = selectors.tenant_today(tenant)
+    today = tenant_today(tenant)
     InvoiceFactory(tenant=tenant, account=account, number="INV-LATE", issued_on=today - dt.timedelta(days=60), due_on=today - dt.timedelta(days=1))  # fmt: skip
     InvoiceFactory(tenant=tenant, account=account, number="INV-PAID", issued_on=today - dt.timedelta(days=60), due_on=today - dt.timedelta(days=30), paid_on=today - dt.timedelta(days=31), paid_amount=Decimal("50000"))  # fmt: skip
     InvoiceFactory(tenant=tenant, account=account, number="INV-OPEN", issued_on=today, due_on=today + dt.timedelta(days=30))  # fmt: skip
@@ -679,7 +678,7 @@ def test_invoices_tab_marks_overdue(tenant, manager, account):
 
 
 def test_contracts_tab_highlights_those_ending_within_90_days(tenant, manager, account):
-    today = selectors.tenant_today(tenant)
+    today = tenant_today(tenant)
     ContractFactory(tenant=tenant, account=account, title="即将到期", start_on=today - dt.timedelta(days=300), end_on=today + dt.timedelta(days=60))  # fmt: skip
     ContractFactory(tenant=tenant, account=account, title="长期协议", start_on=today - dt.timedelta(days=30), end_on=today + dt.timedelta(days=400), ip_clause=True)  # fmt: skip
     html = client_in(manager).get(f"/t/acme/accounts/{account.pk}/contracts/", **htmx()).content.decode()
@@ -725,7 +724,7 @@ def test_timeline_shows_events_orders_and_changes(tenant, manager, account):
 
 def test_group_tab_and_page_roll_revenue_up(tenant, manager):
     # given a group of three with orders in the last 12 months
-    today = selectors.tenant_today(tenant)
+    today = tenant_today(tenant)
     root = AccountFactory(tenant=tenant, name="集团总部")
     child = AccountFactory(tenant=tenant, name="唐山基地", parent=root, owner=manager)
     grandchild = AccountFactory(tenant=tenant, name="唐山车间", parent=child)

@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.selectors import tenant_today
 from kam.models import Tenant
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from risk import services as risk
 from scoring import services as scoring
 from scoring.demo import quarter_ends

@@ -10,9 +10,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.selectors import tenant_today
 from kam.models import Tenant, User
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from scoring import services as scoring
 from tests import factories
 from tests.browser.conftest import log_in

@@ -16,9 +16,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.selectors import tenant_today
 from kam.models import RunStatus, Tenant
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from risk.models import ConcentrationSnapshot, HealthAssessment, RiskAlert, RiskRun
 from risk.services import risk_policy_seed_default
 from scoring.models import AccountScore, Scorecard, ScoreRun

@@ -14,8 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.selectors import tenant_today
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from risk.models import AlertStatus, Notification, RiskAlert
 from tests.factories import AccountFactory
 

@@ -138,7 +138,7 @@ def test_a_concentration_run_leaves_the_health_alone(accounts, tenant, director,
 
 
 def test_as_of_defaults_to_today(accounts, tenant, admin, django_capture_on_commit_callbacks):
-    from accounts.selectors import tenant_today
+    from kam.tenancy import tenant_today
 
     html = client_in(admin).get(url("risk-runs")).content.decode()
     assert f'value="{tenant_today(tenant).isoformat()}"' in html

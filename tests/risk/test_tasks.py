@@ -10,9 +10,8 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.selectors import tenant_today
 from kam.tasks import fan_out
-from kam.tenancy import tenant_context
+from kam.tenancy import tenant_context, tenant_today
 from risk import engine, services, tasks
 from risk.models import ConcentrationSnapshot, HealthAssessment, RiskAlert, RiskRun, WebhookDelivery
 from tests.factories import AccountFactory, InvoiceFactory, OrderFactory, TenantFactory

@@ -16,8 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import services as account_services
+from kam import formats
 from kam.tenancy import tenant_context
-from scoring import page_helpers, services
+from scoring import services
 from scoring.models import AccountScore, Rating, RunStatus, Scorecard, ScorecardStatus, ScoreRun, TierOverride
 from tests.factories import AccountFactory, OrderFactory
 
@@ -869,11 +870,11 @@ def test_only_directors_set_overrides(world, role_users):
 
 
 def test_plain_number_and_raw_formats():
-    assert [page_helpers.plain_number(v) for v in ("65.00", "47.50", "6000000", "-0.2")] == [
+    assert [formats.plain_number(v) for v in ("65.00", "47.50", "6000000", "-0.2")] == [
         "65",
         "47.5",
         "6,000,000",
         "-0.2",
     ]
-    assert page_helpers.plain_number("6000000.00", grouping=False) == "6000000"
-    assert page_helpers.signed(Decimal("-3.5")) == "-3.50"
+    assert formats.plain_number("6000000.00", grouping=False) == "6000000"
+    assert formats.signed(Decimal("-3.5")) == "-3.50"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from accounts.models import ContactLevel, Tier
-from accounts.selectors import tenant_today
+from kam.tenancy import tenant_today
 from teams import services
 from tests.factories import AccountFactory, ContactFactory
 
