@@ -1,11 +1,11 @@
-"""Celery entry points of the accounts app. Thin: the work is in accounts.importing."""
+"""Celery entry points of the accounts app. Thin: the work is in accounts.imports.jobs."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
 
-from accounts import importing
+from accounts.imports import jobs
 from kam.models import Tenant
 from kam.tasks import tenant_task
 
@@ -25,7 +25,7 @@ def run_import_job(
     Row errors are written in the language of the person or request that queued the job.
     """
     with translation.override(language or settings.LANGUAGE_CODE):
-        importing.import_job_execute(tenant, job_id=job_id, dry_run=dry_run, user_id=user_id, token_id=token_id)
+        jobs.import_job_execute(tenant, job_id=job_id, dry_run=dry_run, user_id=user_id, token_id=token_id)
 
 
 STALE_UPLOAD_AGE_HOURS = 24
@@ -42,4 +42,4 @@ def sweep_stale_imports(tenant: Tenant) -> int:
 
     cutoff = timezone.now() - dt.timedelta(hours=STALE_UPLOAD_AGE_HOURS)
     stale = ImportJob.objects.for_tenant(tenant).filter(status=ImportStatus.PENDING, created_at__lt=cutoff)
-    return sum(1 for job in stale if importing.import_job_discard(tenant, job))
+    return sum(1 for job in stale if jobs.import_job_discard(tenant, job))

@@ -38,7 +38,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts import importing  # noqa: E402
+from accounts.imports.run import ImportOutcome, import_file  # noqa: E402
 from accounts.models import Account  # noqa: E402
 from accounts.validators import credit_code_check_character  # noqa: E402
 from kam.models import Tenant  # noqa: E402
@@ -115,9 +115,9 @@ def psql_copy(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def kam_import(tenant: Tenant, path: Path) -> tuple[float, importing.ImportOutcome]:
+def kam_import(tenant: Tenant, path: Path) -> tuple[float, ImportOutcome]:
     start = time.perf_counter()
-    outcome = importing.import_file(tenant, kind="orders", path=path, file_name=path.name)
+    outcome = import_file(tenant, kind="orders", path=path, file_name=path.name)
     return time.perf_counter() - start, outcome
 
 

@@ -22,7 +22,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone, translation
 
-from accounts import importing
+from accounts.imports.errors import MAX_STORED_ERRORS, error_total
+from accounts.imports.jobs import SYNC_ROW_LIMIT, import_job_queue
+from accounts.imports.progress import JobProgress
+from accounts.imports.run import ImportOutcome, import_file
+from accounts.imports.uploads import MAX_UPLOAD_BYTES
 from accounts.models import Account, Contact, ImportJob, ImportStatus, Invoice, Order
 from accounts.validators import credit_code_check_character
 from kam.models import AuditLog
@@ -81,11 +85,11 @@ def build_file(folder: Path, rows: list[list[str]], fmt: str = "utf-8", stem: st
     return path
 
 
-def run(tenant, kind: str, path: Path, **kwargs: Any) -> importing.ImportOutcome:
-    return importing.import_file(tenant, kind=kind, path=path, file_name=path.name, **kwargs)
+def run(tenant, kind: str, path: Path, **kwargs: Any) -> ImportOutcome:
+    return import_file(tenant, kind=kind, path=path, file_name=path.name, **kwargs)
 
 
-def errors_of(outcome: importing.ImportOutcome) -> list[tuple[Any, str, str]]:
+def errors_of(outcome: ImportOutcome) -> list[tuple[Any, str, str]]:
     return [(error["row"], error["column"], error["message"]) for error in outcome.errors]
 
 
@@ -119,7 +123,7 @@ def the_job(tenant) -> ImportJob:
 
 @pytest.fixture(autouse=True)
 def _english_and_a_private_upload_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "IMPORT_ROOT", tmp_path / "uploads")
+    monkeypatch.setattr("accounts.imports.jobs.IMPORT_ROOT", tmp_path / "uploads")
     with translation.override("en"):
         yield
 
@@ -735,9 +739,9 @@ def test_thousands_of_errors_are_counted_and_the_first_ones_kept(tenant, account
     rows = [ORDER_HEADER] + [["中车华北集团", "2026-01-15", "x", "", "", ""] for _ in range(1200)]
     outcome = run(tenant, "orders", build_file(tmp_path, rows))
     assert outcome.error_count == 1200
-    assert len(outcome.errors) == importing.MAX_STORED_ERRORS + 1
+    assert len(outcome.errors) == MAX_STORED_ERRORS + 1
     assert outcome.errors[-1] == {"row": None, "column": "", "message": "200 more errors are not listed.", "more": 200}
-    assert importing.error_total(outcome.errors) == 1200
+    assert error_total(outcome.errors) == 1200
 
 
 # --- managers write only their accounts -------------------------------------------------------------
@@ -924,7 +928,7 @@ def test_an_upload_over_50_mb_is_refused_before_it_is_read(tenant, admin, tmp_pa
     # given: a sparse file one byte over the limit (no disk space used)
     big = tmp_path / "orders.csv"
     with open(big, "wb") as handle:
-        handle.truncate(importing.MAX_UPLOAD_BYTES + 1)
+        handle.truncate(MAX_UPLOAD_BYTES + 1)
     # when
     response = upload(login(admin), big, "orders")
     # then
@@ -955,7 +959,7 @@ def test_a_large_content_length_is_refused_unread(tenant, admin):
 
 def test_a_file_growing_past_the_limit_while_streaming_is_dropped(tenant, admin, tmp_path, monkeypatch):
     # Content-Length under the limit plus the form's envelope, the file itself over it.
-    monkeypatch.setattr(importing, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr("accounts.imports.uploads.MAX_UPLOAD_BYTES", 1000)
     response = upload(login(admin), build_file(tmp_path, [ORDER_HEADER] * 100), "orders")
     assert response.status_code == 413
     assert "the limit is 0 MB. Split it into smaller files." in response.content.decode()
@@ -976,7 +980,7 @@ def test_a_large_file_is_checked_and_imported_by_the_task(
     tenant, admin, accounts, tmp_path, django_capture_on_commit_callbacks
 ):
     client = login(admin)
-    rows = big_order_rows(importing.SYNC_ROW_LIMIT + 500)
+    rows = big_order_rows(SYNC_ROW_LIMIT + 500)
     # when: uploaded (the check runs as a task: eager in tests)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = upload(client, build_file(tmp_path, rows, "utf-8-sig"), "orders")
@@ -1044,20 +1048,20 @@ def test_the_task_reports_progress_through_its_own_connection(tmp_path, monkeypa
             tenant=tenant, kind="orders", file_name="big.csv", file_path=str(path), status=ImportStatus.VALIDATING
         )
     seen: list[tuple[str, int]] = []
-    report = importing.JobProgress._update
+    report = JobProgress._update
 
     def spy(self, **values):
         report(self, **values)
         seen.append(tuple(ImportJob.objects.filter(pk=job.pk).values_list("status", "processed_rows").get()))
 
-    monkeypatch.setattr(importing.JobProgress, "_update", spy)
-    monkeypatch.setattr(importing.JobProgress, "INTERVAL", 0)
+    monkeypatch.setattr(JobProgress, "_update", spy)
+    monkeypatch.setattr(JobProgress, "INTERVAL", 0)
     # when: checked (the page's first step), then imported (its confirm)
     run_import_job.delay(tenant.pk, job.pk, dry_run=True, language="en")
     checked, seen[:] = list(seen), []
     assert (fresh(tenant, job).status, job.total_rows) == ("pending", 5000)
     with tenant_context(tenant):
-        importing.import_job_queue(tenant, job, dry_run=False)  # on_commit: runs when this block commits
+        import_job_queue(tenant, job, dry_run=False)  # on_commit: runs when this block commits
     # then
     fresh(tenant, job)
     assert (job.status, job.processed_rows, job.created_count) == ("done", 5000, 5000)

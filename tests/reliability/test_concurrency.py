@@ -1,7 +1,7 @@
 """Concurrency: what two people or two jobs doing the same thing at once get.
 
 - Two score runs, or two imports of one kind, of one tenant run one after the other (the
-  advisory locks of scoring.services and accounts.importing), with real threads and
+  advisory locks of scoring.services and accounts.imports.run), with real threads and
   connections.
 - Two people editing one account or one scorecard: the second save is refused with a
   clear message (a version check), never silently lost; saving again, knowingly, keeps it.
@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from accounts import importing
 from accounts import services as account_services
+from accounts.imports.run import ImportBusy, ImportOutcome, import_file
 from accounts.models import Account, Order
 from kam.models import Tenant
 from kam.tenancy import tenant_context
@@ -140,18 +140,18 @@ def test_two_imports_of_orders_into_one_tenant_run_one_after_the_other(tenant, t
     file_b = orders_file(tmp_path, "b.csv", ["PO-9", "PO-2", "PO-3"])
     holding, release = threading.Event(), threading.Event()
 
-    def import_a() -> importing.ImportOutcome:
-        return importing.import_file(tenant, kind="orders", path=file_a)
+    def import_a() -> ImportOutcome:
+        return import_file(tenant, kind="orders", path=file_a)
 
     thread_a, outcome_a = in_thread(lambda: holding_a_transaction(import_a, holding, release))
     assert holding.wait(30)
     # when: a second import of orders starts while the first is open
     busy = None
     try:
-        importing.import_file(tenant, kind="orders", path=file_b, wait_for_lock=False)
-    except importing.ImportBusy as exc:
+        import_file(tenant, kind="orders", path=file_b, wait_for_lock=False)
+    except ImportBusy as exc:
         busy = exc
-    thread_b, outcome_b = in_thread(lambda: importing.import_file(tenant, kind="orders", path=file_b))
+    thread_b, outcome_b = in_thread(lambda: import_file(tenant, kind="orders", path=file_b))
     try:
         # then: one that may not wait is told the tenant is busy; one that may, waits
         assert busy is not None

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
-from accounts import importing
+from accounts.imports.jobs import record_outcome
+from accounts.imports.run import import_file
 from accounts.models import ImportJob, ImportKind
 from kam.models import Tenant
 from kam.tenancy import tenant_context
@@ -38,14 +39,12 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         dry_run = options["dry_run"]
         with translation.override(options["language"]), tenant_context(tenant):
-            outcome = importing.import_file(
-                tenant, kind=options["kind"], path=path, file_name=path.name, dry_run=dry_run
-            )
+            outcome = import_file(tenant, kind=options["kind"], path=path, file_name=path.name, dry_run=dry_run)
             if not dry_run:
                 # Recorded as a job, so that the import shows among the tenant's recent imports.
                 # Its file_path stays empty: the command reads the file in place and leaves it alone.
                 job = ImportJob.objects.create(tenant=tenant, kind=options["kind"], file_name=path.name[:255])
-                importing.record_outcome(tenant, job, outcome, dry_run=False)
+                record_outcome(tenant, job, outcome, dry_run=False)
         if not outcome.ok:
             for error in outcome.errors:
                 where = f"row {error['row']}" if error["row"] else "file"

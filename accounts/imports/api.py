@@ -16,8 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import importing
-from accounts.import_views import FORM_OVERHEAD, content_length, limit_upload
+from accounts.imports import jobs, uploads
 from accounts.models import ImportJob, ImportKind
 from kam.api.viewsets import TenantViewSetMixin
 from kam.models import ApiToken
@@ -79,8 +78,8 @@ class ImportJobCreateSerializer(serializers.Serializer):
     )
 
     def validate_file(self, upload: Any) -> Any:
-        if upload.size is not None and upload.size > importing.MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(importing.too_large_message(upload.size))
+        if uploads.over_limit(upload.size):
+            raise PayloadTooLarge(uploads.too_large_message(upload.size))
         return upload
 
 
@@ -112,10 +111,10 @@ class ImportJobViewSet(
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication, which may read the body (the session's CSRF check).
         if request.method == "POST":
-            length = content_length(request._request)
-            if length > importing.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-                raise PayloadTooLarge(importing.too_large_message(length))
-            self.upload_limit = limit_upload(request._request)
+            try:
+                self.upload_limit = uploads.limit_upload(request._request)
+            except uploads.UploadTooLarge as exc:
+                raise PayloadTooLarge(exc.message) from None
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -140,17 +139,17 @@ class ImportJobViewSet(
         data = request.data  # parsed here, through the size-limited upload handler
         limiter = getattr(self, "upload_limit", None)
         if limiter is not None and limiter.too_large:
-            raise PayloadTooLarge(importing.too_large_message(limiter.received))
+            raise PayloadTooLarge(uploads.too_large_message(limiter.received))
         payload = ImportJobCreateSerializer(data=data)
         payload.is_valid(raise_exception=True)
         tenant = request._request.tenant
         token = request.auth if isinstance(request.auth, ApiToken) else None
         user = None if token is not None else request.user
         try:
-            job = importing.import_job_create(
+            job = jobs.import_job_create(
                 tenant, kind=payload.validated_data["kind"], upload=payload.validated_data["file"], user=user
             )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict) from exc
-        importing.import_job_queue(tenant, job, dry_run=payload.validated_data["dry_run"], user=user, token=token)
+        jobs.import_job_queue(tenant, job, dry_run=payload.validated_data["dry_run"], user=user, token=token)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from accounts.import_api import ImportJobViewSet
+from accounts.imports.api import ImportJobViewSet
 
 router = SimpleRouter()
 # "api-imports": the page owns the URL name "imports-list".

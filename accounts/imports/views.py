@@ -1,5 +1,5 @@
 """Import pages: upload and check a file, look at the preview and the row errors, confirm,
-watch the progress. Thin: the work is in accounts.importing (DESIGN section 3)."""
+watch the progress. Thin: the work is in jobs.py (DESIGN section 3)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,59 +18,18 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import importing
 from accounts.access import WRITE_ALL
+from accounts.imports import jobs, uploads
+from accounts.imports.columns import COLUMNS, column_reference
+from accounts.imports.errors import error_total
+from accounts.imports.run import ImportBusy
 from accounts.models import ImportJob, ImportKind
+from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
 from kam.tenancy import get_object_for_tenant
 
-# The multipart envelope around the file (boundaries, the other fields): a request longer
-# than the limit plus this cannot carry a file within the limit.
-FORM_OVERHEAD = 64 * 1024
-
-
-# --- upload size: refused before the body is read ---------------------------------------------------
-
-
-def content_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
-class SizeLimitedUploadHandler(FileUploadHandler):
-    """First in the chain: drops an uploaded file as soon as it passes the import limit, so
-    a body whose Content-Length lied (or was chunked) is never stored whole."""
-
-    def __init__(self, request: HttpRequest | None = None, limit: int | None = None) -> None:
-        super().__init__(request)
-        self.limit = importing.MAX_UPLOAD_BYTES if limit is None else limit
-        self.received = 0
-        self.too_large = False
-
-    def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.too_large = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
-def limit_upload(request: HttpRequest) -> SizeLimitedUploadHandler:
-    handler = SizeLimitedUploadHandler(request)
-    request.upload_handlers.insert(0, handler)
-    return handler
-
-
-# --- form --------------------------------------------------------------------------------------------
+# Row errors listed on the page (of the up to 1,000 the job keeps; the total is shown beside).
+ERRORS_SHOWN = 200
 
 
 class ImportUploadForm(forms.Form):
@@ -91,17 +49,21 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size is not None and upload.size > importing.MAX_UPLOAD_BYTES:
-            raise ValidationError(importing.too_large_message(upload.size))
+        if uploads.over_limit(upload.size):
+            raise ValidationError(uploads.too_large_message(upload.size))
         return upload
-
-
-# --- pages ---------------------------------------------------------------------------------------------
 
 
 def _may_act_on(request: HttpRequest, job: ImportJob) -> bool:
     """Confirm or discard: the person who uploaded the file, or an administrator or director."""
     return job.created_by_id == request.user.pk or request.membership.role in WRITE_ALL
+
+
+def _job_to_act_on(request: HttpRequest, job_id: int) -> ImportJob:
+    job = get_object_for_tenant(ImportJob, request.tenant, job_id)
+    if not _may_act_on(request, job):
+        raise PermissionDenied
+    return job
 
 
 @csrf_exempt  # checked by _import_list, once the size limit is in place (Django: "upload handlers on the fly")
@@ -111,24 +73,24 @@ def _may_act_on(request: HttpRequest, job: ImportJob) -> bool:
 def import_list(request: HttpRequest) -> HttpResponse:
     handler = None
     if request.method == "POST":
-        length = content_length(request)
-        if length > importing.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        try:
+            handler = uploads.limit_upload(request)
+        except uploads.UploadTooLarge as exc:
             # Refused unread, before CSRF (whose check would parse the body): nothing changes here.
-            return _render_list(request, ImportUploadForm(), importing.too_large_message(length), status=413)
-        handler = limit_upload(request)
+            return _render_list(request, ImportUploadForm(), exc.message, status=413)
     return _import_list(request, handler=handler)
 
 
 @csrf_protect
-def _import_list(request: HttpRequest, *, handler: SizeLimitedUploadHandler | None) -> HttpResponse:
+def _import_list(request: HttpRequest, *, handler: uploads.SizeLimitedUploadHandler | None) -> HttpResponse:
     if request.method != "POST":
-        if request.htmx and not request.htmx.history_restore_request:
+        if is_partial(request):
             return render(request, "accounts/import_list.html#recent-imports", {"page": _recent(request)})
         return _render_list(request, ImportUploadForm())
     files = request.FILES  # the body is parsed here (if CSRF did not already), through the limit
     if handler is not None and handler.too_large:
         form = ImportUploadForm(initial={"kind": request.POST.get("kind")})
-        return _render_list(request, form, importing.too_large_message(handler.received), status=413)
+        return _render_list(request, form, uploads.too_large_message(handler.received), status=413)
     form = ImportUploadForm(request.POST, files)
     if form.is_valid():
         return _start(request, form)
@@ -136,9 +98,9 @@ def _import_list(request: HttpRequest, *, handler: SizeLimitedUploadHandler | No
 
 
 def _recent(request: HttpRequest) -> Any:
-    page = Paginator(importing.import_jobs_recent(request.tenant), 20).get_page(request.GET.get("page"))
+    page = Paginator(jobs.import_jobs_recent(request.tenant), 20).get_page(request.GET.get("page"))
     for job in page.object_list:
-        job.error_total = importing.error_total(job.errors)
+        job.error_total = error_total(job.errors)
     return page
 
 
@@ -149,7 +111,7 @@ def _render_list(
         "form": form,
         "upload_error": upload_error,
         "page": _recent(request),
-        "reference": importing.column_reference(),
+        "reference": column_reference(),
     }
     return render(request, "accounts/import_list.html", context, status=status)
 
@@ -157,16 +119,16 @@ def _render_list(
 def _start(request: HttpRequest, form: ImportUploadForm) -> HttpResponse:
     tenant = request.tenant
     try:
-        job = importing.import_job_create(
+        job = jobs.import_job_create(
             tenant, kind=form.cleaned_data["kind"], upload=form.cleaned_data["file"], user=request.user
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("imports-list", tenant_slug=tenant.slug)
-    if importing.import_job_estimated_rows(job) < importing.SYNC_ROW_LIMIT:
-        importing.import_job_process(tenant, job, dry_run=True, membership=request.membership, actor=request.user)
+    if jobs.import_job_estimated_rows(job) < jobs.SYNC_ROW_LIMIT:
+        jobs.import_job_process(tenant, job, dry_run=True, membership=request.membership, actor=request.user)
     else:
-        importing.import_job_queue(tenant, job, dry_run=True, user=request.user)
+        jobs.import_job_queue(tenant, job, dry_run=True, user=request.user)
     return redirect("imports-detail", tenant_slug=tenant.slug, job_id=job.pk)
 
 
@@ -176,16 +138,15 @@ def _start(request: HttpRequest, form: ImportUploadForm) -> HttpResponse:
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_for_tenant(ImportJob.objects.select_related("created_by"), request.tenant, job_id)
     context = _detail_context(request, job)
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "accounts/import_detail.html#job-state" if partial else "accounts/import_detail.html"
+    template = "accounts/import_detail.html#job-state" if is_partial(request) else "accounts/import_detail.html"
     return render(request, template, context)
 
 
 def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     errors = [item for item in job.errors if "more" not in item]
     error_cells = {(item["row"], item["column"]) for item in errors}
-    labels = {column.field: column.label for column in importing.COLUMNS.get(job.kind, ())}
-    preview = importing.import_job_preview(job)
+    labels = {column.field: column.label for column in COLUMNS.get(job.kind, ())}
+    preview = jobs.import_job_preview(job)
     if preview is not None:
         columns = [{**column, "label": labels.get(column["field"], "")} for column in preview["columns"]]
         rows = [
@@ -202,14 +163,14 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         preview = {"columns": columns, "rows": rows}
     return {
         "job": job,
-        "running": job.status in importing.RUNNING_STATUSES,
-        "ready": importing.import_job_is_ready(job),
+        "running": job.status in jobs.RUNNING_STATUSES,
+        "ready": jobs.import_job_is_ready(job),
         "may_act": _may_act_on(request, job),
         "preview": preview,
-        "errors": errors[: importing.ERRORS_SHOWN],
-        "error_count": importing.error_total(job.errors),
-        "errors_shown": min(len(errors), importing.ERRORS_SHOWN),
-        "sync_limit": importing.SYNC_ROW_LIMIT,
+        "errors": errors[:ERRORS_SHOWN],
+        "error_count": error_total(job.errors),
+        "errors_shown": min(len(errors), ERRORS_SHOWN),
+        "sync_limit": jobs.SYNC_ROW_LIMIT,
     }
 
 
@@ -217,20 +178,18 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
 @require_POST
 def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
     tenant = request.tenant
-    job = get_object_for_tenant(ImportJob, tenant, job_id)
-    if not _may_act_on(request, job):
-        raise PermissionDenied
+    job = _job_to_act_on(request, job_id)
     detail = reverse("imports-detail", kwargs={"tenant_slug": tenant.slug, "job_id": job.pk})
-    if not importing.import_job_claim(tenant, job):
+    if not jobs.import_job_claim(tenant, job):
         messages.info(request, _("This import has already started, or its file has errors."))
         return redirect(detail)
-    if job.total_rows < importing.SYNC_ROW_LIMIT:
+    if job.total_rows < jobs.SYNC_ROW_LIMIT:
         try:
-            outcome = importing.import_job_process(
+            outcome = jobs.import_job_process(
                 tenant, job, dry_run=False, membership=request.membership, actor=request.user, wait_for_lock=False
             )
-        except importing.ImportBusy:
-            importing.import_job_release(tenant, job)
+        except ImportBusy:
+            jobs.import_job_release(tenant, job)
             messages.warning(
                 request, _("Another import of this kind is running in this workspace; try again when it has finished.")
             )
@@ -242,7 +201,7 @@ def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
                 % {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged},
             )
     else:
-        importing.import_job_queue(tenant, job, dry_run=False, user=request.user)
+        jobs.import_job_queue(tenant, job, dry_run=False, user=request.user)
     return redirect(detail)
 
 
@@ -250,13 +209,10 @@ def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def import_discard(request: HttpRequest, job_id: int) -> HttpResponse:
     tenant = request.tenant
-    job = get_object_for_tenant(ImportJob, tenant, job_id)
-    if not _may_act_on(request, job):
-        raise PermissionDenied
-    if job.status in importing.RUNNING_STATUSES:
+    job = _job_to_act_on(request, job_id)
+    name = job.file_name
+    if not jobs.import_job_discard(tenant, job):
         messages.warning(request, _("A running import cannot be discarded; wait until it has finished."))
         return redirect("imports-detail", tenant_slug=tenant.slug, job_id=job.pk)
-    name = job.file_name
-    importing.import_job_discard(tenant, job)
     messages.success(request, _("The import of %(file)s was removed.") % {"file": name})
     return redirect("imports-list", tenant_slug=tenant.slug)
