@@ -1,5 +1,5 @@
 """Webhooks against a real HTTP receiver on 127.0.0.1: the signature verified with the
-recipe documented in README.md, retries with exponential backoff, a slow or failing
+recipe documented in docs/api.md, retries with exponential backoff, a slow or failing
 receiver that never fails the job, and the refusal of private addresses."""
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from tests.risk.conftest import D, run
 
 pytestmark = pytest.mark.django_db
 
-DOCS = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 def documented_verifier():
-    """The verification recipe exactly as the README shows it to integrators."""
+    """The verification recipe exactly as docs/api.md shows it to integrators."""
     text = DOCS.read_text(encoding="utf-8")
     block = re.search(r"<!-- webhook-verification -->\s*```python\n(.*?)```", text, re.S)
-    assert block, "README.md lost its webhook verification recipe"
+    assert block, "docs/api.md lost its webhook verification recipe"
     namespace: dict[str, Any] = {}
     exec(compile(block.group(1), str(DOCS), "exec"), namespace)  # noqa: S102 - our own documentation
     return namespace["verify_kam_signature"]
