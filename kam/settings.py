@@ -343,7 +343,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
-    # Behind a TLS reverse proxy that sends X-Forwarded-Proto (README, Server install).
+    # Behind a TLS reverse proxy that sends X-Forwarded-Proto (docs/operations.md, server install).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # The container's healthcheck asks over plain HTTP from inside (docker-compose.yml).

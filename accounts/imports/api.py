@@ -122,7 +122,7 @@ class ImportJobViewSet(
         description=(
             "Upload a CSV or XLSX file (multipart: `file`, `kind`). The job is checked and imported by a "
             "background task; poll `GET /api/v1/imports/{id}/`. Nothing is written unless every row is valid. "
-            "Columns are documented in the README (Import) and on the import page."
+            "Columns are documented in docs/import.md and on the import page."
         ),
         request={"multipart/form-data": ImportJobCreateSerializer},
         responses={

@@ -1,4 +1,4 @@
-"""The columns of each kind of import file (the page's reference table and the README say the
+"""The columns of each kind of import file (the page's reference table and docs/import.md say the
 same) and the mapping of a file's header onto them: Chinese or English column names, case,
 spaces and underscores ignored."""
 
@@ -266,5 +266,5 @@ def map_header(kind: str, row: int, cells: Sequence[Any], errors: ErrorLog) -> H
 
 
 def column_reference() -> list[dict[str, Any]]:
-    """Every kind's columns, for the page's reference table (the README says the same)."""
+    """Every kind's columns, for the page's reference table (docs/import.md says the same)."""
     return [{"kind": kind, "label": ImportKind(kind).label, "columns": COLUMNS[kind]} for kind in ImportKind.values]
