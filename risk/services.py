@@ -61,6 +61,11 @@ def _user(actor: Any) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
+def _is_active_member(tenant: Tenant, user: User) -> bool:
+    """Whom an alert or a plan may be given to: an active member of this tenant."""
+    return Membership.objects.filter(tenant=tenant, user=user, is_active=True).exists()
+
+
 def _given(values: dict[str, Any]) -> dict[str, Any]:
     """The fields an update was given (the others are _UNSET)."""
     return {name: value for name, value in values.items() if value is not _UNSET}
@@ -509,10 +514,7 @@ def alert_update(
     before = audit.snapshot(alert)
     changed = []
     if assignee is not _UNSET:
-        if (
-            assignee is not None
-            and not Membership.objects.filter(tenant=tenant, user=assignee, is_active=True).exists()
-        ):
+        if assignee is not None and not _is_active_member(tenant, assignee):
             raise ValidationError({"assignee": _("Choose an active member of this workspace.")})
         if alert.assignee_id != (assignee.pk if assignee else None):
             alert.assignee = assignee
@@ -569,13 +571,18 @@ def alerts_bulk_snooze(tenant: Tenant, *, alerts: list[RiskAlert], snoozed_until
 # --- contingency plans -----------------------------------------------------------------------------
 
 
+def _check_plan(tenant: Tenant, plan: ContingencyPlan) -> None:
+    if plan.tenant_id != tenant.pk:
+        raise ValidationError(_("No such plan in this workspace."))
+
+
 def _check_plan_data(tenant: Tenant, data: dict[str, Any]) -> None:
     """The rules of a plan's fields, for those given (an update may give a few)."""
     account = data.get("account")
     if account is not None and account.tenant_id != tenant.pk:
         raise ValidationError({"account": _("Choose one of this workspace's own accounts.")})
     owner = data.get("owner")
-    if owner is not None and not Membership.objects.filter(tenant=tenant, user=owner, is_active=True).exists():
+    if owner is not None and not _is_active_member(tenant, owner):
         raise ValidationError({"owner": _("Choose an active member of this workspace.")})
     if "kind" in data and data["kind"] not in ContingencyKind.values:
         raise ValidationError({"kind": _("Choose alternative_market or sudden_loss.")})
@@ -625,8 +632,7 @@ def contingency_plan_update(
     actor: Any = None,
 ) -> ContingencyPlan:
     """Change the given fields; the others stay (an owner who has since left included)."""
-    if plan.tenant_id != tenant.pk:
-        raise ValidationError(_("No such plan in this workspace."))
+    _check_plan(tenant, plan)
     data = _given(
         {
             "account": account,
@@ -649,13 +655,17 @@ def contingency_plan_update(
 
 @tenant_service
 def contingency_plan_delete(tenant: Tenant, *, plan: ContingencyPlan, actor: Any = None) -> None:
-    if plan.tenant_id != tenant.pk:
-        raise ValidationError(_("No such plan in this workspace."))
+    _check_plan(tenant, plan)
     audit.record_delete(tenant=tenant, instance=plan, actor=actor)
     plan.delete()
 
 
 # --- webhooks --------------------------------------------------------------------------------------
+
+
+def _check_endpoint(tenant: Tenant, endpoint: WebhookEndpoint) -> None:
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
 
 
 def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -728,8 +738,7 @@ def webhook_endpoint_update(
     actor: Any = None,
 ) -> WebhookEndpoint:
     """Change the given fields; the secret changes only by rotation."""
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     data = _given({"url": url, "events": events, "description": description, "is_active": is_active})
     before = _endpoint_snapshot(endpoint)
     if "url" in data:
@@ -747,8 +756,7 @@ def webhook_endpoint_update(
 
 @tenant_service
 def webhook_endpoint_rotate_secret(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     endpoint.secret = webhooks.new_secret()
     endpoint.save(update_fields=["secret", "updated_at"])
     audit.record(tenant=tenant, action="update", instance=endpoint, changes={"secret": ["…", "rotated"]}, actor=actor)
@@ -757,16 +765,14 @@ def webhook_endpoint_rotate_secret(tenant: Tenant, *, endpoint: WebhookEndpoint,
 
 @tenant_service
 def webhook_endpoint_delete(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> None:
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     _audit_endpoint(tenant, endpoint, "delete", actor)
     endpoint.delete()
 
 
 def webhook_send_test(tenant: Tenant, *, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a ``webhook.test`` event now and answer the delivery with the receiver's response."""
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     return webhooks.send_test(tenant, endpoint)
 
 
