@@ -95,7 +95,8 @@ class PlanForm(forms.Form):
 
 
 def _can_edit_plans(request: HttpRequest, account: Account) -> bool:
-    """Whoever may write the account (only the writing roles ever may: WRITERS)."""
+    """account_get_writable's rule: whoever may write the account (access.can_write holds only
+    for the writing roles, so a "role in WRITERS" check would add nothing)."""
     return access.can_write(request.tenant, request.membership, account)
 
 
