@@ -106,7 +106,7 @@ def _decision_maker_left(tenant: Tenant, account: Account, today: dt.date) -> No
 def _contingency_plan(tenant: Tenant, people: dict[str, Any], today: dt.date) -> None:
     """A sudden-loss plan for the largest customer group of the latest snapshot."""
     with tenant_context(tenant):
-        snapshot = selectors.latest_concentration(tenant)
+        snapshot = selectors.concentration_latest(tenant)
         if snapshot is None or not snapshot.groups:
             return
         root = Account.objects.get(pk=snapshot.groups[0]["root"])

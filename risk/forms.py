@@ -1,5 +1,5 @@
 """Forms of the risk settings pages: the risk policy (warning lines and alert thresholds) and
-webhook endpoints.
+webhook endpoints; and the ids the risk pages post (posted_id).
 
 The limits of every policy field are read from the model's validators, so the page, the
 API and the service agree on them; the form only turns percentages (10 = 10 %) into the
@@ -21,16 +21,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from kam.api.fields import MAX_ID
 from kam.formats import plain_number
-from kam.forms import add_service_errors
 from risk.models import RiskPolicy, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "POLICY_GROUPS",
     "RiskPolicyForm",
     "WebhookEndpointForm",
-    "add_service_errors",
     "endpoint_initial",
+    "posted_id",
 ]
 
 HUNDRED = Decimal(100)
@@ -362,3 +362,10 @@ def endpoint_initial(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "events": list(endpoint.events or []),
         "is_active": endpoint.is_active,
     }
+
+
+def posted_id(value: str) -> int | None:
+    """A posted id, or None for anything that is not one (a database id fits in a bigint)."""
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
+        return int(value)
+    return None

@@ -52,6 +52,17 @@ def alert_title(kind: str, account_name: str | None) -> str:
     return f"{label}: {account_name}" if account_name else label
 
 
+def notification_title(event: str, alert: RiskAlert) -> str:
+    """The title of a notification about an alert (``event``: opened, escalated or assigned),
+    in the active language; the bell says it again in the reader's."""
+    title = alert_title(alert.kind, _account_name(alert))
+    if event == "escalated":
+        return _("Escalated: %(title)s") % {"title": title}
+    if event == "assigned":
+        return _("Assigned to you: %(title)s") % {"title": title}
+    return title
+
+
 def _number(value: Any, places: int = 2) -> str:
     try:
         return f"{float(value):.{places}f}"
@@ -177,9 +188,7 @@ def notify_alerts(tenant: Tenant, *, alert_ids: list[int], event: str) -> int:
     link = alert_link_builder(tenant)
     users, alert_refs, titles, bodies, links = [], [], [], [], []
     for alert in alerts.order_by("id"):
-        title = alert_title(alert.kind, alert.account.name if alert.account else None)
-        if event == "escalated":
-            title = _("Escalated: %(title)s") % {"title": title}
+        title = notification_title(event, alert)
         body = alert_summary(alert.kind, alert.details)
         for user_id in sorted(recipients[alert.pk]):
             users.append(user_id)
@@ -214,7 +223,7 @@ def notify_assignee(tenant: Tenant, *, alert: RiskAlert) -> int:
         user_id=alert.assignee_id,
         kind="alert.assigned",
         alert=alert,
-        title=(_("Assigned to you: %(title)s") % {"title": alert_title(alert.kind, _account_name(alert))})[:300],
+        title=notification_title("assigned", alert)[:300],
         body=alert_summary(alert.kind, alert.details),
         link=alert_link(tenant, alert.pk),
     )

@@ -1,19 +1,29 @@
-"""Reads of risk for pages, the API and dashboards: snapshots, assessments and alerts,
-never raw orders. Every function takes the tenant first."""
+"""Reads of risk for pages, the API and dashboards: snapshots, assessments, alerts, plans,
+runs, the policy, webhooks and notifications, never raw orders. Every function takes the
+tenant first.
+
+Names are ``<entity>_<verb>``: ``_get`` one row (404 when the tenant has no such row, or the
+member may not read it), ``_latest`` the newest or None, ``_list`` many, ``_count`` and
+``_counts`` numbers; a qualifier may follow the verb (``notification_count_unread``). A few
+pure functions grade what was read (``concentration_lines``, ``health_signals``) here
+because the API and the dashboards need them as much as the pages.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db import connection, models
 from django.db.models import Count, Q, QuerySet
 
 from accounts.access import readable_accounts
 from accounts.models import Account
 from kam.models import Membership, Tenant, User
 from kam.permissions import READ_ALL
-from kam.tenancy import tenant_today
+from kam.tenancy import get_object_for_tenant, tenant_today
 from risk.models import (
     SIGNAL_WEIGHTS,
     AlertStatus,
@@ -29,33 +39,68 @@ from risk.models import (
     WebhookEndpoint,
 )
 
+_M = TypeVar("_M", bound=models.Model)
+
+# The figures of the trend chart and its table: every snapshot's numbers, never its JSON lists.
+TREND_FIELDS = ("as_of", "total_revenue_12m", "group_count", "top1_share", "top5_share", "top10_share", "hhi")
+# How deep the walk up from an account with a plan goes (the engine's limit).
+MAX_DEPTH = 100
+
+
+def _of_readable_accounts(rows: QuerySet[_M], tenant: Tenant, membership: Membership | None) -> QuerySet[_M]:
+    """Rows (with an ``account``) the member may read: all for the roles that read every account
+    and for API tokens (membership None); for a team member those of the accounts they read,
+    which leaves out the rows without an account (tenant-wide alerts)."""
+    if membership is None or membership.role in READ_ALL:
+        return rows
+    return rows.filter(account__in=readable_accounts(tenant, membership).values("pk"))
+
+
 # --- concentration -----------------------------------------------------------------------------------
 
 
-def latest_concentration(tenant: Tenant) -> ConcentrationSnapshot | None:
-    return ConcentrationSnapshot.objects.for_tenant(tenant).order_by("-as_of", "-id").first()
+def concentration_latest(tenant: Tenant) -> ConcentrationSnapshot | None:
+    return concentration_list(tenant).first()
 
 
-def concentration_history(tenant: Tenant) -> QuerySet[ConcentrationSnapshot]:
+def concentration_list(tenant: Tenant) -> QuerySet[ConcentrationSnapshot]:
+    """Every snapshot, newest first."""
     return ConcentrationSnapshot.objects.for_tenant(tenant).order_by("-as_of", "-id")
+
+
+def concentration_trend(tenant: Tenant, *, since: dt.date | None) -> list[dict[str, Any]]:
+    """The snapshots' figures from ``since`` on (all of them for None), oldest first; one query."""
+    snapshots = concentration_list(tenant)
+    if since is not None:
+        snapshots = snapshots.filter(as_of__gte=since)
+    return list(snapshots.order_by("as_of").values(*TREND_FIELDS))
+
+
+def concentration_level(value: Decimal | float, warning: Decimal | None, critical: Decimal | None) -> str:
+    """ok | warning | critical: a figure graded against its lines (None: the figure has no such line)."""
+    if critical is not None and value >= critical:
+        return "critical"
+    if warning is not None and value >= warning:
+        return "warning"
+    return "ok"
 
 
 def concentration_lines(policy: RiskPolicy, snapshot: ConcentrationSnapshot) -> list[dict[str, Any]]:
     """Each figure against its warning lines, for the concentration page:
     ``[{"key", "value", "warning", "critical", "level"}]`` with level ok|warning|critical."""
-
-    def level(value: Decimal, warning: Decimal, critical: Decimal | None) -> str:
-        if critical is not None and value >= critical:
-            return "critical"
-        return "warning" if value >= warning else "ok"
-
     rows = [
         ("top1_share", snapshot.top1_share, policy.single_customer_warning, policy.single_customer_critical),
         ("top5_share", snapshot.top5_share, policy.top5_warning, None),
         ("hhi", snapshot.hhi, policy.hhi_warning, policy.hhi_critical),
     ]
     return [
-        {"key": key, "value": value, "warning": warning, "critical": critical, "level": level(value, warning, critical)}
+        {
+            "key": key,
+            "value": value,
+            "warning": warning,
+            "critical": critical,
+            "level": concentration_level(value, warning, critical),
+        }
         for key, value, warning, critical in rows
     ]
 
@@ -63,7 +108,7 @@ def concentration_lines(policy: RiskPolicy, snapshot: ConcentrationSnapshot) -> 
 # --- health ------------------------------------------------------------------------------------------
 
 
-def latest_health(tenant: Tenant, account: Account) -> HealthAssessment | None:
+def health_latest(tenant: Tenant, account: Account) -> HealthAssessment | None:
     return (
         HealthAssessment.objects.for_tenant(tenant)
         .filter(account=account)
@@ -73,8 +118,8 @@ def latest_health(tenant: Tenant, account: Account) -> HealthAssessment | None:
     )
 
 
-def health_history(tenant: Tenant, account: Account, *, limit: int = 365) -> list[HealthAssessment]:
-    """Oldest first, for the band history chart."""
+def health_list(tenant: Tenant, account: Account, *, limit: int = 365) -> list[HealthAssessment]:
+    """The latest ``limit`` assessments, oldest first, for the band history chart."""
     rows = list(HealthAssessment.objects.for_tenant(tenant).filter(account=account).order_by("-as_of")[:limit])
     return rows[::-1]
 
@@ -105,33 +150,10 @@ def health_signals(assessment: HealthAssessment) -> dict[str, dict[str, Any] | N
     return signals
 
 
-def band_counts(tenant: Tenant) -> dict[str, int]:
-    """Accounts per current health band (denormalised on the account)."""
-    rows = (
-        Account.objects.for_tenant(tenant)
-        .exclude(status="lost")
-        .exclude(health_band="")
-        .values("health_band")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    return {row["health_band"]: row["count"] for row in rows}
-
-
 # --- alerts ------------------------------------------------------------------------------------------
 
 
-def alerts_for(tenant: Tenant, membership: Membership | None) -> QuerySet[RiskAlert]:
-    """The alerts a member may read: all for roles that read every account (and tokens:
-    membership None); for a team member, those of the accounts they read, without the
-    tenant-wide ones."""
-    alerts = RiskAlert.objects.for_tenant(tenant)
-    if membership is not None and membership.role not in READ_ALL:
-        alerts = alerts.filter(account__in=readable_accounts(tenant, membership).values("pk"))
-    return alerts
-
-
-def alerts_list(
+def alert_list(
     tenant: Tenant,
     membership: Membership | None,
     *,
@@ -142,9 +164,12 @@ def alerts_list(
     assignee: int | None = None,
     include_snoozed: bool = True,
 ) -> QuerySet[RiskAlert]:
-    """Filtered, newest first; one query whatever the page size (account and assignee joined).
-    ``status="open"`` means not resolved (open or acknowledged)."""
-    alerts = alerts_for(tenant, membership).select_related("account", "assignee")
+    """The alerts the member may read (all for the roles that read every account and for API
+    tokens, membership None; for a team member those of the accounts they read, without the
+    tenant-wide ones), filtered, newest first; one query whatever the page size (account and
+    assignee joined). ``status="open"`` means not resolved (open or acknowledged)."""
+    alerts = _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership)
+    alerts = alerts.select_related("account", "assignee")
     if kind:
         alerts = alerts.filter(kind=kind)
     if severity:
@@ -162,11 +187,20 @@ def alerts_list(
     return alerts.order_by("-opened_at", "-id")
 
 
-def open_alert_counts(tenant: Tenant, membership: Membership | None = None) -> dict[str, dict[str, int]]:
-    """{kind: {severity: count}} of the open alerts, for dashboards."""
+def alert_get(tenant: Tenant, membership: Membership | None, alert_id: Any) -> RiskAlert:
+    """An alert the member may read, with the people of its timeline, or 404 (another
+    tenant's, or not theirs to read)."""
+    alerts = _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership).select_related(
+        "account", "assignee", "acknowledged_by", "resolved_by"
+    )
+    return get_object_for_tenant(alerts, tenant, alert_id)
+
+
+def alert_counts_open(tenant: Tenant, membership: Membership | None = None) -> dict[str, dict[str, int]]:
+    """{kind: {severity: count}} of the open (not resolved) alerts the member reads, for dashboards."""
     counts: dict[str, dict[str, int]] = {}
     rows = (
-        alerts_for(tenant, membership)
+        _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership)
         .exclude(status=AlertStatus.RESOLVED)
         .values("kind", "severity")
         .annotate(count=Count("id"))
@@ -177,51 +211,63 @@ def open_alert_counts(tenant: Tenant, membership: Membership | None = None) -> d
     return counts
 
 
-def account_open_alerts(tenant: Tenant, account: Account) -> QuerySet[RiskAlert]:
-    return (
-        RiskAlert.objects.for_tenant(tenant)
-        .filter(account=account)
-        .exclude(status=AlertStatus.RESOLVED)
-        .select_related("assignee")
-        .order_by("-opened_at", "-id")
-    )
+# --- contingency plans -------------------------------------------------------------------------------
 
 
-# --- plans, runs, policy, webhooks, notifications ---------------------------------------------------
-
-
-def contingency_plans(tenant: Tenant, *, account: Account | None = None) -> QuerySet[ContingencyPlan]:
+def plan_list(tenant: Tenant, *, account: Account | None = None) -> QuerySet[ContingencyPlan]:
     plans = ContingencyPlan.objects.for_tenant(tenant).select_related("account", "owner")
     return plans.filter(account=account) if account is not None else plans
 
 
-def runs(tenant: Tenant) -> QuerySet[RiskRun]:
+def plan_get(tenant: Tenant, membership: Membership | None, plan_id: Any) -> ContingencyPlan:
+    """A plan of an account the member may read, or 404 (another tenant's id included)."""
+    return get_object_for_tenant(_of_readable_accounts(plan_list(tenant), tenant, membership), tenant, plan_id)
+
+
+def plan_root_ids(tenant: Tenant) -> set[int]:
+    """The customer groups (their root account ids) with a contingency plan on any of their
+    accounts, as the concentration alerts count them: walked up from the (few) accounts
+    with a plan, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE walk(id, parent_id, depth) AS (
+                SELECT a.id, a.parent_id, 0 FROM accounts_account a
+                WHERE a.tenant_id = %(tenant)s
+                  AND a.id IN (SELECT p.account_id FROM risk_contingencyplan p WHERE p.tenant_id = %(tenant)s)
+                UNION ALL
+                SELECT a.id, a.parent_id, w.depth + 1
+                FROM accounts_account a JOIN walk w ON a.id = w.parent_id
+                WHERE a.tenant_id = %(tenant)s AND w.depth < {MAX_DEPTH}
+            )
+            SELECT DISTINCT id FROM walk WHERE parent_id IS NULL
+            """,
+            {"tenant": tenant.pk},
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# --- runs and policy ---------------------------------------------------------------------------------
+
+
+def run_list(tenant: Tenant) -> QuerySet[RiskRun]:
     return RiskRun.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-id")
 
 
-def risk_policy(tenant: Tenant) -> RiskPolicy | None:
+def run_get(tenant: Tenant, run_id: Any) -> RiskRun:
+    """One run of the tenant, or 404."""
+    return get_object_for_tenant(run_list(tenant), tenant, run_id)
+
+
+def policy_get(tenant: Tenant) -> RiskPolicy | None:
+    """The tenant's policy; None for a tenant made before risk whose defaults were never seeded
+    (risk.services.risk_policy_of seeds them)."""
     return RiskPolicy.objects.for_tenant(tenant).first()
 
 
-def webhook_endpoints(tenant: Tenant) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.for_tenant(tenant).order_by("id")
+# --- webhooks ----------------------------------------------------------------------------------------
 
-
-def webhook_deliveries(tenant: Tenant, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint).order_by("-created_at", "-id")
-
-
-def notifications_of(tenant: Tenant, user: User) -> QuerySet[Notification]:
-    return Notification.objects.for_tenant(tenant).filter(user=user).order_by("-created_at", "-id")
-
-
-def unread_notification_count(tenant: Tenant, user: User) -> int:
-    return Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True).count()
-
-
-# --- webhook delivery log (the settings pages) ------------------------------------------------
-
-# The log never needs the stored body; the excerpt of the response is short.
+# The delivery log never needs the stored body; the excerpt of the response is short.
 LOG_COLUMNS = (
     "id",
     "endpoint_id",
@@ -240,7 +286,26 @@ LOG_COLUMNS = (
 )
 
 
-def last_deliveries(tenant: Tenant, endpoints: Iterable[WebhookEndpoint]) -> dict[int, WebhookDelivery]:
+def webhook_list(tenant: Tenant) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.for_tenant(tenant).order_by("id")
+
+
+def webhook_get(tenant: Tenant, endpoint_id: Any) -> WebhookEndpoint:
+    """The tenant's endpoint with who made it; another tenant's id, or none, is 404."""
+    return get_object_for_tenant(WebhookEndpoint.objects.select_related("created_by"), tenant, endpoint_id)
+
+
+def _deliveries(tenant: Tenant, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint).order_by("-created_at", "-id")
+
+
+def delivery_list(tenant: Tenant, endpoint: WebhookEndpoint, *, status: str = "") -> QuerySet[WebhookDelivery]:
+    """The endpoint's delivery log, newest first, of one status or all."""
+    rows = _deliveries(tenant, endpoint).only(*LOG_COLUMNS)
+    return rows.filter(status=status) if status in DeliveryStatus.values else rows
+
+
+def delivery_latest_per_endpoint(tenant: Tenant, endpoints: Iterable[WebhookEndpoint]) -> dict[int, WebhookDelivery]:
     """endpoint id -> its newest delivery, in one query whatever the number of endpoints
     (DISTINCT ON over the (tenant, endpoint, -created_at) index)."""
     ids = [endpoint.pk for endpoint in endpoints]
@@ -256,16 +321,10 @@ def last_deliveries(tenant: Tenant, endpoints: Iterable[WebhookEndpoint]) -> dic
     return {row.endpoint_id: row for row in rows}
 
 
-def delivery_log(tenant: Tenant, endpoint: WebhookEndpoint, *, status: str = "") -> QuerySet[WebhookDelivery]:
-    """The endpoint's deliveries, newest first, of one status or all."""
-    rows = webhook_deliveries(tenant, endpoint).only(*LOG_COLUMNS)
-    return rows.filter(status=status) if status in DeliveryStatus.values else rows
-
-
 def delivery_counts(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, int]:
     """{status: count} for every status (0 when none), and "all"."""
     rows = (
-        webhook_deliveries(tenant, endpoint)
+        _deliveries(tenant, endpoint)
         .order_by()
         .values("status")
         .annotate(count=Count("id"))
@@ -273,3 +332,15 @@ def delivery_counts(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, int]
     )
     counts = dict.fromkeys(DeliveryStatus.values, 0) | dict(rows)
     return {"all": sum(counts.values()), **counts}
+
+
+# --- notifications -----------------------------------------------------------------------------------
+
+
+def notification_list(tenant: Tenant, user: User) -> QuerySet[Notification]:
+    """The user's own notifications, newest first: nobody reads another person's."""
+    return Notification.objects.for_tenant(tenant).filter(user=user).order_by("-created_at", "-id")
+
+
+def notification_count_unread(tenant: Tenant, user: User) -> int:
+    return Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True).count()

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from kam import audit
 from kam.models import Membership, Tenant, User
 from kam.runs import advisory_xact_lock
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
-from risk import engine, notifications, webhooks
+from risk import engine, notifications, selectors, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
     CONCENTRATION_KINDS,
@@ -52,10 +53,22 @@ logger = logging.getLogger(__name__)
 
 # Tiers whose teams are checked against the staffing rules (team_gap alerts).
 STAFFED_TIERS = (Tier.S, Tier.A)
+# The default of an update's keyword arguments: the field is left as it is (None is a value).
+_UNSET: Any = object()
 
 
 def _user(actor: Any) -> User | None:
     return actor if isinstance(actor, User) else None
+
+
+def _is_active_member(tenant: Tenant, user: User) -> bool:
+    """Whom an alert or a plan may be given to: an active member of this tenant."""
+    return Membership.objects.filter(tenant=tenant, user=user, is_active=True).exists()
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields an update was given (the others are _UNSET)."""
+    return {name: value for name, value in values.items() if value is not _UNSET}
 
 
 def _job_memory() -> None:
@@ -77,9 +90,10 @@ def risk_policy_seed_default(tenant: Tenant) -> RiskPolicy:
 
 def risk_policy_of(tenant: Tenant) -> RiskPolicy:
     """The tenant's policy; the defaults are seeded on first use for a tenant made before risk."""
-    return RiskPolicy.objects.for_tenant(tenant).first() or risk_policy_seed_default(tenant)
+    return selectors.policy_get(tenant) or risk_policy_seed_default(tenant)
 
 
+# The settings risk_policy_update takes (the API's serializer offers the same).
 POLICY_FIELDS = (
     "single_customer_warning",
     "single_customer_critical",
@@ -95,10 +109,36 @@ POLICY_FIELDS = (
 
 
 @tenant_service
-def risk_policy_update(tenant: Tenant, *, actor: Any = None, **fields: Any) -> RiskPolicy:
-    unknown = set(fields) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationError({name: _("Not a setting of the risk policy.") for name in sorted(unknown)})
+def risk_policy_update(
+    tenant: Tenant,
+    *,
+    single_customer_warning: Decimal = _UNSET,
+    single_customer_critical: Decimal = _UNSET,
+    top5_warning: Decimal = _UNSET,
+    hhi_warning: Decimal = _UNSET,
+    hhi_critical: Decimal = _UNSET,
+    health_drop_points: Decimal = _UNSET,
+    purchase_overdue_ratio: Decimal = _UNSET,
+    payment_overdue_days: int = _UNSET,
+    contract_expiring_days: int = _UNSET,
+    recent_days: int = _UNSET,
+    actor: Any = None,
+) -> RiskPolicy:
+    """Change the given lines and thresholds (POLICY_FIELDS); the others stay."""
+    fields = _given(
+        {
+            "single_customer_warning": single_customer_warning,
+            "single_customer_critical": single_customer_critical,
+            "top5_warning": top5_warning,
+            "hhi_warning": hhi_warning,
+            "hhi_critical": hhi_critical,
+            "health_drop_points": health_drop_points,
+            "purchase_overdue_ratio": purchase_overdue_ratio,
+            "payment_overdue_days": payment_overdue_days,
+            "contract_expiring_days": contract_expiring_days,
+            "recent_days": recent_days,
+        }
+    )
     policy = risk_policy_of(tenant)
     before = audit.snapshot(policy)
     for name, value in fields.items():
@@ -460,9 +500,6 @@ def alert_resolve(tenant: Tenant, *, alert: RiskAlert, note: str = "", actor: An
     return alert
 
 
-_UNSET: Any = object()
-
-
 @tenant_service
 def alert_update(
     tenant: Tenant,
@@ -477,10 +514,7 @@ def alert_update(
     before = audit.snapshot(alert)
     changed = []
     if assignee is not _UNSET:
-        if (
-            assignee is not None
-            and not Membership.objects.filter(tenant=tenant, user=assignee, is_active=True).exists()
-        ):
+        if assignee is not None and not _is_active_member(tenant, assignee):
             raise ValidationError({"assignee": _("Choose an active member of this workspace.")})
         if alert.assignee_id != (assignee.pk if assignee else None):
             alert.assignee = assignee
@@ -537,12 +571,18 @@ def alerts_bulk_snooze(tenant: Tenant, *, alerts: list[RiskAlert], snoozed_until
 # --- contingency plans -----------------------------------------------------------------------------
 
 
+def _check_plan(tenant: Tenant, plan: ContingencyPlan) -> None:
+    if plan.tenant_id != tenant.pk:
+        raise ValidationError(_("No such plan in this workspace."))
+
+
 def _check_plan_data(tenant: Tenant, data: dict[str, Any]) -> None:
+    """The rules of a plan's fields, for those given (an update may give a few)."""
     account = data.get("account")
     if account is not None and account.tenant_id != tenant.pk:
         raise ValidationError({"account": _("Choose one of this workspace's own accounts.")})
     owner = data.get("owner")
-    if owner is not None and not Membership.objects.filter(tenant=tenant, user=owner, is_active=True).exists():
+    if owner is not None and not _is_active_member(tenant, owner):
         raise ValidationError({"owner": _("Choose an active member of this workspace.")})
     if "kind" in data and data["kind"] not in ContingencyKind.values:
         raise ValidationError({"kind": _("Choose alternative_market or sudden_loss.")})
@@ -551,7 +591,25 @@ def _check_plan_data(tenant: Tenant, data: dict[str, Any]) -> None:
 
 
 @tenant_service
-def contingency_plan_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> ContingencyPlan:
+def contingency_plan_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    kind: str,
+    actions: str,
+    title: str = "",
+    owner: User | None = None,
+    review_on: dt.date | None = None,
+    actor: Any = None,
+) -> ContingencyPlan:
+    data = {
+        "account": account,
+        "kind": kind,
+        "title": title,
+        "owner": owner,
+        "actions": actions,
+        "review_on": review_on,
+    }
     _check_plan_data(tenant, data)
     plan = ContingencyPlan(tenant=tenant, created_by=_user(actor), **data)
     plan.full_clean()
@@ -562,10 +620,29 @@ def contingency_plan_create(tenant: Tenant, *, actor: Any = None, **data: Any) -
 
 @tenant_service
 def contingency_plan_update(
-    tenant: Tenant, *, plan: ContingencyPlan, actor: Any = None, **data: Any
+    tenant: Tenant,
+    *,
+    plan: ContingencyPlan,
+    account: Account = _UNSET,
+    kind: str = _UNSET,
+    title: str = _UNSET,
+    owner: User | None = _UNSET,
+    actions: str = _UNSET,
+    review_on: dt.date | None = _UNSET,
+    actor: Any = None,
 ) -> ContingencyPlan:
-    if plan.tenant_id != tenant.pk:
-        raise ValidationError(_("No such plan in this workspace."))
+    """Change the given fields; the others stay (an owner who has since left included)."""
+    _check_plan(tenant, plan)
+    data = _given(
+        {
+            "account": account,
+            "kind": kind,
+            "title": title,
+            "owner": owner,
+            "actions": actions,
+            "review_on": review_on,
+        }
+    )
     _check_plan_data(tenant, data)
     before = audit.snapshot(plan)
     for name, value in data.items():
@@ -578,13 +655,17 @@ def contingency_plan_update(
 
 @tenant_service
 def contingency_plan_delete(tenant: Tenant, *, plan: ContingencyPlan, actor: Any = None) -> None:
-    if plan.tenant_id != tenant.pk:
-        raise ValidationError(_("No such plan in this workspace."))
+    _check_plan(tenant, plan)
     audit.record_delete(tenant=tenant, instance=plan, actor=actor)
     plan.delete()
 
 
 # --- webhooks --------------------------------------------------------------------------------------
+
+
+def _check_endpoint(tenant: Tenant, endpoint: WebhookEndpoint) -> None:
+    if endpoint.tenant_id != tenant.pk:
+        raise ValidationError(_("No such webhook in this workspace."))
 
 
 def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -647,13 +728,18 @@ def webhook_endpoint_create(
 
 @tenant_service
 def webhook_endpoint_update(
-    tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None, **data: Any
+    tenant: Tenant,
+    *,
+    endpoint: WebhookEndpoint,
+    url: str = _UNSET,
+    events: list[str] = _UNSET,
+    description: str = _UNSET,
+    is_active: bool = _UNSET,
+    actor: Any = None,
 ) -> WebhookEndpoint:
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
-    unknown = set(data) - {"url", "events", "description", "is_active"}
-    if unknown:
-        raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    """Change the given fields; the secret changes only by rotation."""
+    _check_endpoint(tenant, endpoint)
+    data = _given({"url": url, "events": events, "description": description, "is_active": is_active})
     before = _endpoint_snapshot(endpoint)
     if "url" in data:
         data["url"] = _check_url(data["url"])
@@ -670,8 +756,7 @@ def webhook_endpoint_update(
 
 @tenant_service
 def webhook_endpoint_rotate_secret(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> WebhookEndpoint:
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     endpoint.secret = webhooks.new_secret()
     endpoint.save(update_fields=["secret", "updated_at"])
     audit.record(tenant=tenant, action="update", instance=endpoint, changes={"secret": ["…", "rotated"]}, actor=actor)
@@ -680,16 +765,14 @@ def webhook_endpoint_rotate_secret(tenant: Tenant, *, endpoint: WebhookEndpoint,
 
 @tenant_service
 def webhook_endpoint_delete(tenant: Tenant, *, endpoint: WebhookEndpoint, actor: Any = None) -> None:
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     _audit_endpoint(tenant, endpoint, "delete", actor)
     endpoint.delete()
 
 
 def webhook_send_test(tenant: Tenant, *, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Send a ``webhook.test`` event now and answer the delivery with the receiver's response."""
-    if endpoint.tenant_id != tenant.pk:
-        raise ValidationError(_("No such webhook in this workspace."))
+    _check_endpoint(tenant, endpoint)
     return webhooks.send_test(tenant, endpoint)
 
 

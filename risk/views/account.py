@@ -29,14 +29,15 @@ from django_htmx.http import reswap, retarget
 from accounts import access
 from accounts import tabs as account_tabs
 from accounts.models import Account
-from accounts.selectors import account_get, group_root
+from accounts.page_helpers import tenant_member_users
+from accounts.selectors import account_get, account_get_writable, group_root
 from kam import formats
 from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
 from kam.pages import is_partial
 from kam.permissions import READ_ALL, WRITERS, tenant_view
 from kam.tenancy import tenant_today
-from risk import notifications, page_helpers, page_selectors, selectors, services
+from risk import notifications, presenters, selectors, services
 from risk.models import ContingencyKind, ContingencyPlan
 
 TAB_KEY = "risk"
@@ -76,7 +77,8 @@ class PlanForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = page_selectors.plan_owner_choices(tenant, plan.owner_id if plan else None)
+        # An owner who has since left stays choosable on the plan they own, so editing it does not drop them.
+        self.fields["owner"].queryset = tenant_member_users(tenant, include=[plan.owner_id if plan else None])
         self.fields["owner"].empty_label = _("— nobody yet —")
 
     def clean_actions(self) -> str:
@@ -92,25 +94,15 @@ class PlanForm(forms.Form):
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _readable_account(request: HttpRequest, account_id: int) -> Account:
-    """The account if the user may read it; another tenant's id, or not theirs: 404."""
-    return account_get(request.tenant, request.membership, account_id)
-
-
 def _can_edit_plans(request: HttpRequest, account: Account) -> bool:
-    return request.membership.role in WRITERS and access.can_write(request.tenant, request.membership, account)
-
-
-def _writable_account(request: HttpRequest, account_id: int) -> Account:
-    """Readable (else 404) and writable (else 403)."""
-    account = _readable_account(request, account_id)
-    if not _can_edit_plans(request, account):
-        raise PermissionDenied
-    return account
+    """account_get_writable's rule: whoever may write the account (access.can_write holds only
+    for the writing roles, so a "role in WRITERS" check would add nothing)."""
+    return access.can_write(request.tenant, request.membership, account)
 
 
 def _writable_plan(request: HttpRequest, plan_id: int) -> ContingencyPlan:
-    plan = page_selectors.visible_plan(request.tenant, request.membership, plan_id)
+    """A plan of an account the member reads (else 404) and writes (else 403)."""
+    plan = selectors.plan_get(request.tenant, request.membership, plan_id)
     if not _can_edit_plans(request, plan.account):
         raise PermissionDenied
     return plan
@@ -126,7 +118,7 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
     only for the roles that read the concentration page)."""
     if request.membership.role not in READ_ALL:
         return None
-    snapshot = selectors.latest_concentration(request.tenant)
+    snapshot = selectors.concentration_latest(request.tenant)
     if snapshot is None:
         return None
     root = group_root(request.tenant, account)
@@ -135,7 +127,7 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
         return None
     policy = services.risk_policy_of(request.tenant)
     share = Decimal(str(group["share"]))
-    level = page_helpers.level_of(share, policy.single_customer_warning, policy.single_customer_critical)
+    level = selectors.concentration_level(share, policy.single_customer_warning, policy.single_customer_critical)
     if level == "ok":
         return None
     if level == "critical":
@@ -148,25 +140,25 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
         "share": share,
         "level": level,
         "line": line,
-        "has_plan": root.pk in page_selectors.planned_roots(request.tenant),
+        "has_plan": root.pk in selectors.plan_root_ids(request.tenant),
     }
 
 
 def _health_context(request: HttpRequest, account: Account) -> dict[str, Any]:
     tenant = request.tenant
-    assessment = selectors.latest_health(tenant, account)
+    assessment = selectors.health_latest(tenant, account)
     if assessment is None:
         return {"assessment": None}
     policy = services.risk_policy_of(tenant)
-    rows = page_helpers.signal_rows(assessment, selectors.health_signals(assessment))
-    history = selectors.health_history(tenant, account)
+    rows = presenters.signal_rows(assessment, selectors.health_signals(assessment))
+    history = selectors.health_list(tenant, account)
     return {
         "assessment": assessment,
         "signals": rows,
-        "weighted_mean": page_helpers.weighted_mean(rows),
+        "weighted_mean": presenters.weighted_mean(rows),
         "missing_signals": [row.label for row in rows if not row.has_data],
-        "rhythm": page_helpers.purchase_rhythm(assessment, policy),
-        "history_chart": page_helpers.health_chart(history),
+        "rhythm": presenters.purchase_rhythm(assessment, policy),
+        "history_chart": presenters.health_chart(history),
         "history_rows": history[::-1][:HISTORY_TABLE_ROWS],
         "history_count": len(history),
     }
@@ -175,7 +167,8 @@ def _health_context(request: HttpRequest, account: Account) -> dict[str, Any]:
 def _tab_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
     tenant = request.tenant
     link = notifications.alert_link_builder(tenant)
-    alerts = list(selectors.account_open_alerts(tenant, account))
+    # membership None: the account is readable already, and so are its alerts.
+    alerts = list(selectors.alert_list(tenant, None, account=account.pk, status="open"))
     for alert in alerts:
         alert.summary = notifications.alert_summary(alert.kind, alert.details)
         alert.link = link(alert.pk)
@@ -183,7 +176,7 @@ def _tab_context(request: HttpRequest, account: Account, **extra: Any) -> dict[s
         "account": account,
         "today": tenant_today(tenant),
         "alerts": alerts,
-        "plans": list(selectors.contingency_plans(tenant, account=account).order_by("review_on", "id")),
+        "plans": list(selectors.plan_list(tenant, account=account).order_by("review_on", "id")),
         "can_edit": _can_edit_plans(request, account),
         "group_line": _group_line(request, account),
         **_health_context(request, account),
@@ -221,7 +214,7 @@ def _focus_first(request: HttpRequest, form: PlanForm) -> None:
 @require_GET
 @vary_on_headers("HX-Request")
 def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = account_get(request.tenant, request.membership, account_id)
     if not account_tabs.is_tab_request(request):
         return redirect(_tab_url(request, account))
     return _tab(request, account)
@@ -230,7 +223,7 @@ def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     kind = request.GET.get("kind", "")
     initial = {
         "owner": account.owner_id,

@@ -1,8 +1,8 @@
 """Risk pages: the risk center (预警: the alerts with filters, counts by kind and severity,
 paging, in-place and bulk actions) and the alert page.
 
-Reads come from risk.selectors: ``alerts_for`` gives a team member the alerts of the
-accounts they read and none of the tenant-wide ones. Writes go through risk.services
+Reads come from risk.selectors: ``alert_list`` and ``alert_get`` give a team member the
+alerts of the accounts they read and none of the tenant-wide ones. Writes go through risk.services
 under the API's rules (risk/api.py, AlertViewSet): the writing roles only; a manager
 changes the alerts of the accounts they write; tenant-wide alerts are for administrators
 and directors. Another tenant's alert, or one the member may not read, is 404.
@@ -33,17 +33,16 @@ from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts.page_helpers import tenant_member_users
-from kam.api.fields import MAX_ID
 from kam.formats import format_percent
 from kam.forms import DATE_WIDGET
 from kam.models import User
 from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
-from kam.tenancy import get_object_for_tenant, tenant_today
+from kam.tenancy import tenant_today
 from risk import selectors, services
+from risk.forms import posted_id
 from risk.models import SEVERITY_RANK, AlertKind, AlertStatus, RiskAlert, Severity
 from risk.notifications import alert_summary
-from risk.services import alerts_bulk_snooze
 
 PAGE_SIZE = 50
 # At most this many alerts in one bulk action (risk.services.alerts_bulk reads no more).
@@ -64,7 +63,7 @@ STATUS_FILTERS = [
     (AlertStatus.RESOLVED.value, AlertStatus.RESOLVED.label),
     ("all", gettext_lazy("All")),
 ]
-# The status filter as selectors.alerts_list reads it ("open" there means not resolved);
+# The status filter as selectors.alert_list reads it ("open" there means not resolved);
 # "open" alone (not acknowledged) is narrowed after.
 SELECTOR_STATUS = {"unresolved": "open", "open": "", "acknowledged": "acknowledged", "resolved": "resolved", "all": ""}
 LIST_KEYS = ("status", "kind", "severity", "assignee", "q", "snoozed", "page")
@@ -145,14 +144,6 @@ class SnoozeForm(forms.Form):
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _readable_alert(request: HttpRequest, alert_id: Any) -> RiskAlert:
-    """The alert if the member may read it; another tenant's, or not theirs to read: 404."""
-    alerts = selectors.alerts_for(request.tenant, request.membership).select_related(
-        "account", "assignee", "acknowledged_by", "resolved_by"
-    )
-    return get_object_for_tenant(alerts, request.tenant, alert_id)
-
-
 def _changeable_ids(request: HttpRequest, alerts: list[RiskAlert]) -> set[int]:
     """The alerts the member may change, by the API's rules (one query for a manager)."""
     role = request.membership.role
@@ -171,7 +162,7 @@ def _changeable_ids(request: HttpRequest, alerts: list[RiskAlert]) -> set[int]:
 
 def _changeable_alert(request: HttpRequest, alert_id: int) -> RiskAlert:
     """Readable (else 404) and the member's to change (else 403)."""
-    alert = _readable_alert(request, alert_id)
+    alert = selectors.alert_get(request.tenant, request.membership, alert_id)
     if alert.pk not in _changeable_ids(request, [alert]):
         raise PermissionDenied
     return alert
@@ -180,7 +171,7 @@ def _changeable_alert(request: HttpRequest, alert_id: int) -> RiskAlert:
 def _filtered_alerts(request: HttpRequest, filters: dict[str, Any]) -> QuerySet[RiskAlert]:
     """The filtered alerts, the most severe first, then the newest."""
     assignee = filters["assignee"]
-    alerts = selectors.alerts_list(
+    alerts = selectors.alert_list(
         request.tenant,
         request.membership,
         kind=filters["kind"],
@@ -228,7 +219,7 @@ def _decorate(request: HttpRequest, alerts: list[RiskAlert], errors: dict[int, d
 
 def _counts(request: HttpRequest) -> dict[str, Any]:
     """The open (not resolved) alerts the member reads, by severity and by kind, for the page's head."""
-    by_kind = selectors.open_alert_counts(request.tenant, request.membership)
+    by_kind = selectors.alert_counts_open(request.tenant, request.membership)
     severities = [
         {
             "value": severity.value,
@@ -373,7 +364,7 @@ def _alert_context(
 @require_GET
 @vary_on_headers("HX-Request")
 def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _readable_alert(request, alert_id)
+    alert = selectors.alert_get(request.tenant, request.membership, alert_id)
     template = "risk/alert.html#alert-body" if is_partial(request) else "risk/alert.html"
     return render(request, template, _alert_context(request, alert))
 
@@ -411,20 +402,13 @@ def _answer(
     if not error and not request.htmx:
         messages.success(request, notice)
         return redirect("risk-alert", tenant_slug=request.tenant.slug, alert_id=alert.pk)
-    fresh = _readable_alert(request, alert.pk)
+    fresh = selectors.alert_get(request.tenant, request.membership, alert.pk)
     context = _alert_context(request, fresh, notice=notice, error=error, action_error=action_error)
     return _render_part(request, "risk/alert.html", "alert-body", context, status=status)
 
 
 def _messages_of(exc: ValidationError) -> str:
     return " ".join(exc.messages)
-
-
-def _id(value: str) -> int | None:
-    """A posted id, or None for anything that is not one (a database id fits in a bigint)."""
-    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
-        return int(value)
-    return None
 
 
 @tenant_view(roles=WRITERS)
@@ -470,7 +454,7 @@ def alert_assign(request: HttpRequest, alert_id: int) -> HttpResponse:
     raw = request.POST.get("assignee", "")
     assignee = None
     if raw:
-        user_id = _id(raw)
+        user_id = posted_id(raw)
         assignee = tenant_member_users(request.tenant).filter(pk=user_id).first() if user_id else None
         if assignee is None:
             return _answer(request, alert, action="assign", error=_("Choose an active member of this workspace."))
@@ -524,17 +508,12 @@ def _bulk_selection(request: HttpRequest) -> list[RiskAlert]:
     raw = request.POST.getlist("page_ids" if request.POST.get("all_on_page") else "alert_ids")
     if not raw:
         raise ValidationError(_("Select at least one alert."))
-    ids = sorted({_id(value) or 0 for value in raw})
+    ids = sorted({posted_id(value) or 0 for value in raw})
     if 0 in ids:
         raise ValidationError(_("The selection is not valid. Reload the page and try again."))
     if len(ids) > BULK_LIMIT:
         raise ValidationError(_("Select at most %(count)s alerts at a time.") % {"count": BULK_LIMIT})
-    alerts = list(
-        selectors.alerts_for(request.tenant, request.membership)
-        .filter(pk__in=ids)
-        .select_related("account")
-        .order_by("id")
-    )
+    alerts = list(selectors.alert_list(request.tenant, request.membership).filter(pk__in=ids).order_by("id"))
     if len(alerts) != len(ids):
         raise ValidationError(
             _(
@@ -584,7 +563,7 @@ def alerts_bulk(request: HttpRequest) -> HttpResponse:
         return render(request, "risk/alerts_confirm.html", context)
     try:
         if action == "snooze":
-            count = alerts_bulk_snooze(request.tenant, alerts=alerts, snoozed_until=day, actor=request.user)
+            count = services.alerts_bulk_snooze(request.tenant, alerts=alerts, snoozed_until=day, actor=request.user)
         else:
             ids = [alert.pk for alert in alerts]
             count = services.alerts_bulk(request.tenant, alert_ids=ids, action=action, actor=request.user)

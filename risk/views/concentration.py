@@ -18,8 +18,9 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from kam.pages import is_partial
 from kam.permissions import READ_ALL, tenant_view
-from risk import page_helpers, page_selectors, selectors, services
+from risk import presenters, selectors, services
 from risk.api import RUNNERS
 from risk.models import RunKind, RunStatus
 
@@ -37,7 +38,7 @@ def _choice(request: HttpRequest, name: str, choices: Any, default: str) -> str:
 def _run_in_progress(request: HttpRequest) -> Any:
     """A queued or running run that takes a snapshot, so the empty state does not offer another."""
     return (
-        selectors.runs(request.tenant)
+        selectors.run_list(request.tenant)
         .filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING], kind__in=[RunKind.FULL, RunKind.CONCENTRATION])
         .first()
     )
@@ -45,33 +46,33 @@ def _run_in_progress(request: HttpRequest) -> Any:
 
 def _context(request: HttpRequest) -> dict[str, Any]:
     tenant = request.tenant
-    snapshot = selectors.latest_concentration(tenant)
+    snapshot = selectors.concentration_latest(tenant)
     context: dict[str, Any] = {"snapshot": snapshot, "can_run": request.membership.role in RUNNERS}
     if snapshot is None:
         context["run_in_progress"] = _run_in_progress(request)
         return context
     policy = services.risk_policy_of(tenant)
     view = _choice(request, "view", VIEWS, "groups")
-    period = _choice(request, "period", page_helpers.PERIODS, page_helpers.DEFAULT_PERIOD)
-    trend = page_selectors.concentration_trend(tenant, since=page_helpers.period_since(period, snapshot.as_of))
+    period = _choice(request, "period", presenters.PERIODS, presenters.DEFAULT_PERIOD)
+    trend = selectors.concentration_trend(tenant, since=presenters.period_since(period, snapshot.as_of))
     context.update(
         policy=policy,
-        gauges=page_helpers.concentration_gauges(selectors.concentration_lines(policy, snapshot), snapshot),
+        gauges=presenters.concentration_gauges(selectors.concentration_lines(policy, snapshot), snapshot),
         view=view,
         period=period,
-        periods=list(page_helpers.PERIOD_LABELS.items()),
-        share_marks=page_helpers.share_marks(policy),
-        share_chart=page_helpers.share_chart(trend, policy),
-        hhi_chart=page_helpers.hhi_chart(trend, policy),
-        trend_rows=page_helpers.trend_rows(trend, policy),
+        periods=list(presenters.PERIOD_LABELS.items()),
+        share_marks=presenters.share_marks(policy),
+        share_chart=presenters.share_chart(trend, policy),
+        hhi_chart=presenters.hhi_chart(trend, policy),
+        trend_rows=presenters.trend_rows(trend, policy),
         trend_count=len(trend),
-        table_limit=page_helpers.TREND_TABLE_ROWS,
+        table_limit=presenters.TREND_TABLE_ROWS,
     )
     if view == "groups":
-        context["groups"] = page_helpers.group_rows(snapshot, policy, page_selectors.planned_roots(tenant))
+        context["groups"] = presenters.group_rows(snapshot, policy, selectors.plan_root_ids(tenant))
     else:
-        context["accounts"] = page_helpers.account_rows(snapshot, policy)
-        context["account_hhi_text"] = page_helpers.hhi_text(snapshot.account_hhi)
+        context["accounts"] = presenters.account_rows(snapshot, policy)
+        context["account_hhi_text"] = presenters.hhi_text(snapshot.account_hhi)
     return context
 
 
@@ -82,8 +83,8 @@ def concentration(request: HttpRequest) -> HttpResponse:
     """The latest snapshot's figures as gauges against the lines, the largest groups or
     accounts (?view=), and the trend over ?period= (90d, 1y, all)."""
     context = _context(request)
-    partial = PARTIALS.get(request.htmx.target or "") if request.htmx else None
-    if partial and context["snapshot"] is not None and not request.htmx.history_restore_request:
+    partial = PARTIALS.get(request.htmx.target or "") if is_partial(request) else None
+    if partial and context["snapshot"] is not None:
         return render(request, f"{TEMPLATE}#{partial}", context)
     return render(request, TEMPLATE, context)
 

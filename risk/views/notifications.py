@@ -1,7 +1,7 @@
 """Risk pages: in-app notifications (the bell in the top bar, and the list of them all).
 
 A notification belongs to one user in one tenant: every read goes through
-``selectors.notifications_of(tenant, user)``, so nobody reaches another person's or
+``selectors.notification_list(tenant, user)``, so nobody reaches another person's or
 another workspace's (404). The bell is a top bar widget (kam/navigation.py, registered in
 risk/apps.py) that base.html loads with htmx; answers that change the unread count send
 the ``kam-refresh-risk-bell`` event so the bell follows.
@@ -24,13 +24,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from kam.api.fields import MAX_ID
 from kam.pages import is_partial
 from kam.permissions import tenant_view
 from kam.tenancy import get_object_for_tenant
 from risk import selectors, services
+from risk.forms import posted_id
 from risk.models import Notification
-from risk.notifications import alert_summary, alert_title
+from risk.notifications import alert_summary, notification_title
 
 PAGE_SIZE = 50
 # Notifications the bell's menu lists; the page lists them all.
@@ -53,17 +53,13 @@ def _in_reader_language(notifications: list[Notification]) -> list[Notification]
         if alert is None:
             notification.display_title, notification.display_body = notification.title, notification.body
             continue
-        title = alert_title(alert.kind, alert.account.name if alert.account_id else None)
-        if notification.kind == "alert.escalated":
-            title = _("Escalated: %(title)s") % {"title": title}
-        elif notification.kind == "alert.assigned":
-            title = _("Assigned to you: %(title)s") % {"title": title}
-        notification.display_title, notification.display_body = title, alert_summary(alert.kind, alert.details)
+        notification.display_title = notification_title(notification.kind.removeprefix("alert."), alert)
+        notification.display_body = alert_summary(alert.kind, alert.details)
     return notifications
 
 
 def _notifications(request: HttpRequest) -> Any:
-    return selectors.notifications_of(request.tenant, request.user).select_related("alert__account")
+    return selectors.notification_list(request.tenant, request.user).select_related("alert__account")
 
 
 # --- the bell ------------------------------------------------------------------------------------
@@ -71,7 +67,7 @@ def _notifications(request: HttpRequest) -> Any:
 
 def _bell_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
-        "unread": selectors.unread_notification_count(request.tenant, request.user),
+        "unread": selectors.notification_count_unread(request.tenant, request.user),
         "latest": _in_reader_language(list(_notifications(request)[:BELL_SIZE])),
         **extra,
     }
@@ -99,7 +95,7 @@ def _page_context(request: HttpRequest, *, unread_only: bool, page_number: Any =
     return {
         "page": page,
         "unread_only": unread_only,
-        "unread": selectors.unread_notification_count(request.tenant, request.user),
+        "unread": selectors.notification_count_unread(request.tenant, request.user),
         "query": "unread=1" if unread_only else "",
         **extra,
     }
@@ -123,7 +119,7 @@ def _posted_ids(request: HttpRequest) -> list[int] | None:
     raw = request.POST.getlist("ids")
     if not raw:
         return None
-    return [int(value) for value in raw if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID]
+    return [pk for pk in map(posted_id, raw) if pk is not None]
 
 
 @tenant_view()
@@ -156,7 +152,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
     """Follow a notification's link, marking it read on the way. Only the user's own (else 404);
     a link that is not a path of this site leads to the notifications page instead."""
     notification = get_object_for_tenant(
-        selectors.notifications_of(request.tenant, request.user), request.tenant, notification_id
+        selectors.notification_list(request.tenant, request.user), request.tenant, notification_id
     )
     if notification.read_at is None:
         services.notifications_mark_read(request.tenant, user=request.user, ids=[notification.pk])

@@ -27,7 +27,7 @@ from kam.forms import DATE_WIDGET, add_service_errors
 from kam.models import Tenant
 from kam.permissions import READ_ALL, tenant_view
 from kam.tenancy import tenant_today
-from risk import page_selectors, selectors, services, tasks
+from risk import selectors, services, tasks
 from risk.api import RUNNERS
 from risk.models import RunKind
 
@@ -67,7 +67,7 @@ def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
 
 def _context(request: HttpRequest, form: RunStartForm | None = None) -> dict[str, Any]:
     return {
-        "page": Paginator(selectors.runs(request.tenant), PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(selectors.run_list(request.tenant), PAGE_SIZE).get_page(request.GET.get("page")),
         "query": "",
         "can_run": request.membership.role in RUNNERS,
         "form": form or RunStartForm(tenant=request.tenant),
@@ -87,7 +87,7 @@ def runs(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def run_row(request: HttpRequest, run_id: int) -> HttpResponse:
     """One run's row; while the run is queued or running, the row asks for itself again every second."""
-    run = page_selectors.run_get(request.tenant, run_id)
+    run = selectors.run_get(request.tenant, run_id)
     if not request.htmx:
         return redirect(_url(request, "risk-runs"))
     return render(request, f"{TEMPLATE}#run-row", {"run": run})
@@ -111,7 +111,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
         else:
             tasks.queue_run(request.tenant, run)
             if request.htmx:
-                run = page_selectors.run_get(request.tenant, run.pk)
+                run = selectors.run_get(request.tenant, run.pk)
                 return render(request, f"{TEMPLATE}#run-row", {"run": run}, status=201)
             messages.success(request, _("The risk run was queued. Its row shows the progress."))
             return redirect(_url(request, "risk-runs"))

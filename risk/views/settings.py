@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,11 +33,9 @@ from kam.forms import add_service_errors
 from kam.models import Tenant
 from kam.pages import go, is_partial
 from kam.permissions import ADMINS, READ_ALL, SCORECARD_EDITORS, tenant_view
-from kam.tenancy import get_object_for_tenant
 from risk import selectors, services, webhooks
 from risk.forms import RiskPolicyForm, WebhookEndpointForm, endpoint_initial
 from risk.models import DeliveryStatus, RiskPolicy, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from risk.selectors import delivery_counts, delivery_log, last_deliveries
 
 DELIVERIES_PAGE_SIZE = 25
 # Sent by the answer to "send test": the endpoint page reloads its delivery log on it.
@@ -45,14 +43,6 @@ TESTED_EVENT = "webhook-tested"
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def _runs_url(tenant: Tenant) -> str | None:
-    """The risk runs page, where a run can be started; None while that page does not exist."""
-    try:
-        return reverse("risk-runs", kwargs={"tenant_slug": tenant.slug})
-    except NoReverseMatch:
-        return None
 
 
 def _problem(delivery: WebhookDelivery) -> str:
@@ -92,7 +82,7 @@ def _event_labels(endpoint: WebhookEndpoint) -> list[tuple[str, str]]:
 
 def _endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
     """The tenant's endpoint; another tenant's id, or none, is 404."""
-    endpoint = get_object_for_tenant(WebhookEndpoint.objects.select_related("created_by"), request.tenant, endpoint_id)
+    endpoint = selectors.webhook_get(request.tenant, endpoint_id)
     endpoint.event_labels = _event_labels(endpoint)
     return endpoint
 
@@ -117,7 +107,7 @@ def risk_policy_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not can_edit:
         raise PermissionDenied
     # Read without seeding on a GET: a tenant made before risk shows the defaults until saved.
-    policy = selectors.risk_policy(request.tenant) or RiskPolicy(tenant=request.tenant)
+    policy = selectors.policy_get(request.tenant) or RiskPolicy(tenant=request.tenant)
     form = RiskPolicyForm(request.POST if request.method == "POST" else None, policy=policy)
     if request.method == "POST" and form.is_valid():
         changes = {name: value for name, value in form.policy_values().items() if getattr(policy, name) != value}
@@ -136,7 +126,7 @@ def risk_policy_page(request: HttpRequest) -> HttpResponse:
         "groups": form.groups(),
         "policy": policy,
         "can_edit": can_edit,
-        "runs_url": _runs_url(request.tenant),
+        "runs_url": reverse("risk-runs", kwargs={"tenant_slug": request.tenant.slug}),
     }
     return render(request, "risk/settings_policy.html", context, status=400 if form.errors else 200)
 
@@ -146,8 +136,8 @@ def risk_policy_page(request: HttpRequest) -> HttpResponse:
 
 def _endpoints(tenant: Tenant) -> list[WebhookEndpoint]:
     """The endpoints with their event labels and last delivery (two queries in all)."""
-    endpoints = list(selectors.webhook_endpoints(tenant))
-    last = last_deliveries(tenant, endpoints)
+    endpoints = list(selectors.webhook_list(tenant))
+    last = selectors.delivery_latest_per_endpoint(tenant, endpoints)
     for endpoint in endpoints:
         endpoint.event_labels = _event_labels(endpoint)
         endpoint.last_delivery = last.get(endpoint.pk)
@@ -188,7 +178,7 @@ STATUS_FILTERS = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatu
 
 def _status_filters(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, Any]:
     """{"all": count, "statuses": [(value, label, count)]} for the filter links."""
-    counts = delivery_counts(tenant, endpoint)
+    counts = selectors.delivery_counts(tenant, endpoint)
     return {
         "all": counts["all"],
         "statuses": [(status.value, status.label, counts[status.value]) for status in STATUS_FILTERS],
@@ -200,7 +190,7 @@ def _endpoint_page(
 ) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in DeliveryStatus.values else ""
-    page = Paginator(delivery_log(request.tenant, endpoint, status=status), DELIVERIES_PAGE_SIZE).get_page(
+    page = Paginator(selectors.delivery_list(request.tenant, endpoint, status=status), DELIVERIES_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     page.object_list = _with_problem(page.object_list)

@@ -487,10 +487,10 @@ def test_notifications_are_marked_read(tenant, policy, manager):
     from risk import selectors
 
     with tenant_context(tenant):
-        assert selectors.unread_notification_count(tenant, manager) == 2  # payment overdue and health red
+        assert selectors.notification_count_unread(tenant, manager) == 2  # payment overdue and health red
     assert services.notifications_mark_read(tenant, user=manager) == 2
     with tenant_context(tenant):
-        assert selectors.unread_notification_count(tenant, manager) == 0
+        assert selectors.notification_count_unread(tenant, manager) == 0
 
 
 def test_a_former_member_owner_is_not_notified(tenant, policy, manager):

@@ -24,12 +24,12 @@ def order(tenant, account, amount, day=dt.date(2026, 3, 1)):
 
 def latest(tenant):
     with tenant_context(tenant):
-        return selectors.latest_concentration(tenant)
+        return selectors.concentration_latest(tenant)
 
 
 def history(tenant):
     with tenant_context(tenant):
-        return [snapshot.as_of for snapshot in selectors.concentration_history(tenant)]
+        return [snapshot.as_of for snapshot in selectors.concentration_list(tenant)]
 
 
 @pytest.fixture

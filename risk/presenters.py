@@ -4,8 +4,8 @@ accounts, the line charts (concentration trend, health band history) as coordina
 inline SVG, the health signals with their weights and contributions, and the purchase
 rhythm in words.
 
-Pure functions over what the jobs stored: nothing here recomputes a share or a score.
-The charts follow scoring's history chart (scoring/page_helpers.py), which is tied to score
+Pure functions over what the selectors read: no queries, and nothing here recomputes a
+share or a score. The charts follow scoring's history chart, which is tied to score
 snapshots and tier rules; this one is general (any series over dates, reference lines,
 background zones) because the pages need several.
 """
@@ -21,9 +21,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import HealthBand
 from kam.formats import format_percent, plain_number, share_text
 from risk.models import SIGNAL_WEIGHTS, ConcentrationSnapshot, HealthAssessment, RiskPolicy
+from risk.selectors import concentration_level
 
 # The concentration page's period selector: days back from the latest snapshot (None: all).
 PERIODS: dict[str, int | None] = {"90d": 90, "1y": 365, "all": None}
@@ -33,8 +33,6 @@ DEFAULT_PERIOD = "1y"
 MAX_DOTS = 90
 # The trend table lists at most this many snapshots (newest first); the chart shows them all.
 TREND_TABLE_ROWS = 400
-# Health bands: lower bound of each (DESIGN section 6).
-BAND_FLOORS = {HealthBand.GREEN: 70, HealthBand.YELLOW: 40, HealthBand.RED: 0}
 
 LEVEL_LABELS = {
     "ok": pgettext_lazy("concentration level", "Within the lines"),
@@ -59,15 +57,6 @@ SIGNAL_LABELS = {
 def period_since(period: str, latest: dt.date) -> dt.date | None:
     days = PERIODS[period]
     return None if days is None else latest - dt.timedelta(days=days)
-
-
-def level_of(value: Decimal | float, warning: Decimal | None, critical: Decimal | None) -> str:
-    """ok | warning | critical, as risk.selectors.concentration_lines grades a figure."""
-    if critical is not None and value >= critical:
-        return "critical"
-    if warning is not None and value >= warning:
-        return "warning"
-    return "ok"
 
 
 def hhi_text(value: Any) -> str:
@@ -185,7 +174,7 @@ def group_rows(snapshot: ConcentrationSnapshot, policy: RiskPolicy, planned: set
                 name=group["root_name"],
                 revenue_12m=Decimal(group["revenue_12m"]),
                 share=share,
-                level=level_of(share, policy.single_customer_warning, policy.single_customer_critical),
+                level=concentration_level(share, policy.single_customer_warning, policy.single_customer_critical),
                 has_plan=group["root"] in planned,
                 accounts=[
                     {**account, "revenue_12m": Decimal(account["revenue_12m"]), "share": Decimal(str(account["share"]))}
@@ -211,7 +200,7 @@ def account_rows(snapshot: ConcentrationSnapshot, policy: RiskPolicy) -> list[Ac
                 group_name=group_names.get(root, "") if root and root != account["id"] else "",
                 revenue_12m=Decimal(account["revenue_12m"]),
                 share=share,
-                level=level_of(share, policy.single_customer_warning, policy.single_customer_critical),
+                level=concentration_level(share, policy.single_customer_warning, policy.single_customer_critical),
             )
         )
     return rows
@@ -435,11 +424,11 @@ def trend_rows(trend: Sequence[dict[str, Any]], policy: RiskPolicy) -> list[dict
             {
                 **row,
                 "hhi_text": hhi_text(row["hhi"]),
-                "top1_level": level_of(
+                "top1_level": concentration_level(
                     row["top1_share"], policy.single_customer_warning, policy.single_customer_critical
                 ),
-                "top5_level": level_of(row["top5_share"], policy.top5_warning, None),
-                "hhi_level": level_of(row["hhi"], policy.hhi_warning, policy.hhi_critical),
+                "top5_level": concentration_level(row["top5_share"], policy.top5_warning, None),
+                "hhi_level": concentration_level(row["hhi"], policy.hhi_warning, policy.hhi_critical),
             }
         )
     return rows
