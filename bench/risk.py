@@ -245,7 +245,7 @@ def measure(tenant: Tenant, repeat: int) -> None:
     services.concentration_take(tenant, as_of=as_of, run=run)
     services.health_assess(tenant, as_of=as_of, run=run)
     with tenant_context(tenant):
-        snapshot = selectors.latest_concentration(tenant)
+        snapshot = selectors.concentration_latest(tenant)
     start = time.perf_counter()
     opened = len(services.alerts_evaluate_concentration(tenant, snapshot=snapshot, run=run).opened)
     opened += len(services.alerts_evaluate_accounts(tenant, as_of=as_of, run=run).opened)
@@ -287,7 +287,7 @@ def measure(tenant: Tenant, repeat: int) -> None:
 
     def read_figures() -> Any:
         with tenant_context(tenant):
-            return selectors.latest_concentration(tenant)
+            return selectors.concentration_latest(tenant)
 
     read, _ = timed(read_figures, max(repeat, 5))
     with tenant_context(tenant):
