@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -358,7 +359,38 @@ def next_version(tenant: Tenant) -> int:
 WEIGHT_TOTAL = Decimal("100")
 
 
-def validate_scorecard_spec(criteria: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
+class CriterionSpec(TypedDict, total=False):
+    """A criterion of a new version: the fields of Criterion (the editor's rows, the API's criteria)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    kind: str
+    metric: str
+    normalization: str
+    params: dict[str, Any]
+    weight: Decimal
+    missing_value: Decimal
+
+
+class TierSpec(TypedDict, total=False):
+    """A tier of a new version: the fields of TierRule."""
+
+    tier: str
+    threshold: Decimal
+    min_revenue_12m: Decimal | None
+
+
+class ScorecardSpec(TypedDict, total=False):
+    """A new version: its criteria and tiers (both required), hysteresis (default 2) and note."""
+
+    criteria: list[CriterionSpec]
+    tiers: list[TierSpec]
+    hysteresis: Decimal
+    note: str
+
+
+def validate_scorecard_spec(criteria: Sequence[CriterionSpec], tiers: Sequence[TierSpec]) -> None:
     """Refuse a scorecard that runs could not use, with a message per problem."""
     errors: dict[str, list[str]] = {}
     if not criteria:
@@ -384,7 +416,7 @@ def validate_scorecard_spec(criteria: list[dict[str, Any]], tiers: list[dict[str
         raise ValidationError(errors)
 
 
-def _criterion_problem(c: dict[str, Any]) -> str | None:
+def _criterion_problem(c: CriterionSpec) -> str | None:
     kind, normalization, params = c["kind"], c["normalization"], c.get("params") or {}
     if kind == CriterionKind.RATING and normalization != "rating":
         return _("a rating criterion uses the rating normalisation.")
@@ -413,7 +445,7 @@ STALE_SCORECARD_CODE = "stale"
 
 @tenant_service
 def scorecard_create_draft(
-    tenant: Tenant, *, spec: dict[str, Any], actor: Any = None, expected_latest_version: int | None = None
+    tenant: Tenant, *, spec: ScorecardSpec, actor: Any = None, expected_latest_version: int | None = None
 ) -> Scorecard:
     """A new draft version from a full specification (criteria and tiers).
 

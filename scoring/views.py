@@ -259,7 +259,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
     form = ScorecardForm(request.POST)
     spec_errors: dict[str, list[str]] = {}
     if formset.is_valid() and form.is_valid():
-        spec = {
+        spec: services.ScorecardSpec = {
             "criteria": [
                 row.spec() for row in formset.forms if row.cleaned_data and not row.cleaned_data.get("DELETE")
             ],
