@@ -218,7 +218,7 @@ class RunsPage:
             "page": Paginator(self.runs(request), self.page_size).get_page(request.GET.get("page")),
             "query": "",
             "can_run": request.membership.role in self.runners,
-            "form": form or self.form(request, None),
+            "form": form if form is not None else self.form(request, None),
         }
 
     def _run(self, request: HttpRequest, run_id: Any) -> TenantRun:
