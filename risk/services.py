@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Tier
-from kam import audit
+from kam import audit, runs
 from kam.models import Membership, Tenant, User
 from kam.runs import advisory_xact_lock
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
@@ -187,9 +187,7 @@ def risk_run_create(
     """A queued run; ``risk_run_execute`` (in a task or inline) does the work."""
     if kind not in RunKind.values:
         raise ValidationError({"kind": _("Choose full, concentration or health.")})
-    return RiskRun.objects.create(
-        tenant=tenant, kind=kind, trigger=trigger, as_of=as_of or tenant_today(tenant), created_by=_user(actor)
-    )
+    return runs.create(RiskRun, tenant, as_of=as_of, actor=actor, kind=kind, trigger=trigger)
 
 
 def risk_run_execute(tenant: Tenant, *, run: RiskRun) -> RiskRun:
@@ -205,12 +203,8 @@ def risk_run_execute(tenant: Tenant, *, run: RiskRun) -> RiskRun:
     current = get_current_tenant()
     if current is not None and current.pk != tenant.pk:
         raise RuntimeError(f"risk_run_execute for tenant {tenant.pk} inside tenant {current.pk}'s context")
-    with tenant_context(tenant):
-        claimed = (
-            RiskRun.objects.for_tenant(tenant)
-            .filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-            .update(status=RunStatus.RUNNING, started_at=timezone.now(), progress=5, error="")
-        )
+    # A running run is claimed again: its worker died, and the run was delivered once more.
+    claimed = runs.mark_running(tenant, run=run, progress=5, claimable=(RunStatus.QUEUED, RunStatus.RUNNING))
     if not claimed:
         run.refresh_from_db()
         return run
@@ -223,40 +217,31 @@ def risk_run_execute(tenant: Tenant, *, run: RiskRun) -> RiskRun:
                 snapshot = concentration_take(tenant, as_of=run.as_of, run=run)
                 if _is_latest_snapshot(tenant, snapshot):
                     outcome += alerts_evaluate_concentration(tenant, run=run, snapshot=snapshot)
-                _progress(tenant, run, 45 if run.includes_health else 95)
+                runs.set_progress(tenant, run=run, percent=45 if run.includes_health else 95)
         if run.includes_health:
             with tenant_context(tenant):
                 advisory_xact_lock(tenant, "risk:health")
                 assessed = health_assess(tenant, as_of=run.as_of, run=run)
                 if _is_latest_assessment(tenant, run.as_of):
                     outcome += alerts_evaluate_accounts(tenant, run=run, as_of=run.as_of)
-                _progress(tenant, run, 95)
+                runs.set_progress(tenant, run=run, percent=95)
     except Exception as exc:
         logger.exception("risk run %s of tenant %s failed", run.pk, tenant.pk)
         with tenant_context(tenant):
-            RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
-                status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-            )
-            run.refresh_from_db()
+            runs.mark_failed(tenant, run=run, error=runs.error_text(exc))
             webhooks.emit(tenant, WebhookEvent.RISK_RUN_FAILED, [{"run": run_payload(run)}])
         return run
     with tenant_context(tenant):
-        RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
-            status=RunStatus.DONE,
-            progress=100,
+        runs.mark_done(
+            tenant,
+            run=run,
             accounts_assessed=assessed,
             alerts_opened=len(outcome.opened),
             alerts_updated=len(outcome.updated) + len(outcome.escalated),
             alerts_resolved=len(outcome.resolved),
-            finished_at=timezone.now(),
         )
-        run.refresh_from_db()
         webhooks.emit(tenant, WebhookEvent.RISK_RUN_DONE, [{"run": run_payload(run)}])
     return run
-
-
-def _progress(tenant: Tenant, run: RiskRun, percent: int) -> None:
-    RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(progress=percent)
 
 
 def run_payload(run: RiskRun) -> dict[str, Any]:
@@ -286,13 +271,6 @@ def run_payload(run: RiskRun) -> dict[str, Any]:
                 "hhi": float(snapshot.hhi),
             }
     return payload
-
-
-def risk_run_fail(tenant: Tenant, *, run: RiskRun, error: str) -> None:
-    with tenant_context(tenant):
-        RiskRun.objects.for_tenant(tenant).filter(pk=run.pk).update(
-            status=RunStatus.FAILED, error=error[:2000], finished_at=timezone.now()
-        )
 
 
 @tenant_service

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from kam import runs
 from kam.models import Tenant
 from kam.tasks import tenant_task
 from kam.tenancy import tenant_context
@@ -81,6 +82,4 @@ def send_alert_emails(
 
 def queue_run(tenant: Tenant, run: RiskRun) -> None:
     """Execute the run in a worker once the transaction that created it commits."""
-    from django.db import transaction
-
-    transaction.on_commit(lambda: execute_run.delay(tenant.pk, run.pk))
+    runs.queue(execute_run, run)

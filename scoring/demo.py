@@ -10,7 +10,7 @@ from typing import Any
 from accounts.models import Account
 from kam.models import Tenant
 from kam.tenancy import tenant_context, tenant_today
-from scoring import services
+from scoring import selectors, services
 from scoring.models import Criterion, CriterionKind, Rating, RunTrigger
 
 
@@ -19,7 +19,7 @@ def load(tenant: Tenant, people: dict[str, Any]) -> None:
     with tenant_context(tenant):
         keys = list(
             Criterion.objects.filter(
-                scorecard=services.active_scorecard(tenant), kind=CriterionKind.RATING
+                scorecard=selectors.scorecard_get_active(tenant), kind=CriterionKind.RATING
             ).values_list("key", flat=True)
         )
         ratings = []

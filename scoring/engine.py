@@ -2,7 +2,8 @@
 
 ``scores_query`` builds a SELECT that computes, for every account of the tenant whose
 status is not lost, the metrics, each criterion's raw and normalised value, base,
-adjustments, total, computed tier (gates and hysteresis), override and final tier:
+adjustments, total, computed tier (gates and hysteresis) and why (``tier_reason``),
+override and final tier:
 CTEs and window functions, no Python loop over accounts. A run stores its result as
 snapshots and updates the accounts' current tier and score; a preview only SELECTs.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard, TierRule
+from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard, TierReason, TierRule
 
 METRIC_COLUMNS = {
     "revenue_share": "m.revenue_share",
@@ -121,26 +122,53 @@ def _normalized_expression(criterion: Criterion, index: int, params: dict[str, A
     return f"CASE WHEN {raw} IS NULL THEN {missing} ELSE {value} END"
 
 
-def _tier_expressions(spec: ScoringSpec, params: dict[str, Any]) -> tuple[str, str]:
-    """(the tier the total and gates give, the computed tier after hysteresis) as SQL."""
-    tier_rank = {tier: len(TIER_ORDER) - 1 - position for position, tier in enumerate(TIER_ORDER)}
-    qualify_cases, threshold_cases, gate_cases = [], [], []
+TIER_RANK = {tier: len(TIER_ORDER) - 1 - position for position, tier in enumerate(TIER_ORDER)}  # S=3 ... C=0
+
+
+@dataclass(frozen=True)
+class TierExpressions:
+    """The tier decision as SQL, over the columns total, revenue_12m and previous_tier."""
+
+    found: str  # the highest tier whose threshold the total reaches and whose gate the revenue passes, else C
+    reached: str  # the highest tier whose threshold the total reaches, gates aside (NULL: none)
+    computed: str  # over found_tier: the previous tier when the hysteresis keeps it, else found_tier
+    # over found_tier, reached_tier and computed_tier: why computed_tier (TierReason), and the
+    # highest tier whose gate held the account below it (else '')
+    reason: str
+    gated: str
+
+
+def _tier_expressions(spec: ScoringSpec, params: dict[str, Any]) -> TierExpressions:
+    qualify_cases, reach_cases, threshold_cases, gate_cases = [], [], [], []
     for rule in spec.tiers:
         params[f"t_{rule.tier}"] = rule.threshold
         params[f"g_{rule.tier}"] = rule.min_revenue_12m
         gate = f"(%(g_{rule.tier})s::numeric IS NULL OR s.revenue_12m >= %(g_{rule.tier})s::numeric)"
         qualify_cases.append(f"WHEN s.total >= %(t_{rule.tier})s AND {gate} THEN '{rule.tier}'")
+        reach_cases.append(f"WHEN s.total >= %(t_{rule.tier})s THEN '{rule.tier}'")
         threshold_cases.append(f"WHEN '{rule.tier}' THEN %(t_{rule.tier})s::numeric")
         gate_cases.append(f"WHEN '{rule.tier}' THEN %(g_{rule.tier})s::numeric")
-    found_tier = f"CASE {' '.join(qualify_cases)} ELSE 'C' END"
-    ranks = " ".join(f"WHEN '{tier}' THEN {rank}" for tier, rank in tier_rank.items())
+    ranks = " ".join(f"WHEN '{tier}' THEN {rank}" for tier, rank in TIER_RANK.items())
     gate_of_previous = f"(CASE previous_tier {' '.join(gate_cases)} END)"
-    computed_tier = f"""CASE WHEN previous_tier IS NOT NULL
+    computed = f"""CASE WHEN previous_tier IS NOT NULL
                  AND (CASE previous_tier {ranks} END) > (CASE found_tier {ranks} END)
                  AND total >= (CASE previous_tier {" ".join(threshold_cases)} END) - %(h)s
                  AND ({gate_of_previous} IS NULL OR revenue_12m >= {gate_of_previous})
                 THEN previous_tier ELSE found_tier END"""
-    return found_tier, computed_tier
+    # Thresholds fall from S to C, so every tier between found_tier and reached_tier was reached
+    # and held back by its gate.
+    gate_held = f"(CASE reached_tier {ranks} END) > (CASE found_tier {ranks} END)"
+    reason = f"""CASE WHEN computed_tier <> found_tier THEN '{TierReason.HYSTERESIS}'
+                WHEN {gate_held} THEN '{TierReason.GATE}'
+                ELSE '{TierReason.THRESHOLD}' END"""
+    gated = f"CASE WHEN computed_tier = found_tier AND {gate_held} THEN reached_tier ELSE '' END"
+    return TierExpressions(
+        found=f"CASE {' '.join(qualify_cases)} ELSE 'C' END",
+        reached=f"CASE {' '.join(reach_cases)} END",
+        computed=computed,
+        reason=reason,
+        gated=gated,
+    )
 
 
 def _breakdown_expressions(spec: ScoringSpec, params: dict[str, Any]) -> tuple[str, str]:
@@ -279,7 +307,7 @@ def scores_query(
         or "false"
     )
     breakdown_keys, breakdown_values = _breakdown_expressions(spec, params)
-    found_tier, computed_tier = _tier_expressions(spec, params)
+    tiers = _tier_expressions(spec, params)
 
     # Filters of the account's own rows: every shape but the full one reads only them, except
     # that the second shape still needs every account's orders and payments to rank them.
@@ -383,20 +411,22 @@ overrides AS (
     ORDER BY o.account_id, o.set_at DESC, o.id DESC
 ),
 tiered AS (
-    SELECT s.*, {found_tier} AS found_tier, p.computed_tier AS previous_tier, ov.tier AS override_tier
+    SELECT s.*, {tiers.found} AS found_tier, {tiers.reached} AS reached_tier, p.computed_tier AS previous_tier,
+           ov.tier AS override_tier
     FROM s
     LEFT JOIN previous p ON p.account_id = s.account_id
     LEFT JOIN overrides ov ON ov.account_id = s.account_id
     OFFSET 0
 ),
 t AS (
-    SELECT tiered.*, {computed_tier} AS computed_tier
+    SELECT tiered.*, {tiers.computed} AS computed_tier
     FROM tiered
 )
 SELECT t.account_id, t.revenue_12m, t.base, t.adjustments, t.total, t.computed_tier,
        COALESCE(t.override_tier, t.computed_tier) AS tier, COALESCE(t.override_tier, '') AS override_tier,
        COALESCE(t.previous_tier, '') AS previous_tier, t.incomplete, t.breakdown_keys, t.breakdown_values,
-       t.revenue_rank, t.account_tier, t.account_score{SUMMARY_NULLS if summary else ""}
+       t.revenue_rank, {tiers.reason} AS tier_reason, {tiers.gated} AS gated_tier,
+       t.account_tier, t.account_score{SUMMARY_NULLS if summary else ""}
 FROM t
 {SUMMARY_ROW if summary else ""}
 """
@@ -470,6 +500,8 @@ RESULT_COLUMNS = (
     "breakdown_keys",
     "breakdown_values",
     "revenue_rank",
+    "tier_reason",
+    "gated_tier",
 )
 # The account's tier and score before the run, so that the run updates only those that change.
 CURRENT_COLUMNS = ("account_tier", "account_score")

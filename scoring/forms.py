@@ -5,7 +5,7 @@ fall, a criterion's normalisation fits its kind) and their messages are shown on
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +16,9 @@ from accounts.models import Tier
 from kam.formats import plain_number
 from scoring.engine import TIER_ORDER
 from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard
+
+if TYPE_CHECKING:
+    from scoring.services import CriterionSpec, TierSpec
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NUMBER = {"step": "any", "inputmode": "decimal"}
@@ -151,7 +154,7 @@ class CriterionForm(forms.Form):
     def clean_bands(self) -> list[list[int | float]]:
         return parse_bands(self.cleaned_data.get("bands") or "")
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self) -> CriterionSpec:
         """The criterion as scoring.services.scorecard_create_draft takes it."""
         data = self.cleaned_data
         normalization = data["normalization"]
@@ -253,7 +256,7 @@ class ScorecardForm(forms.Form):
             for tier in TIER_ORDER
         ]
 
-    def tiers_spec(self) -> list[dict[str, Any]]:
+    def tiers_spec(self) -> list[TierSpec]:
         return [
             {
                 "tier": tier,

@@ -216,6 +216,15 @@ def _json_number(value: Decimal | None) -> int | float | None:
     return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
 
 
+class TierReason(models.TextChoices):
+    """Why a snapshot's computed tier, as the run decided it (DESIGN section 4). A hand-set
+    tier is told by the snapshot's override_tier: the reason is the computed tier's."""
+
+    THRESHOLD = "threshold", _("Threshold reached")  # the highest tier whose threshold and gate it passes
+    GATE = "gate", _("Held by a revenue gate")  # a higher tier's threshold reached, its revenue gate not
+    HYSTERESIS = "hysteresis", _("Kept by the hysteresis")  # the previous, higher tier kept
+
+
 class AccountScore(TenantOwnedModel):
     """One account's result in one run: the snapshot pages and the API read.
 
@@ -262,6 +271,10 @@ class AccountScore(TenantOwnedModel):
     # rank() of revenue_share among the accounts the run scored (1 = the lowest; ties share it),
     # so that one account can later be placed among them without reading every order.
     revenue_rank = models.PositiveIntegerField(null=True, blank=True)
+    # Why the computed tier; NULL in snapshots written before runs recorded it (the page then
+    # gives no reason). With GATE, the highest tier whose revenue gate held the account below it.
+    tier_reason = models.CharField(_("tier reason"), max_length=10, choices=TierReason.choices, null=True, blank=True)
+    gated_tier = models.CharField(_("gated tier"), max_length=1, choices=Tier.choices, blank=True)
 
     class Meta:
         verbose_name = _("account score")

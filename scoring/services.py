@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -13,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from kam import audit
+from kam import audit, runs
 from kam.models import IndustryProfile, Tenant
 from kam.runs import advisory_xact_lock
 from kam.tenancy import tenant_service, tenant_today
+from scoring import selectors
 from scoring.engine import RESULT_COLUMNS, SUMMARY_COLUMNS, TIER_ORDER, Basis, ScoringSpec, scores_query
 from scoring.models import (
-    AccountScore,
     Criterion,
     CriterionKind,
     Rating,
@@ -106,13 +107,6 @@ def scorecard_seed_default(tenant: Tenant) -> Scorecard:
     return scorecard
 
 
-def active_scorecard(tenant: Tenant) -> Scorecard:
-    scorecard = Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).first()
-    if scorecard is None:
-        raise ValidationError(_("This workspace has no active scorecard."))
-    return scorecard
-
-
 # --- ratings and overrides -------------------------------------------------------------------------
 
 
@@ -194,6 +188,10 @@ def _rescore_on_commit(tenant: Tenant, account: Account, trigger: str) -> None:
 
 # --- runs ------------------------------------------------------------------------------------------
 
+# A run's progress while it works: one statement computes everything, so the page can only
+# tell queued (0), running (this) and done (100).
+RUNNING_PROGRESS = 10
+
 
 @tenant_service
 def score_run_create(
@@ -204,14 +202,12 @@ def score_run_create(
     account: Account | None = None,
     actor: Any = None,
 ) -> ScoreRun:
-    """A queued run; ``score_run_execute`` (in a task or inline) does the work."""
-    return ScoreRun.objects.create(
-        tenant=tenant,
-        trigger=trigger,
-        as_of=as_of or tenant_today(tenant),
-        scorecard=active_scorecard(tenant),
-        account=account,
-        created_by=_user(actor),
+    """A queued run with the active scorecard; ``score_run_execute`` (in a task or inline) does the work."""
+    scorecard = selectors.scorecard_get_active(tenant)
+    if scorecard is None:
+        raise ValidationError(_("This workspace has no active scorecard."))
+    return runs.create(
+        ScoreRun, tenant, as_of=as_of, actor=actor, trigger=trigger, scorecard=scorecard, account=account
     )
 
 
@@ -230,8 +226,11 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
         # their joins and sorts 100,000 rows per merge join; hash joins need no sort.
         cursor.execute("SET LOCAL enable_mergejoin = off")
     run = ScoreRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunStatus.RUNNING:
-        ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), progress=10)
+    # Executed inline (a rescore, the nightly run, the API's ?wait=true) or again after a
+    # failure: running from now. A worker's run was marked running, and committed, before.
+    runs.mark_running(
+        tenant, run=run, progress=RUNNING_PROGRESS, claimable=(RunStatus.QUEUED, RunStatus.DONE, RunStatus.FAILED)
+    )
     spec = ScoringSpec.of(run.scorecard)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM scoring_accountscore WHERE tenant_id = %s AND run_id = %s", [tenant.pk, run.pk])
@@ -239,17 +238,7 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
         scored, moved_up, moved_down = _store_result(cursor, tenant, run)
         pareto = _store_summary(cursor, tenant, run) if run.account_id is None else {}
         cursor.execute(f"DROP TABLE {SCORE_RESULT}")
-    ScoreRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.DONE,
-        progress=100,
-        accounts_scored=scored,
-        moved_up=moved_up,
-        moved_down=moved_down,
-        finished_at=timezone.now(),
-        **pareto,
-    )
-    run.refresh_from_db()
-    return run
+    return runs.mark_done(tenant, run=run, accounts_scored=scored, moved_up=moved_up, moved_down=moved_down, **pareto)
 
 
 # The run's result, computed once and then written from: a temporary table of the transaction.
@@ -348,21 +337,6 @@ def _store_summary(cursor: Any, tenant: Tenant, run: ScoreRun) -> dict[str, Any]
 
 
 @tenant_service
-def score_run_mark_running(tenant: Tenant, *, run: ScoreRun) -> None:
-    """Committed on its own before the work, so that the runs page shows the run as running."""
-    ScoreRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), progress=10
-    )
-
-
-@tenant_service
-def score_run_fail(tenant: Tenant, *, run: ScoreRun, error: str) -> None:
-    ScoreRun.objects.filter(pk=run.pk, tenant=tenant).update(
-        status=RunStatus.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
-
-
-@tenant_service
 def score_preview(tenant: Tenant, *, scorecard: Scorecard, as_of: dt.date | None = None) -> list[dict[str, Any]]:
     """What-if: every account's result under ``scorecard`` (e.g. a draft), nothing written."""
     select_sql, params = scores_query(tenant.pk, as_of or tenant_today(tenant), ScoringSpec.of(scorecard))
@@ -380,22 +354,43 @@ def next_version(tenant: Tenant) -> int:
     return (Scorecard.objects.for_tenant(tenant).aggregate(top=Max("version"))["top"] or 0) + 1
 
 
-def latest_score(tenant: Tenant, account: Account) -> AccountScore | None:
-    return (
-        AccountScore.objects.for_tenant(tenant)
-        .filter(account=account)
-        .select_related("run")
-        .order_by("-as_of", "-run__created_at", "-id")
-        .first()
-    )
-
-
 # --- scorecard versions ------------------------------------------------------------------------------
 
 WEIGHT_TOTAL = Decimal("100")
 
 
-def validate_scorecard_spec(criteria: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
+class CriterionSpec(TypedDict, total=False):
+    """A criterion of a new version: the fields of Criterion (the editor's rows, the API's criteria)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    kind: str
+    metric: str
+    normalization: str
+    params: dict[str, Any]
+    weight: Decimal
+    missing_value: Decimal
+
+
+class TierSpec(TypedDict, total=False):
+    """A tier of a new version: the fields of TierRule."""
+
+    tier: str
+    threshold: Decimal
+    min_revenue_12m: Decimal | None
+
+
+class ScorecardSpec(TypedDict, total=False):
+    """A new version: its criteria and tiers (both required), hysteresis (default 2) and note."""
+
+    criteria: list[CriterionSpec]
+    tiers: list[TierSpec]
+    hysteresis: Decimal
+    note: str
+
+
+def validate_scorecard_spec(criteria: Sequence[CriterionSpec], tiers: Sequence[TierSpec]) -> None:
     """Refuse a scorecard that runs could not use, with a message per problem."""
     errors: dict[str, list[str]] = {}
     if not criteria:
@@ -421,7 +416,7 @@ def validate_scorecard_spec(criteria: list[dict[str, Any]], tiers: list[dict[str
         raise ValidationError(errors)
 
 
-def _criterion_problem(c: dict[str, Any]) -> str | None:
+def _criterion_problem(c: CriterionSpec) -> str | None:
     kind, normalization, params = c["kind"], c["normalization"], c.get("params") or {}
     if kind == CriterionKind.RATING and normalization != "rating":
         return _("a rating criterion uses the rating normalisation.")
@@ -450,7 +445,7 @@ STALE_SCORECARD_CODE = "stale"
 
 @tenant_service
 def scorecard_create_draft(
-    tenant: Tenant, *, spec: dict[str, Any], actor: Any = None, expected_latest_version: int | None = None
+    tenant: Tenant, *, spec: ScorecardSpec, actor: Any = None, expected_latest_version: int | None = None
 ) -> Scorecard:
     """A new draft version from a full specification (criteria and tiers).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import Account
+from kam import runs
 from kam.models import Tenant
 from kam.tasks import tenant_task
 from kam.tenancy import tenant_context
@@ -18,18 +19,18 @@ def execute_run(tenant: Tenant, run_id: int) -> None:
         run = ScoreRun.objects.filter(pk=run_id).exclude(status=RunStatus.DONE).first()
     if run is None:
         return
-    services.score_run_mark_running(tenant, run=run)
+    runs.mark_running(tenant, run=run, progress=services.RUNNING_PROGRESS)
     try:
         services.score_run_execute(tenant, run=run)
     except Exception as exc:
-        services.score_run_fail(tenant, run=run, error=f"{exc.__class__.__name__}: {exc}")
+        runs.mark_failed(tenant, run=run, error=runs.error_text(exc))
         raise
 
 
 @tenant_task(name="scoring.rescore_account")
 def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.EVENT) -> None:
     account = Account.objects.for_tenant(tenant).filter(pk=account_id).first()
-    if account is None or account.status == "lost" or selectors.active_scorecard(tenant) is None:
+    if account is None or account.status == "lost" or selectors.scorecard_get_active(tenant) is None:
         return
     run = services.score_run_create(tenant, trigger=trigger, account=account)
     services.score_run_execute(tenant, run=run)
@@ -37,7 +38,7 @@ def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.E
 
 @tenant_task(name="scoring.nightly_score")
 def nightly_score(tenant: Tenant) -> None:
-    if selectors.active_scorecard(tenant) is None:
+    if selectors.scorecard_get_active(tenant) is None:
         return
     run = services.score_run_create(tenant, trigger=RunTrigger.SCHEDULE)
     services.score_run_execute(tenant, run=run)
@@ -45,6 +46,4 @@ def nightly_score(tenant: Tenant) -> None:
 
 def queue_run(tenant: Tenant, run: ScoreRun) -> None:
     """Execute the run in a worker once the transaction that created it commits."""
-    from django.db import transaction
-
-    transaction.on_commit(lambda: execute_run.delay(tenant.pk, run.pk))
+    runs.queue(execute_run, run)

@@ -1,10 +1,11 @@
 """HTMX pages of scoring: the tier page, score runs, the scorecard editor with its what-if
 preview, and the score tab of the account page.
 
-Thin: reads come from scoring.selectors and scoring.page_helpers, writes go through
-scoring.services (which validate, audit and hold the tenant); runs and rescoring are
-queued to Celery once the request's transaction commits. Every page works without
-JavaScript; htmx only swaps the part that changed.
+Thin: reads come from scoring.selectors, what they look like on a page from
+scoring.presenters, writes go through scoring.services (which validate, audit and hold the
+tenant); runs and rescoring are queued to Celery once the request's transaction commits.
+The runs page is kam's (kam.runs.RunsPage). Every page works without JavaScript; htmx only
+swaps the part that changed.
 """
 
 from __future__ import annotations
@@ -19,20 +20,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts import tabs as account_tabs
-from accounts.models import Account, Tier
+from accounts.models import Account
 from accounts.selectors import account_get
 from kam import formats
 from kam.forms import add_service_errors
 from kam.models import Role
 from kam.pages import go, is_partial
-from kam.permissions import OVERRIDE_APPROVERS, SCORECARD_EDITORS, tenant_view
-from scoring import page_helpers, selectors, services, tasks
+from kam.permissions import OVERRIDE_APPROVERS, READ_ALL, SCORECARD_EDITORS, tenant_view
+from kam.runs import RunsPage
+from scoring import presenters, selectors, services, tasks
 from scoring.engine import TIER_ORDER
 from scoring.forms import (
     CriterionFormSet,
@@ -43,11 +45,10 @@ from scoring.forms import (
     criterion_initial,
     scorecard_initial,
 )
-from scoring.models import CriterionKind, Scorecard, ScorecardStatus
+from scoring.models import Criterion, CriterionKind, Scorecard, ScorecardStatus
 
 RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
 RATERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
-RUNS_PAGE_SIZE = 25
 TIER_PAGE_SIZE = 50
 # The preview lists at most this many moved accounts (the counts cover all of them).
 PREVIEW_ROWS = 200
@@ -75,64 +76,41 @@ def tiers(request: HttpRequest) -> HttpResponse:
     """The accounts of the latest full run by tier, with their movement since the run before, and the
     Pareto line."""
     tenant, membership = request.tenant, request.membership
-    run = selectors.latest_full_run(tenant)
+    run = selectors.run_get_latest_full(tenant)
     context: dict[str, Any] = {"run": run, "can_run": membership.role in RUNNERS}
     if run is None:
         return render(request, "scoring/tiers.html", context)
 
-    reads_all = page_helpers.reads_all(membership)
+    reads_all = membership.role in READ_ALL
     if reads_all:
-        summary = selectors.tier_summary(tenant)
+        summary = selectors.tier_summary_get(tenant)
         figures = {row["tier"]: row for row in summary["tiers"]}
         context["pareto"] = summary["pareto"]
     else:  # a member: figures over the accounts they work on, no tenant-wide shares
         figures = {
-            tier: {**row, "share": None} for tier, row in page_helpers.tier_counts(tenant, membership, run).items()
+            tier: {**row, "share": None} for tier, row in selectors.tier_counts_get(tenant, membership, run).items()
         }
 
     only = request.GET.get("tier")
     if only in TIER_ORDER:
-        page = Paginator(page_helpers.tier_accounts(tenant, membership, run, only), TIER_PAGE_SIZE).get_page(
+        page = Paginator(selectors.score_list_of_tier(tenant, membership, run, only), TIER_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         shown = {only: list(page.object_list)}
         context.update(page=page, query=f"tier={only}", only=only)
     else:
-        shown = page_helpers.tier_leaders(tenant, membership, run)
+        shown = selectors.score_list_of_tier_leaders(tenant, membership, run)
     # Movement since the previous full run (the snapshot's previous_tier is the hysteresis input:
     # the latest tier of an earlier day, so two runs on one day would show everyone as new).
-    before = page_helpers.tiers_in_run(
+    before = selectors.tier_get_of_accounts(
         tenant,
-        page_helpers.previous_full_run(tenant, run),
+        selectors.run_get_previous_full(tenant, run),
         [score.account_id for scores in shown.values() for score in scores],
     )
-    sections = []
-    for tier in TIER_ORDER:
-        if tier not in shown:
-            continue
-        row = figures.get(tier, {"count": 0, "revenue_12m": Decimal("0"), "share": None})
-        sections.append(
-            {
-                "tier": tier,
-                "label": Tier(tier).label,
-                "count": row["count"],
-                "revenue_12m": row["revenue_12m"],
-                "share": row["share"],
-                "rows": [
-                    {
-                        "score": score,
-                        "previous": before.get(score.account_id, ""),
-                        "movement": page_helpers.movement(before.get(score.account_id, ""), score.tier),
-                    }
-                    for score in shown[tier]
-                ],
-                "more": only is None and row["count"] > len(shown[tier]),
-            }
-        )
     context.update(
         reads_all=reads_all,
-        cards=[{**figures[tier], "label": Tier(tier).label} for tier in TIER_ORDER if tier in figures],
-        sections=sections,
+        cards=presenters.tier_cards(figures),
+        sections=presenters.tier_sections(shown, figures, before, only=only),
     )
     template = "scoring/tiers.html#tier-list" if is_partial(request) else "scoring/tiers.html"
     return render(request, template, context)
@@ -141,56 +119,41 @@ def tiers(request: HttpRequest) -> HttpResponse:
 # --- score runs ---------------------------------------------------------------------------------
 
 
-def _runs_context(request: HttpRequest, form: RunStartForm | None = None) -> dict[str, Any]:
-    runs = page_helpers.visible_runs(request.tenant, request.membership)
-    return {
-        "page": Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": "",
-        "can_run": request.membership.role in RUNNERS,
-        "form": form or RunStartForm(),
-    }
+RUNS_PAGE = RunsPage(
+    template="scoring/runs.html",
+    list_url="scoring-runs",
+    row_url="scoring-run-row",
+    start_url="scoring-run-start",
+    title=gettext_lazy("Score runs"),
+    empty=gettext_lazy("No score runs yet."),
+    queued_message=gettext_lazy("The score run was queued. Its row shows the progress."),
+    runners=RUNNERS,
+    runs=lambda request: selectors.run_list(request.tenant, request.membership),
+    form=lambda request, data: RunStartForm(data),
+    start=lambda request, data: services.score_run_create(request.tenant, as_of=data["as_of"], actor=request.user),
+    queue=tasks.queue_run,
+)
 
 
 @tenant_view()
 @require_GET
 @vary_on_headers("HX-Request")
 def runs(request: HttpRequest) -> HttpResponse:
-    template = "scoring/runs.html#run-table" if is_partial(request) else "scoring/runs.html"
-    return render(request, template, _runs_context(request))
+    return RUNS_PAGE.list_view(request)
 
 
 @tenant_view()
 @require_GET
 @vary_on_headers("HX-Request")
 def run_row(request: HttpRequest, run_id: int) -> HttpResponse:
-    """One run's row; while the run is queued or running, the row asks for itself again every second."""
-    run = page_helpers.run_get(request.tenant, request.membership, run_id)
-    if not request.htmx:
-        return redirect(_url(request, "scoring-runs"))
-    return render(request, "scoring/runs.html#run-row", {"run": run})
+    return RUNS_PAGE.row_view(request, run_id)
 
 
 @tenant_view(roles=RUNNERS)
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponse:
     """Queue a full run (optionally as of another day); a worker executes it after the commit."""
-    form = RunStartForm(request.POST)
-    if form.is_valid():
-        try:
-            run = services.score_run_create(request.tenant, as_of=form.cleaned_data["as_of"], actor=request.user)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            tasks.queue_run(request.tenant, run)
-            if request.htmx:
-                run = page_helpers.run_get(request.tenant, request.membership, run.pk)
-                return render(request, "scoring/runs.html#run-row", {"run": run}, status=201)
-            messages.success(request, _("The score run was queued. Its row shows the progress."))
-            return redirect(_url(request, "scoring-runs"))
-    if request.htmx:
-        response = render(request, "scoring/runs.html#run-start", {"form": form, "can_run": True}, status=400)
-        return reswap(retarget(response, "#run-start"), "outerHTML")
-    return render(request, "scoring/runs.html", _runs_context(request, form), status=400)
+    return RUNS_PAGE.start_view(request)
 
 
 # --- scorecard ----------------------------------------------------------------------------------
@@ -204,7 +167,7 @@ def _editor_source(request: HttpRequest, versions: list[Scorecard]) -> Scorecard
     else:
         chosen = request.GET.get("from") or request.GET.get("draft")
     if chosen:
-        return page_helpers.scorecard_get(request.tenant, chosen)
+        return selectors.scorecard_get(request.tenant, chosen)
     return next((v for v in versions if v.status == ScorecardStatus.ACTIVE), versions[0] if versions else None)
 
 
@@ -262,10 +225,10 @@ def _scorecard_page(
         "versions": versions,
         "active": active,
         "active_criteria": [
-            {"criterion": criterion, "normalization": page_helpers.normalization_text(criterion)}
-            for criterion in (page_helpers.scorecard_criteria(tenant, active) if active else [])
+            {"criterion": criterion, "normalization": presenters.normalization_text(criterion)}
+            for criterion in (selectors.criterion_list(tenant, active) if active else [])
         ],
-        "active_rules": page_helpers.scorecard_tier_rules(tenant, active) if active else [],
+        "active_rules": selectors.tier_rule_list(tenant, active) if active else [],
         "source": source,
         "formset": formset,
         "form": form,
@@ -287,16 +250,16 @@ def _scorecard_page(
 def scorecard(request: HttpRequest) -> HttpResponse:
     """The versions, and an editor that makes a new draft from the active (or a chosen) version."""
     tenant = request.tenant
-    versions = list(page_helpers.scorecard_versions(tenant))
+    versions = list(selectors.scorecard_list(tenant))
     source = _editor_source(request, versions)
-    initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(tenant, source)] if source else []
+    initial = [criterion_initial(c) for c in selectors.criterion_list(tenant, source)] if source else []
     if request.method == "GET":
         return _scorecard_page(request, versions, source, *_blank_editor(source, initial, versions))
     formset = CriterionFormSet(request.POST, initial=initial, prefix="criteria")
     form = ScorecardForm(request.POST)
     spec_errors: dict[str, list[str]] = {}
     if formset.is_valid() and form.is_valid():
-        spec = {
+        spec: services.ScorecardSpec = {
             "criteria": [
                 row.spec() for row in formset.forms if row.cleaned_data and not row.cleaned_data.get("DELETE")
             ],
@@ -311,7 +274,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             spec_errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             if getattr(exc, "code", None) == services.STALE_SCORECARD_CODE:
-                versions = list(page_helpers.scorecard_versions(tenant))  # with the version just saved
+                versions = list(selectors.scorecard_list(tenant))  # with the version just saved
                 form.refused_as_stale(_latest_version(versions))
         else:
             messages.success(
@@ -327,7 +290,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
     """What-if: who would move up or down under this version; nothing is written."""
-    version = page_helpers.scorecard_get(request.tenant, scorecard_id)
+    version = selectors.scorecard_get(request.tenant, scorecard_id)
     form = RunStartForm(request.POST)
     as_of = form.cleaned_data["as_of"] if form.is_valid() else None
     preview = services.scorecard_preview_moves(request.tenant, scorecard=version, as_of=as_of)
@@ -335,15 +298,15 @@ def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "scoring/scorecard.html#preview", extra)
     # Without JavaScript: the whole page, with the preview in its panel and the editor on this version.
-    versions = list(page_helpers.scorecard_versions(request.tenant))
-    initial = [criterion_initial(c) for c in page_helpers.scorecard_criteria(request.tenant, version)]
+    versions = list(selectors.scorecard_list(request.tenant))
+    initial = [criterion_initial(c) for c in selectors.criterion_list(request.tenant, version)]
     return _scorecard_page(request, versions, version, *_blank_editor(version, initial, versions), **extra)
 
 
 @tenant_view(roles=SCORECARD_EDITORS)
 @require_POST
 def scorecard_activate(request: HttpRequest, scorecard_id: int) -> HttpResponse:
-    version = page_helpers.scorecard_get(request.tenant, scorecard_id)
+    version = selectors.scorecard_get(request.tenant, scorecard_id)
     try:
         services.scorecard_activate(request.tenant, scorecard=version, actor=request.user)
     except ValidationError as exc:
@@ -360,11 +323,11 @@ def scorecard_activate(request: HttpRequest, scorecard_id: int) -> HttpResponse:
 # --- the account page's score tab ---------------------------------------------------------------
 
 
-def _rating_criteria(request: HttpRequest) -> list:
-    active = selectors.active_scorecard(request.tenant)
+def _rating_criteria(request: HttpRequest) -> list[Criterion]:
+    active = selectors.scorecard_get_active(request.tenant)
     if active is None:
         return []
-    return [c for c in page_helpers.scorecard_criteria(request.tenant, active) if c.kind == CriterionKind.RATING]
+    return [c for c in selectors.criterion_list(request.tenant, active) if c.kind == CriterionKind.RATING]
 
 
 def _tab_context(
@@ -379,7 +342,7 @@ def _tab_context(
     can_rate = membership.role in RATERS and access.can_write(tenant, membership, account)
     can_override = membership.role in OVERRIDE_APPROVERS
     rating_criteria = _rating_criteria(request) if can_rate else []
-    ratings = selectors.latest_ratings(tenant, account) if rating_criteria else {}
+    ratings = selectors.rating_list_latest(tenant, account) if rating_criteria else {}
     context: dict[str, Any] = {
         "account": account,
         "notice": notice,
@@ -387,53 +350,30 @@ def _tab_context(
         "can_override": can_override,
         "rating_form": rating_form or RatingForm(criteria=rating_criteria),
         "override_form": override_form or OverrideForm(),
-        "current_override": selectors.active_override(tenant, account),
+        "current_override": selectors.override_get_active(tenant, account),
         "rated": [{"criterion": c, "rating": ratings.get(c.key)} for c in rating_criteria],
         "tab_url": _url(request, "scoring-account-tab", account_id=account.pk),
     }
-    score = selectors.latest_score(tenant, account)
+    score = selectors.score_get_latest(tenant, account)
     context["score"] = score
     if score is None:
         return context
     version = score.run.scorecard
-    criteria = {c.key: c for c in page_helpers.scorecard_criteria(tenant, version)}
-    rules = page_helpers.scorecard_tier_rules(tenant, version)
-    rows = page_helpers.breakdown_rows(score.breakdown, criteria)
-    history = list(selectors.score_history(tenant, account)[: page_helpers.HISTORY_POINTS])[::-1]
-    applied = page_helpers.override_behind(tenant, score)
-    why = [
-        page_helpers.explain_tier(
-            total=score.total,
-            revenue_12m=score.revenue_12m,
-            computed_tier=score.computed_tier,
-            previous_tier=score.previous_tier,
-            rules=rules,
-            hysteresis=version.hysteresis,
-        )
-    ]
-    if score.override_tier:
-        reason = applied.reason if applied else ""
-        why.insert(0, page_helpers.explain_override(score.override_tier, reason))
+    criteria = {c.key: c for c in selectors.criterion_list(tenant, version)}
+    rules = selectors.tier_rule_list(tenant, version)
+    rows = presenters.breakdown_rows(score.breakdown, criteria)
+    history = list(selectors.score_list_of_account(tenant, account)[: presenters.HISTORY_POINTS])[::-1]
+    applied = selectors.override_get_applied(tenant, score)
     context.update(
         version=version,
         rows=rows,
-        unrated=page_helpers.unrated_criteria(rows),
+        unrated=presenters.unrated_criteria(rows),
         adjustments_text=formats.signed(score.adjustments),
-        events=[
-            {
-                "kind_label": event.get_kind_display(),
-                "points": formats.signed(event.impact_points),
-                "direction": "up" if event.impact_points > 0 else "down" if event.impact_points < 0 else "same",
-                "occurred_on": event.occurred_on,
-                "expires_on": event.expires_on,
-                "note": event.note,
-            }
-            for event in page_helpers.active_events(tenant, account.pk, score.as_of)
-        ],
+        events=presenters.event_rows(selectors.event_list_active(tenant, account.pk, score.as_of)),
         history=history,
-        chart=page_helpers.history_chart(history, rules),
+        chart=presenters.history_chart(history, rules),
         rules=rules,
-        why=why,
+        why=presenters.why_texts(score, rules, version.hysteresis, applied.reason if applied else ""),
         applied_override=applied,
         weighted_sum=sum((row.weighted for row in rows), Decimal("0")),
     )
@@ -506,7 +446,14 @@ def account_override(request: HttpRequest, account_id: int) -> HttpResponse:
     form = OverrideForm(request.POST)
     if form.is_valid():
         try:
-            services.tier_override_set(request.tenant, account=account, actor=request.user, **form.cleaned_data)
+            services.tier_override_set(
+                request.tenant,
+                account=account,
+                tier=form.cleaned_data["tier"],
+                reason=form.cleaned_data["reason"],
+                expires_on=form.cleaned_data["expires_on"],
+                actor=request.user,
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -2,8 +2,11 @@
 followed by alert evaluation) — their history, a form to start one, and the live progress
 of a run that is queued or running (its row asks for itself every second until done).
 
-Roles as the API's risk-runs: READ_ALL read, the API's RUNNERS start. A run is queued to
-Celery once the request's transaction commits, as the API does (risk.tasks.queue_run).
+The page is kam's runs page (kam.runs.RunsPage, templates/kam/_runs.html); this module
+and templates/risk/runs.html say only what a risk run adds: its kind, its figures, its
+start form. Roles as the API's risk-runs: READ_ALL read, the API's RUNNERS start. A run
+is queued to Celery once the request's transaction commits, as the API does
+(risk.tasks.queue_run).
 """
 
 from __future__ import annotations
@@ -11,28 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
 
-from kam.forms import DATE_WIDGET, add_service_errors
+from kam.forms import DATE_WIDGET
 from kam.models import Tenant
 from kam.permissions import READ_ALL, tenant_view
+from kam.runs import RunsPage
 from kam.tenancy import tenant_today
 from risk import selectors, services, tasks
 from risk.api import RUNNERS
 from risk.models import RunKind
-
-TEMPLATE = "risk/runs.html"
-PAGE_SIZE = 25
 
 
 class RunStartForm(forms.Form):
@@ -61,64 +57,43 @@ class RunStartForm(forms.Form):
         return as_of
 
 
-def _url(request: HttpRequest, name: str, **kwargs: Any) -> str:
-    return reverse(name, kwargs={"tenant_slug": request.tenant.slug, **kwargs})
-
-
-def _context(request: HttpRequest, form: RunStartForm | None = None) -> dict[str, Any]:
-    return {
-        "page": Paginator(selectors.run_list(request.tenant), PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": "",
-        "can_run": request.membership.role in RUNNERS,
-        "form": form or RunStartForm(tenant=request.tenant),
-    }
+PAGE = RunsPage(
+    template="risk/runs.html",
+    list_url="risk-runs",
+    row_url="risk-run-row",
+    start_url="risk-run-start",
+    title=gettext_lazy("Risk runs"),
+    empty=gettext_lazy("No risk runs yet."),
+    queued_message=gettext_lazy("The risk run was queued. Its row shows the progress."),
+    runners=RUNNERS,
+    runs=lambda request: selectors.run_list(request.tenant),
+    form=lambda request, data: RunStartForm(data, tenant=request.tenant),
+    start=lambda request, data: services.risk_run_create(
+        request.tenant, kind=data["kind"], as_of=data["as_of"], actor=request.user
+    ),
+    queue=tasks.queue_run,
+)
 
 
 @tenant_view(roles=READ_ALL)
 @require_GET
 @vary_on_headers("HX-Request")
 def runs(request: HttpRequest) -> HttpResponse:
-    partial = request.htmx and not request.htmx.history_restore_request
-    return render(request, f"{TEMPLATE}#run-table" if partial else TEMPLATE, _context(request))
+    return PAGE.list_view(request)
 
 
 @tenant_view(roles=READ_ALL)
 @require_GET
 @vary_on_headers("HX-Request")
 def run_row(request: HttpRequest, run_id: int) -> HttpResponse:
-    """One run's row; while the run is queued or running, the row asks for itself again every second."""
-    run = selectors.run_get(request.tenant, run_id)
-    if not request.htmx:
-        return redirect(_url(request, "risk-runs"))
-    return render(request, f"{TEMPLATE}#run-row", {"run": run})
+    return PAGE.row_view(request, run_id)
 
 
 @tenant_view(roles=RUNNERS)
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponse:
     """Queue a run of the chosen kind as of a day; a worker executes it after the commit."""
-    form = RunStartForm(request.POST, tenant=request.tenant)
-    if form.is_valid():
-        try:
-            run = services.risk_run_create(
-                request.tenant,
-                kind=form.cleaned_data["kind"],
-                as_of=form.cleaned_data["as_of"],
-                actor=request.user,
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            tasks.queue_run(request.tenant, run)
-            if request.htmx:
-                run = selectors.run_get(request.tenant, run.pk)
-                return render(request, f"{TEMPLATE}#run-row", {"run": run}, status=201)
-            messages.success(request, _("The risk run was queued. Its row shows the progress."))
-            return redirect(_url(request, "risk-runs"))
-    if request.htmx:
-        response = render(request, f"{TEMPLATE}#run-start", {"form": form, "can_run": True}, status=400)
-        return reswap(retarget(response, "#run-start"), "outerHTML")
-    return render(request, TEMPLATE, _context(request, form), status=400)
+    return PAGE.start_view(request)
 
 
 urlpatterns = [

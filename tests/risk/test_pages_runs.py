@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kam import runs
 from kam.models import Role
 from kam.tenancy import tenant_context
 from risk import services
@@ -205,7 +206,7 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_runs(accounts, tenant
 
 def test_a_failed_run_shows_its_error_readably(tenant, director):
     failed = services.risk_run_create(tenant, kind=RunKind.HEALTH, as_of=D)
-    services.risk_run_fail(tenant, run=failed, error="OperationalError: server closed the connection unexpectedly")
+    runs.mark_failed(tenant, run=failed, error="OperationalError: server closed the connection unexpectedly")
     html = client_in(director).get(url("risk-runs")).content.decode()
     row = re.search(rf'<tr id="run-{failed.pk}".*?</tr>', html, re.S).group(0)
     assert "The run stopped with an error." in text(row)

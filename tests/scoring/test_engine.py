@@ -108,6 +108,34 @@ def test_full_run_matches_the_hand_computation(world):
         assert dict(Account.objects.values_list("name", "tier")) == {"X": "B", "Y": "C", "Z": "B", "Lost": ""}
 
 
+def test_the_run_stores_why_each_tier(world):
+    tenant, x, y, z = world
+    got = scores(tenant, run(tenant, D))
+    # X 90.00 reaches S, but both S and A gate at 10,000,000 of revenue: B, held by S's gate first
+    assert (got["X"].computed_tier, got["X"].tier_reason, got["X"].gated_tier) == ("B", "gate", "S")
+    # Y 30.00 reaches no tier above C; Z 47.00 reaches B (45) and not A (65)
+    assert (got["Y"].computed_tier, got["Y"].tier_reason, got["Y"].gated_tier) == ("C", "threshold", "")
+    assert (got["Z"].computed_tier, got["Z"].tier_reason, got["Z"].gated_tier) == ("B", "threshold", "")
+    # when Z falls to 43.50 the next day, within 2 points of B: kept by the hysteresis
+    account_services.event_create(
+        tenant, account=z, kind="competitor_win", occurred_on=D2, impact_points=Decimal("-3.5")
+    )
+    got = scores(tenant, run(tenant, D2))
+    assert (got["Z"].computed_tier, got["Z"].tier_reason, got["Z"].gated_tier) == ("B", "hysteresis", "")
+
+
+def test_a_tier_set_by_hand_keeps_the_reason_of_the_computed_tier(world):
+    tenant, x, *_ = world
+    services.tier_override_set(tenant, account=x, tier="S", reason="战略合作伙伴")
+    got = scores(tenant, run(tenant, D))
+    assert (got["X"].tier, got["X"].computed_tier, got["X"].tier_reason, got["X"].gated_tier) == (
+        "S",
+        "B",
+        "gate",
+        "S",
+    )
+
+
 def test_same_as_of_twice_gives_the_same_result(world):
     tenant, *_ = world
     first = {k: (v.total, v.tier, v.breakdown) for k, v in scores(tenant, run(tenant, D)).items()}

@@ -735,6 +735,18 @@ def test_why_override(world, director):
     assert "Set by hand; the scorecard gives B · Priority" in text(html)
 
 
+def test_why_is_left_out_for_a_snapshot_from_before_runs_stored_it(world, director):
+    tenant = world.tenant
+    services.tier_override_set(tenant, account=world.x, tier="A", reason="战略合作伙伴")
+    run(tenant)
+    with tenant_context(tenant):  # as migration 0004 left the snapshots written before it
+        AccountScore.objects.update(tier_reason=None, gated_tier="")
+    client = client_in(director)
+    # then no reason is made up for the computed tier; a tier set by hand still says why
+    assert why(score_tab(client, world.x)) == ["Set to A by hand: 战略合作伙伴."]
+    assert 'class="score-why"' not in score_tab(client, world.z)
+
+
 def test_why_in_chinese(world, director):
     run(world.tenant)
     html = score_tab(client_in(director, "zh-hans"), world.z)
