@@ -25,10 +25,9 @@ from django_htmx.http import reswap, retarget
 
 from kam.forms import DATE_WIDGET, add_service_errors
 from kam.models import Tenant
-from kam.permissions import READ_ALL, tenant_view
+from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from kam.tenancy import tenant_today
 from risk import page_selectors, selectors, services, tasks
-from risk.api import RUNNERS
 from risk.models import RunKind
 
 TEMPLATE = "risk/runs.html"
