@@ -13,7 +13,9 @@
   If-Match is refused with 412 (optimistic concurrency).
 
 The error responses are documented on every operation by kam.api.schema.KamAutoSchema (the
-DEFAULT_SCHEMA_CLASS), and every error answers in the one shape of kam.api.errors.
+DEFAULT_SCHEMA_CLASS), and every error answers in the one shape of kam.api.errors. The
+docstrings here describe code, not the API: kam.api.schema.lib_doc_excludes keeps them out of
+the operations' descriptions.
 """
 
 from __future__ import annotations

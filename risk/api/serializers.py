@@ -34,6 +34,7 @@ from risk.models import (
     WebhookEvent,
 )
 
+# At most this many ids in one mark-read call.
 MARK_READ_LIMIT = 500
 
 

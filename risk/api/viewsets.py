@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,8 +31,7 @@ from kam.models import ApiToken
 from kam.permissions import ADMINS, ALL_ROLES, READ_ALL, RUNNERS, SCORECARD_EDITORS, WRITERS
 from kam.tenancy import get_object_for_tenant
 from risk import selectors, services, tasks
-from risk.api import filters as risk_filters
-from risk.api import openapi
+from risk.api import filters, openapi
 from risk.api.serializers import (
     AlertSerializer,
     ConcentrationSerializer,
@@ -75,7 +74,7 @@ class AlertViewSet(
 
     queryset = RiskAlert.unscoped.select_related("account")
     serializer_class = AlertSerializer
-    filterset_class = risk_filters.AlertFilter
+    filterset_class = filters.AlertFilter
     ordering_fields = ("opened_at", "updated_at", "id")
     ordering = ("-id",)
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -204,7 +203,7 @@ class ContingencyPlanViewSet(AccountRecordMixin, viewsets.ModelViewSet):
 
     queryset = ContingencyPlan.unscoped.all()
     serializer_class = ContingencyPlanSerializer
-    filterset_class = risk_filters.ContingencyPlanFilter
+    filterset_class = filters.ContingencyPlanFilter
     ordering_fields = ("review_on", "id")
     ordering = ("-id",)
     read_roles = ALL_ROLES
@@ -268,7 +267,7 @@ class WebhookDeliveryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, views
 
     queryset = WebhookDelivery.unscoped.all()
     serializer_class = WebhookDeliverySerializer
-    filter_backends = (filters.DjangoFilterBackend,)
+    filter_backends = (DjangoFilterBackend,)
     filterset_fields = ("status", "event")
     ordering = ("-id",)
     read_roles = ADMINS
@@ -324,8 +323,8 @@ class NotificationViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets
 
     queryset = Notification.unscoped.all()
     serializer_class = NotificationSerializer
-    filterset_class = risk_filters.NotificationFilter
-    filter_backends = (filters.DjangoFilterBackend,)
+    filterset_class = filters.NotificationFilter
+    filter_backends = (DjangoFilterBackend,)
     permission_classes = [TenantAccess, PeopleOnly]
     read_roles = ALL_ROLES
     # Marking one's own notifications read is not a write of tenant data: every role may.

@@ -22,8 +22,7 @@ from kam.api.utils import service_errors
 from kam.api.viewsets import TenantApiViewSetMixin
 from kam.permissions import ALL_ROLES, SCORECARD_EDITORS, WRITERS
 from teams import selectors, services
-from teams.api import filters as teams_filters
-from teams.api import openapi
+from teams.api import filters, openapi
 from teams.api.serializers import (
     CounterpartEndSerializer,
     CounterpartSerializer,
@@ -48,7 +47,7 @@ class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
     queryset = AccountTeam.unscoped.select_related("account", "lead")
     serializer_class = TeamSerializer
-    filterset_class = teams_filters.TeamFilter
+    filterset_class = filters.TeamFilter
     ordering_fields = ("id", "created_at")
     ordering = ("id",)
     account_path = "account"
@@ -108,7 +107,7 @@ class TeamMemberViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
     queryset = TeamMember.unscoped.select_related("team")
     serializer_class = TeamMemberSerializer
-    filterset_class = teams_filters.TeamMemberFilter
+    filterset_class = filters.TeamMemberFilter
     ordering_fields = ("id", "since", "allocation")
     ordering = ("id",)
     account_path = "team__account"
@@ -157,7 +156,7 @@ class CounterpartViewSet(
 
     queryset = CounterpartLink.unscoped.select_related("member", "contact")
     serializer_class = CounterpartSerializer
-    filterset_class = teams_filters.CounterpartFilter
+    filterset_class = filters.CounterpartFilter
     ordering_fields = ("id", "started_on")
     ordering = ("id",)
     account_path = "member__team__account"
@@ -205,7 +204,7 @@ class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
     queryset = AccountPlan.unscoped.all()
     serializer_class = PlanSerializer
-    filterset_class = teams_filters.PlanFilter
+    filterset_class = filters.PlanFilter
     ordering_fields = ("id", "period_start")
     ordering = ("id",)
     account_path = "account"
@@ -254,7 +253,7 @@ class InitiativeViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
     queryset = Initiative.unscoped.select_related("plan__account")
     serializer_class = InitiativeSerializer
-    filterset_class = teams_filters.InitiativeFilter
+    filterset_class = filters.InitiativeFilter
     ordering_fields = ("id",)
     ordering = ("id",)
     account_path = "plan__account"
@@ -287,7 +286,7 @@ class PlanActionViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
     queryset = PlanAction.unscoped.select_related("plan__account")
     serializer_class = PlanActionSerializer
-    filterset_class = teams_filters.PlanActionFilter
+    filterset_class = filters.PlanActionFilter
     ordering_fields = ("id", "due_on")
     ordering = ("id",)
     # Members may move the status of their own actions; the rest is checked per account below.
