@@ -19,6 +19,8 @@ READ_ALL = frozenset({Role.ADMIN, Role.DIRECTOR, Role.EXECUTIVE, Role.MANAGER})
 # Roles that may write tenant data at all (managers: the accounts they own or serve on).
 WRITERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 SCORECARD_EDITORS = frozenset({Role.ADMIN, Role.DIRECTOR})
+# Roles that start score and risk runs (pages and API).
+RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
 OVERRIDE_APPROVERS = frozenset({Role.DIRECTOR})
 
 

@@ -293,6 +293,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The API base's docstrings are no operation's description (kam/api/schema.py).
+    "GET_LIB_DOC_EXCLUDES": "kam.api.schema.lib_doc_excludes",
     # One enum per choice set, whatever the field is called (tier, computed_tier, ...).
     # ETag / If-None-Match / If-Match and their 304 and 412 on the detail resources (kam/api/viewsets.py).
     "POSTPROCESSING_HOOKS": [

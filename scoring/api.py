@@ -4,51 +4,23 @@ with activate and what-if preview, score runs, and the tier summary."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import access
-from accounts.models import Account
-from kam.api.utils import actor_of
-from kam.api.viewsets import TenantViewSetMixin
-from kam.models import ApiToken, Role
-from kam.permissions import SCORECARD_EDITORS
+from kam.api.errors import not_found
+from kam.api.fields import two_places
+from kam.api.utils import query_flag
+from kam.api.viewsets import TenantApiMixin, TenantViewSetMixin
+from kam.permissions import RUNNERS, SCORECARD_EDITORS, WRITERS
 from scoring import selectors, services, tasks
 from scoring.models import AccountScore, Criterion, Rating, Scorecard, ScoreRun, TierRule
-
-TWO = Decimal("0.01")
-RATERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
-RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
-
-
-def _readable_account(request: Request, account_id: int) -> Account:
-    tenant = request._request.tenant
-    if isinstance(request.auth, ApiToken):
-        queryset = Account.objects.for_tenant(tenant)
-    else:
-        queryset = access.readable_accounts(tenant, request._request.membership)
-    return get_object_or_404(queryset, pk=account_id)
-
-
-def _require_roles(request: Request, roles: frozenset[str]) -> None:
-    if isinstance(request.auth, ApiToken):
-        return  # TenantAccess already required the write scope for writes
-    if request._request.membership.role not in roles:
-        raise PermissionDenied()
-
-
-def _two(value: Decimal | None) -> float | None:
-    return None if value is None else float(Decimal(value).quantize(TWO))
 
 
 class BreakdownRowSerializer(serializers.Serializer):
@@ -83,13 +55,13 @@ class ScoreSerializer(serializers.ModelSerializer):
         ]
 
     def get_total(self, obj: AccountScore) -> float:
-        return _two(obj.total)
+        return two_places(obj.total)
 
     def get_base(self, obj: AccountScore) -> float:
-        return _two(obj.base)
+        return two_places(obj.base)
 
     def get_adjustments(self, obj: AccountScore) -> float:
-        return _two(obj.adjustments)
+        return two_places(obj.adjustments)
 
     def get_override(self, obj: AccountScore) -> str | None:
         return obj.override_tier or None
@@ -99,7 +71,7 @@ class ScoreSerializer(serializers.ModelSerializer):
         return [{key: row[key] for key in ("key", "raw", "normalized", "weight", "weighted")} for row in obj.breakdown]
 
 
-class AccountScoreView(APIView):
+class AccountScoreView(TenantApiMixin, APIView):
     @extend_schema(
         summary="An account's current score",
         description="The latest snapshot: total, base, adjustments, tier, computed tier, override and the "
@@ -107,18 +79,18 @@ class AccountScoreView(APIView):
         responses=ScoreSerializer,
     )
     def get(self, request: Request, account_id: int) -> Response:
-        account = _readable_account(request, account_id)
-        score = selectors.latest_score(request._request.tenant, account)
+        account = self.readable_account(account_id)
+        score = selectors.latest_score(self.tenant, account)
         if score is None:
-            return Response({"error": {"code": "not_found", "message": "Not scored yet.", "fields": {}}}, status=404)
+            return not_found("Not scored yet.")
         return Response(ScoreSerializer(score).data)
 
 
-class AccountScoreHistoryView(APIView):
+class AccountScoreHistoryView(TenantApiMixin, APIView):
     @extend_schema(summary="An account's score history, newest first", responses=ScoreSerializer(many=True))
     def get(self, request: Request, account_id: int) -> Response:
-        account = _readable_account(request, account_id)
-        history = selectors.score_history(request._request.tenant, account)[:500]
+        account = self.readable_account(account_id)
+        history = selectors.score_history(self.tenant, account)[:500]
         return Response(ScoreSerializer(history, many=True).data)
 
 
@@ -129,11 +101,11 @@ class RatingSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "rated_at"]
 
 
-class AccountRatingsView(APIView):
+class AccountRatingsView(TenantApiMixin, APIView):
     @extend_schema(summary="An account's ratings, newest first", responses=RatingSerializer(many=True))
     def get(self, request: Request, account_id: int) -> Response:
-        account = _readable_account(request, account_id)
-        ratings = Rating.objects.for_tenant(request._request.tenant).filter(account=account)[:500]
+        account = self.readable_account(account_id)
+        ratings = Rating.objects.for_tenant(self.tenant).filter(account=account)[:500]
         return Response(RatingSerializer(ratings, many=True).data)
 
     @extend_schema(
@@ -143,21 +115,18 @@ class AccountRatingsView(APIView):
         responses={201: RatingSerializer},
     )
     def post(self, request: Request, account_id: int) -> Response:
-        account = _readable_account(request, account_id)
-        _require_roles(request, RATERS)
-        if not isinstance(request.auth, ApiToken) and not access.can_write(
-            request._request.tenant, request._request.membership, account
-        ):
-            raise PermissionDenied()
+        account = self.readable_account(account_id)
+        self.require_role(WRITERS)  # rating is a write: the writing roles, on the accounts they write
+        self.check_account_writable(account)
         serializer = RatingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rating = services.rating_add(
-            request._request.tenant,
+            self.tenant,
             account=account,
             criterion=serializer.validated_data["criterion"],
             value=serializer.validated_data["value"],
             comment=serializer.validated_data.get("comment", ""),
-            actor=actor_of(request),
+            actor=self.actor,
         )
         return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
@@ -187,7 +156,10 @@ class ScorecardSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "version", "status", "created_at", "activated_at"]
 
 
-class ScorecardViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+# The scoring viewsets hold tenant-wide rows (no account rows to narrow), and keep DRF's own id
+# lookup and ordering rather than TenantApiViewSetMixin's: the published schema types their ids as
+# integers, where the base's digits-only lookup pattern would make them strings.
+class ScorecardViewSet(TenantApiMixin, TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Versions of the scorecard. POST makes a new draft version; activate/ makes it the one runs use."""
 
     queryset = Scorecard.unscoped.prefetch_related("criteria", "tiers")
@@ -199,17 +171,13 @@ class ScorecardViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        scorecard = services.scorecard_create_draft(
-            request._request.tenant, spec=serializer.validated_data, actor=actor_of(request)
-        )
+        scorecard = services.scorecard_create_draft(self.tenant, spec=serializer.validated_data, actor=self.actor)
         return Response(self.get_serializer(scorecard).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Activate this version", request=None, responses=ScorecardSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
-        scorecard = services.scorecard_activate(
-            request._request.tenant, scorecard=self.get_object(), actor=actor_of(request)
-        )
+        scorecard = services.scorecard_activate(self.tenant, scorecard=self.get_object(), actor=self.actor)
         return Response(self.get_serializer(scorecard).data)
 
     @extend_schema(
@@ -230,7 +198,7 @@ class ScorecardViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         as_of = _date_param(request, "as_of")
-        result = services.scorecard_preview_moves(request._request.tenant, scorecard=self.get_object(), as_of=as_of)
+        result = services.scorecard_preview_moves(self.tenant, scorecard=self.get_object(), as_of=as_of)
         return Response(result)
 
 
@@ -268,7 +236,7 @@ class ScoreRunSerializer(serializers.ModelSerializer):
         read_only_fields = [f for f in fields if f != "as_of"]
 
 
-class ScoreRunViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ScoreRunViewSet(TenantApiMixin, TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Score runs. POST starts one for every account; ?wait=true answers when it is done."""
 
     queryset = ScoreRun.unscoped.all()
@@ -286,16 +254,16 @@ class ScoreRunViewSet(TenantViewSetMixin, mixins.CreateModelMixin, viewsets.Read
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tenant = request._request.tenant
-        run = services.score_run_create(tenant, as_of=serializer.validated_data.get("as_of"), actor=actor_of(request))
-        if request.query_params.get("wait", "").lower() in ("1", "true", "yes"):
+        tenant = self.tenant
+        run = services.score_run_create(tenant, as_of=serializer.validated_data.get("as_of"), actor=self.actor)
+        if query_flag(request, "wait"):
             run = services.score_run_execute(tenant, run=run)
             return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
         tasks.queue_run(tenant, run)
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class TierSummaryView(APIView):
+class TierSummaryView(TenantApiMixin, APIView):
     @extend_schema(
         summary="Accounts and revenue per tier, and the Pareto share",
         responses=inline_serializer(
@@ -327,7 +295,7 @@ class TierSummaryView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        summary = selectors.tier_summary(request._request.tenant)
+        summary = selectors.tier_summary(self.tenant)
         for row in summary["tiers"]:
             row["revenue_12m"] = f"{row['revenue_12m']:.2f}"
         if summary["pareto"]:

@@ -1,9 +1,6 @@
-"""OpenAPI pieces of the accounts API: the error shape every operation can answer, and
-the examples integrators read in the docs.
-
-kam/api has no schema class of its own yet; ``KamAutoSchema`` adds the documented
-error responses (400/401/403/404) to each operation, so the viewsets need not repeat them.
-"""
+"""OpenAPI pieces of the accounts API: summaries, descriptions and the examples
+integrators read in the docs. The error responses every operation can answer are added by
+kam.api.schema.KamAutoSchema, so the viewsets need not repeat them."""
 
 from __future__ import annotations
 
@@ -23,7 +20,16 @@ from accounts.api.serializers import (
     OrderRowSerializer,
     OrderSerializer,
 )
-from kam.api.schema import ERROR_RESPONSES, KamAutoSchema, KamErrorSerializer, error_response  # noqa: F401
+from kam.api.schema import error_response
+
+# The description of the account operations that have none of their own. drf-spectacular takes a
+# view's docstring for it, and these viewsets set this one (as their ``__doc__``): it is the
+# docstring of the base class the API had before kam.api.viewsets, kept so the published schema
+# does not change.
+ACCOUNT_DESCRIPTION = (
+    "What every accounts viewset shares: documented errors, numeric ids, the request's\n"
+    "membership (None for a token) and the checks on the accounts a session user writes."
+)
 
 # --- operations: summaries, descriptions and examples ---------------------------------------------
 

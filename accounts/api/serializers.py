@@ -24,7 +24,7 @@ from accounts.models import (
     Order,
     Tier,
 )
-from kam.api.fields import MAX_ID, InstantField, TenantMemberField, TenantPrimaryKeyRelatedField  # noqa: F401
+from kam.api.fields import MAX_ID, InstantField, TenantMemberField, tenant_field
 
 ACCOUNT_FIELDS = (
     "id",
@@ -67,21 +67,15 @@ EVENT_FIELDS = ("id", "account", "kind", "occurred_on", "impact_points", "expire
 CONTRACT_FIELDS = ("id", "account", "title", "start_on", "end_on", "value", "auto_renew", "ip_clause", "exclusivity")
 
 
-def account_field(**kwargs: Any) -> TenantPrimaryKeyRelatedField:
-    return TenantPrimaryKeyRelatedField(queryset=Account.unscoped.all(), **kwargs)
-
-
-def contact_field(**kwargs: Any) -> TenantPrimaryKeyRelatedField:
-    return TenantPrimaryKeyRelatedField(queryset=Contact.unscoped.all(), **kwargs)
-
-
 def score_field(**kwargs: Any) -> serializers.DecimalField:
     """A score: a JSON number with (at most) two decimals, 0..100."""
     return serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False, **kwargs)
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    parent = account_field(required=False, allow_null=True, help_text="Id of the parent account (group hierarchy).")
+    parent = tenant_field(
+        Account, required=False, allow_null=True, help_text="Id of the parent account (group hierarchy)."
+    )
     owner = TenantMemberField(
         required=False, allow_null=True, help_text="Id of the account manager: an active member of the tenant."
     )
@@ -105,9 +99,9 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
-    account = account_field()
-    reports_to = contact_field(
-        required=False, allow_null=True, help_text="Id of the contact this one reports to (same account)."
+    account = tenant_field(Account)
+    reports_to = tenant_field(
+        Contact, required=False, allow_null=True, help_text="Id of the contact this one reports to (same account)."
     )
 
     class Meta:
@@ -117,7 +111,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    account = account_field()
+    account = tenant_field(Account)
 
     class Meta:
         model = Order
@@ -150,7 +144,7 @@ class OrderBatchResultSerializer(serializers.Serializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
-    account = account_field()
+    account = tenant_field(Account)
 
     class Meta:
         model = Invoice
@@ -158,8 +152,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 
 class InteractionSerializer(serializers.ModelSerializer):
-    account = account_field()
-    contact = contact_field(required=False, allow_null=True, help_text="Id of a contact of the same account.")
+    account = tenant_field(Account)
+    contact = tenant_field(Contact, required=False, allow_null=True, help_text="Id of a contact of the same account.")
     occurred_at = InstantField(help_text="When it happened (ISO 8601, from 1900 on).")
 
     class Meta:
@@ -188,7 +182,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class ContractSerializer(serializers.ModelSerializer):
-    account = account_field()
+    account = tenant_field(Account)
 
     class Meta:
         model = Contract

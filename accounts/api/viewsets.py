@@ -1,36 +1,29 @@
 """Viewsets of the accounts API (DESIGN section 8).
 
-Each declares its queryset, serializer and filters; kam.api.viewsets narrows the
-queryset to the request's tenant. Tokens act tenant-wide with their scope (checked by
-kam.api.permissions.TenantAccess); session users are held to accounts.access: members
-read only their accounts, managers write only theirs. Every write goes through
-accounts.services, whose ValidationErrors become 400s with field messages.
+Each declares its queryset, serializer and filters; the base in kam.api.viewsets narrows
+the queryset to the request's tenant and, for a session member, to the accounts they
+read. Tokens act tenant-wide with their scope (checked by kam.api.permissions.TenantAccess);
+session users are held to accounts.access: members read only their accounts, managers
+write only theirs. Every write goes through accounts.services, whose ValidationErrors
+become 400s with field messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
+from django.utils.translation import gettext_lazy
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import selectors, services
-from accounts.access import (
-    can_create_accounts,
-    can_log_interaction,
-    can_write,
-    readable_accounts,
-    writable_accounts,
-)
+from accounts import services
+from accounts.access import can_create_accounts, can_log_interaction, writable_accounts
 from accounts.api import filters, openapi
 from accounts.api.serializers import (
     AccountSerializer,
@@ -45,58 +38,32 @@ from accounts.api.serializers import (
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
 from kam.api.filters import StableOrderingFilter
 from kam.api.parsers import KamJSONParser
-from kam.api.utils import actor_of, service_errors
-from kam.api.viewsets import TenantModelViewSet, TenantViewSetMixin
-from kam.models import Membership, Role
-from kam.permissions import READ_ALL, WRITERS
-from kam.tenancy import get_object_for_tenant
+from kam.api.utils import service_errors
+from kam.api.viewsets import (
+    AccountRecordMixin,
+    RecordServices,
+    TenantApiViewSetMixin,
+    TenantModelViewSet,
+)
+from kam.models import Role
+from kam.permissions import WRITERS
 
 # One bulk call writes at most this many orders; more is refused before any row is read.
 BULK_MAX_ORDERS = 10_000
-
-
-class AccountsApiMixin:
-    """What every accounts viewset shares: documented errors, numeric ids, the request's
-    membership (None for a token) and the checks on the accounts a session user writes."""
-
-    request: Request
-    schema = openapi.KamAutoSchema()
-    lookup_value_regex = "[0-9]+"
-    filter_backends = (DjangoFilterBackend, StableOrderingFilter)
-
-    @property
-    def tenant(self) -> Any:
-        return self.request.tenant
-
-    @property
-    def membership(self) -> Membership | None:
-        """The session user's membership; None for a token, which acts tenant-wide."""
-        return getattr(self.request._request, "membership", None)
-
-    @property
-    def actor(self) -> Any:
-        return actor_of(self.request)
-
-    def check_account_writable(self, account: Account) -> None:
-        membership = self.membership
-        if membership is not None and not can_write(self.tenant, membership, account):
-            raise PermissionDenied(_("You may only change the accounts you own or serve on."))
+WRITE_DENIED = gettext_lazy("You may only change the accounts you own or serve on.")
 
 
 @openapi.account_schema
-class AccountViewSet(AccountsApiMixin, TenantModelViewSet):
+class AccountViewSet(TenantApiViewSetMixin, TenantModelViewSet):
+    __doc__ = openapi.ACCOUNT_DESCRIPTION
+
     queryset = Account.unscoped.all()
     serializer_class = AccountSerializer
     filterset_class = filters.AccountFilter
     ordering_fields = ("name", "created_at", "updated_at", "id")
     ordering = ("name", "id")
-
-    def get_queryset(self) -> QuerySet[Account]:
-        accounts = super().get_queryset()
-        membership = self.membership
-        if membership is not None:
-            accounts = accounts & readable_accounts(self.tenant, membership)
-        return accounts
+    account_path = "id"
+    write_denied_message = WRITE_DENIED
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         membership = self.membership
@@ -130,61 +97,11 @@ class AccountViewSet(AccountsApiMixin, TenantModelViewSet):
         return Response(self.get_serializer(account).data)
 
 
-@dataclass(frozen=True)
-class RecordServices:
-    """The services that write one kind of account record; ``name`` is the keyword the
-    update and delete services take the record by (order=, invoice=, …)."""
-
-    name: str
-    create: Callable[..., Any]
-    update: Callable[..., Any]
-    delete: Callable[..., None]
-
-
-class AccountRecordViewSet(AccountsApiMixin, TenantModelViewSet):
+class AccountRecordViewSet(AccountRecordMixin, TenantModelViewSet):
     """Records that belong to an account: a session user reads them where they read the
     account, and writes them where they write the account."""
 
-    record_services: RecordServices
-
-    def get_queryset(self) -> QuerySet:
-        records = super().get_queryset()
-        membership = self.membership
-        # Roles that read every account skip the subquery; readable_accounts would return them all.
-        if membership is not None and membership.role not in READ_ALL:
-            records = records.filter(account__in=readable_accounts(self.tenant, membership).values("pk"))
-        return records
-
-    def check_account(self, account: Account) -> None:
-        self.check_account_writable(account)
-
-    def check_record(self, record: Any) -> None:
-        self.check_account(record.account)
-
-    def create_data(self, data: dict[str, Any]) -> dict[str, Any]:
-        return data
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        data = dict(serializer.validated_data)
-        self.check_account(data["account"])
-        with service_errors():
-            serializer.instance = self.record_services.create(self.tenant, actor=self.actor, **self.create_data(data))
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        record = serializer.instance
-        self.check_record(record)
-        data = dict(serializer.validated_data)
-        if "account" in data and data["account"].pk != record.account_id:
-            self.check_account(data["account"])
-        with service_errors():
-            serializer.instance = self.record_services.update(
-                self.tenant, actor=self.actor, **{self.record_services.name: record}, **data
-            )
-
-    def perform_destroy(self, instance: Any) -> None:
-        self.check_record(instance)
-        with service_errors():
-            self.record_services.delete(self.tenant, actor=self.actor, **{self.record_services.name: instance})
+    write_denied_message = WRITE_DENIED
 
 
 @openapi.contact_schema
@@ -348,7 +265,7 @@ class ContractViewSet(AccountRecordViewSet):
 
 @openapi.event_schema
 class AccountEventViewSet(
-    AccountsApiMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    TenantApiViewSetMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     """accounts/{account_id}/events/: an account's events; recording one rescores it."""
 
@@ -357,14 +274,13 @@ class AccountEventViewSet(
     filter_backends = (StableOrderingFilter,)
     ordering_fields = ("occurred_on", "id")
     ordering = ("-occurred_on", "-id")
+    account_path = None  # the events of the account in the URL, which is checked readable
+    write_denied_message = WRITE_DENIED
 
     @cached_property
     def account(self) -> Account:
         """The account in the URL: 404 for another tenant's, or one a member does not read."""
-        membership = self.membership
-        if membership is None:
-            return get_object_for_tenant(Account.unscoped.all(), self.tenant, self.kwargs["account_id"])
-        return selectors.account_get(self.tenant, membership, self.kwargs["account_id"])
+        return self.readable_account(self.kwargs["account_id"])
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

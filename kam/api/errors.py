@@ -25,6 +25,12 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+def not_found(message: str) -> Response:
+    """A 404 that says why (a resource not made yet: "Not assessed yet."). A raised 404 would
+    answer the generic "Not found." of every unknown id."""
+    return Response(error_body("not_found", message), status=status.HTTP_404_NOT_FOUND)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -1,11 +1,13 @@
-"""Serializer fields shared by the apps' APIs: ids of the request tenant's own rows."""
+"""Serializer fields shared by the apps' APIs: ids of the request tenant's own rows, instants,
+numbers with two decimals."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -13,6 +15,12 @@ from kam.models import User
 
 # Largest id PostgreSQL's bigint holds: a bigger number is refused as input, never sent to the database.
 MAX_ID = 2**63 - 1
+CENT = Decimal("0.01")
+
+
+def two_places(value: Decimal | None) -> float | None:
+    """A decimal as a JSON number rounded to two places (scores, points); None stays null."""
+    return None if value is None else float(Decimal(value).quantize(CENT))
 
 
 class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -29,6 +37,11 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if tenant is None:
             return queryset.none()
         return queryset.filter(tenant=tenant)
+
+
+def tenant_field(model: type[Model], **kwargs: Any) -> TenantPrimaryKeyRelatedField:
+    """The id of one of the request tenant's ``model`` rows."""
+    return TenantPrimaryKeyRelatedField(queryset=model.unscoped.all(), **kwargs)  # type: ignore[attr-defined]
 
 
 class TenantMemberField(serializers.PrimaryKeyRelatedField):

@@ -32,6 +32,27 @@ class TenantSessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The browser session."}
 
 
+def lib_doc_excludes() -> list[type]:
+    """The classes whose docstrings never become an operation's description (the
+    GET_LIB_DOC_EXCLUDES setting): DRF's, as drf-spectacular has it, and the API base of
+    kam.api.viewsets, whose docstrings describe code to its developers, not the API to
+    integrators. drf-spectacular reads a view's docstring up its MRO and stops at the first
+    of these. Imported here, not at the top: the setting is read while DRF loads."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from kam.api import viewsets
+
+    return [
+        *get_lib_doc_excludes(),
+        viewsets.TenantViewSetMixin,
+        viewsets.TenantApiMixin,
+        viewsets.TenantApiViewSetMixin,
+        viewsets.AccountRecordMixin,
+        viewsets.ETagMixin,
+        viewsets.TenantModelViewSet,
+    ]
+
+
 class KamErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A stable machine-readable code: invalid, not_found, permission_denied, …")
     message = serializers.CharField(help_text="A sentence for people, in the request's language.")

@@ -1,4 +1,4 @@
-"""Helpers every API view uses: who acts, and service errors as 400s."""
+"""Helpers every API view uses: who acts, yes/no query parameters, and service errors as 400s."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from kam.models import ApiToken
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A yes/no query parameter (``?wait=true``): 1, true or yes, in any case, is yes."""
+    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
 
 def actor_of(request: Request) -> Any:

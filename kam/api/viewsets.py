@@ -1,24 +1,50 @@
-"""The one base for tenant API viewsets: the queryset is narrowed to the request's
-tenant once, here; creates are stamped with it. Detail resources carry an ETag, and a
-change sent with a stale If-Match is refused with 412 (optimistic concurrency)."""
+"""The one base of the apps' API views and viewsets.
+
+- :class:`TenantViewSetMixin` narrows a viewset's queryset to the request's tenant, once,
+  here, and lists through kam.api.fastlist when it can.
+- :class:`TenantApiMixin` is what every API view knows of its request: the tenant, the
+  session's membership (None for an API token), who acts, and the account rules a
+  session user is held to (a token acts tenant-wide with its scope, which
+  kam.api.permissions.TenantAccess checks).
+- :class:`TenantApiViewSetMixin` adds to that numeric ids, filters with a stable order, and
+  the rows a session member reads, through the ``account_path`` each viewset declares.
+- :class:`AccountRecordMixin` writes the records of an account through their services.
+- Detail resources of :class:`ETagMixin` carry an ETag, and a change sent with a stale
+  If-Match is refused with 412 (optimistic concurrency).
+
+The error responses are documented on every operation by kam.api.schema.KamAutoSchema (the
+DEFAULT_SCHEMA_CLASS), and every error answers in the one shape of kam.api.errors. The
+docstrings here describe code, not the API: kam.api.schema.lib_doc_excludes keeps them out of
+the operations' descriptions.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
 from django.db.models.sql.where import NothingNode
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status, viewsets
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kam.api import fastlist
+from kam.api.filters import StableOrderingFilter
+from kam.api.utils import actor_of, service_errors
+from kam.models import Membership, Tenant
+from kam.permissions import READ_ALL
+from kam.tenancy import tenant_today
 
 UNSAFE_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
@@ -62,6 +88,175 @@ class TenantViewSetMixin:
         context = super().get_serializer_context()  # type: ignore[misc]
         context["tenant"] = self.request.tenant  # type: ignore[attr-defined]
         return context
+
+
+# --- the account rules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRules:
+    """Who reads and writes which account, as the accounts app decides it.
+
+    kam imports no domain app, so the accounts app hands its rules over: AccountsConfig.ready()
+    calls :func:`register_account_rules` with accounts.access.readable_accounts,
+    accounts.access.can_write and accounts.selectors.account_get (the way teams hands
+    accounts.access what "serving on" an account means). The API base asks for them at
+    request time, never at import.
+    """
+
+    # (tenant, membership) -> the accounts the member reads, a queryset usable as a subquery.
+    readable: Callable[[Tenant, Membership], QuerySet]
+    # (tenant, membership, account) -> whether the member may change the account and its records.
+    can_write: Callable[[Tenant, Membership, Any], bool]
+    # (tenant, membership or None, pk) -> the account, 404 unless the member reads it (None: a token).
+    get: Callable[[Tenant, Membership | None, Any], Any]
+
+
+_account_rules: AccountRules | None = None
+
+
+def register_account_rules(rules: AccountRules) -> None:
+    global _account_rules
+    _account_rules = rules
+
+
+def account_rules() -> AccountRules:
+    if _account_rules is None:
+        raise ImproperlyConfigured("No account rules: the accounts app registers them in AccountsConfig.ready().")
+    return _account_rules
+
+
+# --- the API base -------------------------------------------------------------------------------------
+
+
+class TenantApiMixin:
+    """What every API view knows of its request, and the checks it shares.
+
+    A session user is held to the account rules (members read the accounts they own or
+    serve on; managers write those); a token has no membership and acts tenant-wide with its
+    scope. ``write_denied_message`` is the 403 message when a session user may not change
+    an account (None: DRF's generic one).
+    """
+
+    request: Request
+    write_denied_message: str | None = None
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.request._request.tenant
+
+    @property
+    def membership(self) -> Membership | None:
+        """The session user's membership; None for a token, which acts tenant-wide."""
+        return getattr(self.request._request, "membership", None)
+
+    @property
+    def actor(self) -> Any:
+        """Who the audit log names: the token, or the session's user."""
+        return actor_of(self.request)
+
+    @property
+    def today(self) -> dt.date:
+        return tenant_today(self.tenant)
+
+    def readable_account(self, pk: Any) -> Any:
+        """The account ``pk`` of the tenant: 404 for another tenant's, or one a member does not read."""
+        return account_rules().get(self.tenant, self.membership, pk)
+
+    def check_account_writable(self, account: Any) -> None:
+        """A session user changes only the accounts they write (and those accounts' records)."""
+        membership = self.membership
+        if membership is not None and not account_rules().can_write(self.tenant, membership, account):
+            raise PermissionDenied(self.write_denied_message)
+
+    def require_role(self, roles: frozenset[str], message: str | None = None) -> None:
+        """A session user's role must be one of ``roles``; a token passes (TenantAccess has
+        required the write scope for a write)."""
+        membership = self.membership
+        if membership is not None and membership.role not in roles:
+            raise PermissionDenied(message)
+
+
+class TenantApiViewSetMixin(TenantApiMixin, TenantViewSetMixin):
+    """The base of every domain viewset: the tenant's rows, numeric ids, django-filter and
+    ``?ordering=`` with a stable tie-breaker, and for a session member only the rows of the
+    accounts they read.
+
+    Each viewset declares ``account_path``, the lookup from its model to the account a row
+    belongs to (``"account"``, ``"team__account"``, ``"id"`` for Account itself), or None
+    for rows that are not an account's (tenant-wide, or checked otherwise by the view).
+    Undeclared is an error rather than rows shown to everyone.
+    """
+
+    lookup_value_regex = "[0-9]+"
+    filter_backends: tuple[type, ...] = (DjangoFilterBackend, StableOrderingFilter)
+    account_path: str | None
+
+    def get_queryset(self) -> QuerySet:
+        return self.readable_rows(super().get_queryset())
+
+    def readable_rows(self, rows: QuerySet) -> QuerySet:
+        try:
+            path = self.account_path
+        except AttributeError:
+            raise ImproperlyConfigured(f"{type(self).__name__} declares no account_path.") from None
+        membership = self.membership
+        # Roles that read every account skip the subquery: it would hold all the tenant's accounts.
+        if path is None or membership is None or membership.role in READ_ALL:
+            return rows
+        return rows.filter(**{f"{path}__in": account_rules().readable(self.tenant, membership).values("pk")})
+
+
+@dataclass(frozen=True)
+class RecordServices:
+    """The services that write one kind of account record; ``name`` is the keyword the
+    update and delete services take the record by (order=, invoice=, plan=, …)."""
+
+    name: str
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., None]
+
+
+class AccountRecordMixin(TenantApiViewSetMixin):
+    """Records that belong to an account (a required ``account`` field): a session user reads
+    them where they read the account, and writes them where they write the account, the one
+    a record moves to included. Every write goes through ``record_services``, whose
+    ValidationErrors answer 400."""
+
+    account_path = "account"
+    record_services: RecordServices
+
+    def check_account(self, account: Any) -> None:
+        self.check_account_writable(account)
+
+    def check_record(self, record: Any) -> None:
+        self.check_account(record.account)
+
+    def create_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        self.check_account(data["account"])
+        with service_errors():
+            serializer.instance = self.record_services.create(self.tenant, actor=self.actor, **self.create_data(data))
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        record = serializer.instance
+        self.check_record(record)
+        data = dict(serializer.validated_data)
+        if "account" in data and data["account"].pk != record.account_id:
+            self.check_account(data["account"])
+        with service_errors():
+            serializer.instance = self.record_services.update(
+                self.tenant, actor=self.actor, **{self.record_services.name: record}, **data
+            )
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.check_record(instance)
+        with service_errors():
+            self.record_services.delete(self.tenant, actor=self.actor, **{self.record_services.name: instance})
 
 
 # --- ETag and If-Match --------------------------------------------------------------------------
@@ -208,8 +403,4 @@ def _header(name: str, description: str) -> dict[str, Any]:
 
 
 class TenantModelViewSet(ETagMixin, TenantViewSetMixin, viewsets.ModelViewSet):
-    pass
-
-
-class TenantReadOnlyViewSet(ETagMixin, TenantViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass

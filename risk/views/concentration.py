@@ -19,9 +19,8 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from kam.pages import is_partial
-from kam.permissions import READ_ALL, tenant_view
+from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from risk import presenters, selectors, services
-from risk.api import RUNNERS
 from risk.models import RunKind, RunStatus
 
 TEMPLATE = "risk/concentration.html"

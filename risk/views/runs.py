@@ -23,11 +23,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from kam.forms import DATE_WIDGET
 from kam.models import Tenant
-from kam.permissions import READ_ALL, tenant_view
+from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from kam.runs import RunsPage
 from kam.tenancy import tenant_today
 from risk import selectors, services, tasks
-from risk.api import RUNNERS
 from risk.models import RunKind
 
 
