@@ -80,7 +80,7 @@ class AccountScoreView(TenantApiMixin, APIView):
     )
     def get(self, request: Request, account_id: int) -> Response:
         account = self.readable_account(account_id)
-        score = selectors.latest_score(self.tenant, account)
+        score = selectors.score_get_latest(self.tenant, account)
         if score is None:
             return not_found("Not scored yet.")
         return Response(ScoreSerializer(score).data)
@@ -90,7 +90,7 @@ class AccountScoreHistoryView(TenantApiMixin, APIView):
     @extend_schema(summary="An account's score history, newest first", responses=ScoreSerializer(many=True))
     def get(self, request: Request, account_id: int) -> Response:
         account = self.readable_account(account_id)
-        history = selectors.score_history(self.tenant, account)[:500]
+        history = selectors.score_list_of_account(self.tenant, account)[:500]
         return Response(ScoreSerializer(history, many=True).data)
 
 
@@ -295,7 +295,7 @@ class TierSummaryView(TenantApiMixin, APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        summary = selectors.tier_summary(self.tenant)
+        summary = selectors.tier_summary_get(self.tenant)
         for row in summary["tiers"]:
             row["revenue_12m"] = f"{row['revenue_12m']:.2f}"
         if summary["pareto"]:

@@ -131,7 +131,7 @@ class ConcentrationView(TenantApiMixin, APIView):
     read_roles = READ_ALL
 
     def get(self, request: Request) -> Response:
-        snapshot = selectors.latest_concentration(self.tenant)
+        snapshot = selectors.concentration_latest(self.tenant)
         if snapshot is None:
             return not_found(_("No concentration snapshot yet."))
         return Response(ConcentrationSerializer(snapshot).data)
@@ -156,7 +156,7 @@ class ConcentrationHistoryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, 
 class AccountHealthView(TenantApiMixin, APIView):
     def get(self, request: Request, account_id: int) -> Response:
         account = self.readable_account(account_id)
-        assessment = selectors.latest_health(self.tenant, account)
+        assessment = selectors.health_latest(self.tenant, account)
         if assessment is None:
             return not_found(_("Not assessed yet."))
         return Response(HealthSerializer(assessment).data)
@@ -334,11 +334,11 @@ class NotificationViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
             return Notification.unscoped.none()
-        return selectors.notifications_of(self.tenant, self.request.user)
+        return selectors.notification_list(self.tenant, self.request.user)
 
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request: Request) -> Response:
-        return Response({"unread": selectors.unread_notification_count(self.tenant, request.user)})
+        return Response({"unread": selectors.notification_count_unread(self.tenant, request.user)})
 
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request: Request) -> Response:
@@ -346,4 +346,4 @@ class NotificationViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets
         body.is_valid(raise_exception=True)
         ids = body.validated_data.get("ids")
         marked = services.notifications_mark_read(self.tenant, user=request.user, ids=ids)
-        return Response({"marked": marked, "unread": selectors.unread_notification_count(self.tenant, request.user)})
+        return Response({"marked": marked, "unread": selectors.notification_count_unread(self.tenant, request.user)})
