@@ -195,6 +195,18 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     return render(request, "accounts/detail.html", context)
 
 
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def account_badges(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account page's tier, health and score badges, reloaded by the live refresh
+    (templates/kam/_refresh.html) when a score or risk run finishes."""
+    account = _readable_account(request, account_id)
+    if not request.htmx:
+        return redirect(_detail_url(request, account))
+    return render(request, "accounts/detail.html#account-badges", {"account": account})
+
+
 def account_tab(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A tab's view: looks the account up (404 when not readable) and answers the fragment to
     htmx or the embedding account page; a plain visit goes to the account page with the tab."""
