@@ -29,7 +29,7 @@ from django_htmx.http import reswap, retarget
 from accounts import access
 from accounts import tabs as account_tabs
 from accounts.models import Account
-from accounts.selectors import account_get, group_root
+from accounts.selectors import account_get, group_root_get
 from kam import formats
 from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
@@ -129,7 +129,7 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
     snapshot = selectors.latest_concentration(request.tenant)
     if snapshot is None:
         return None
-    root = group_root(request.tenant, account)
+    root = group_root_get(request.tenant, account)
     group = next((group for group in snapshot.groups if group["root"] == root.pk), None)
     if group is None:
         return None
