@@ -75,14 +75,14 @@ def _windows_text(soon: int, later: int) -> str:
 
 @register("my-kpis", "mine", ALL_ROLES)
 def my_figures(board: Board) -> Part:
-    from teams.selectors import open_actions_of
+    from teams.selectors import plan_action_list_open
 
     accounts = board.my_accounts.aggregate(
         total=Count("id"),
         key=Count("id", filter=Q(tier__in=["S", "A"])),
         red=Count("id", filter=Q(health_band="red")),
     )
-    actions = open_actions_of(board.tenant, board.membership, as_of=board.today).aggregate(
+    actions = plan_action_list_open(board.tenant, board.membership, as_of=board.today).aggregate(
         due=Count("id", filter=Q(due_on__lte=_soon(board))),
         overdue=Count("id", filter=Q(due_on__lt=board.today)),
     )

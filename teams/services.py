@@ -150,12 +150,12 @@ def team_build(
     tenant: Tenant, *, account: Account, as_of: dt.date | None = None, actor: Any = None
 ) -> list[TeamMember]:
     """Fill the member rules the team misses, each with the first person suggested for it
-    (selectors.suggest_people: who already serves that function elsewhere, least allocated
+    (selectors.user_list_suggested: who already serves that function elsewhere, least allocated
     first). Creates the team when the account has none. Returns the members added."""
     as_of = as_of or tenant_today(tenant)
     team = team_get_or_create(tenant, account=account, actor=actor)
     added: list[TeamMember] = []
-    for proposal in selectors.team_build_proposal(tenant, account, as_of=as_of):
+    for proposal in selectors.slot_proposal_list(tenant, account, as_of=as_of):
         # One function per person where the suggestions allow it.
         taken = {member.user_id for member in added}
         people = [user for user in proposal.suggestions if user.pk not in taken] or proposal.suggestions
