@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     ExpressionWrapper,
     IntegerField,
@@ -513,19 +514,30 @@ def slot_proposal_list(
 # --- overview --------------------------------------------------------------------------------------
 
 
-def key_account_list(tenant: Tenant, membership: Membership) -> QuerySet[Account]:
-    """The S and A accounts the member reads, each with its team (``team_list``) and lead."""
+def key_account_list(tenant: Tenant, membership: Membership, *, tier: str = "") -> QuerySet[Account]:
+    """The S and A accounts the member reads (those of ``tier`` only, when given), each with
+    its team (``team_list``) and lead."""
+    accounts = readable_accounts(tenant, membership).filter(tier__in=OVERVIEW_TIERS)
+    if tier:
+        accounts = accounts.filter(tier=tier)
     return (
-        readable_accounts(tenant, membership)
-        .filter(tier__in=OVERVIEW_TIERS)
-        .prefetch_related(
+        accounts.prefetch_related(
             Prefetch(
                 "teams",
                 queryset=AccountTeam.objects.for_tenant(tenant).select_related("lead"),
                 to_attr="team_list",
             )
-        )
-        .order_by("-tier", "-score", "name", "id")  # S before A
+        ).order_by("-tier", "-score", "name", "id")  # S before A
+    )
+
+
+def key_account_count(tenant: Tenant, membership: Membership) -> dict[str, int]:
+    """How many S (``s``) and A (``a``) accounts the member reads."""
+    return (
+        readable_accounts(tenant, membership)
+        .filter(tier__in=OVERVIEW_TIERS)
+        .order_by()
+        .aggregate(s=Count("id", filter=Q(tier=Tier.S)), a=Count("id", filter=Q(tier=Tier.A)))
     )
 
 

@@ -13,6 +13,7 @@ its status. Another tenant's ids are 404.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +31,7 @@ from django_htmx.http import reswap, retarget
 
 from accounts import access
 from accounts import tabs as account_tabs
-from accounts.models import Account, Tier
+from accounts.models import Account
 from accounts.selectors import account_get, account_get_writable
 from kam.forms import add_service_errors
 from kam.models import Role
@@ -70,7 +70,7 @@ ACTIONS_PAGE_SIZE = 50
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _today(request: HttpRequest) -> Any:
+def _today(request: HttpRequest) -> dt.date:
     return tenant_today(request.tenant)
 
 
@@ -336,25 +336,18 @@ def link_end(request: HttpRequest, account_id: int, link_id: int) -> HttpRespons
 @vary_on_headers("HX-Request")
 def overview(request: HttpRequest) -> HttpResponse:
     tier = request.GET.get("tier", "")
-    accounts = selectors.key_account_list(request.tenant, request.membership)
-    if tier in selectors.OVERVIEW_TIERS:
-        accounts = accounts.filter(tier=tier)
-    else:
+    if tier not in selectors.OVERVIEW_TIERS:
         tier = ""
+    accounts = selectors.key_account_list(request.tenant, request.membership, tier=tier)
     page = Paginator(accounts, OVERVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     accounts_shown = list(page.object_list)
     coverage = selectors.coverage_list(request.tenant, accounts_shown, as_of=_today(request))
     rows = presenters.overview_rows(accounts_shown, coverage)
-    counts = (
-        selectors.key_account_list(request.tenant, request.membership)
-        .order_by()
-        .aggregate(s=Count("id", filter=Q(tier=Tier.S)), a=Count("id", filter=Q(tier=Tier.A)))
-    )
     context = {
         "page": page,
         "rows": rows,
         "tier": tier,
-        "counts": counts,
+        "counts": selectors.key_account_count(request.tenant, request.membership),
         "query": f"tier={tier}" if tier else "",
     }
     template = "teams/overview.html#overview-rows" if is_partial(request) else "teams/overview.html"
