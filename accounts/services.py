@@ -631,8 +631,3 @@ def event_create(
     for hook in event_recorded_hooks:
         transaction.on_commit(lambda hook=hook: hook(tenant, event))
     return event
-
-
-@tenant_service
-def event_delete(tenant: Tenant, *, event: Event, actor: Any = None) -> None:
-    _delete(tenant, event, actor=actor)

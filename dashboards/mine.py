@@ -16,7 +16,8 @@ from django.utils.translation import ngettext, pgettext
 from accounts import tabs as account_tabs
 from dashboards import selectors
 from dashboards.executive import BOTH, OPEN_ALERTS, RISK, day_text, heatmap_part
-from dashboards.parts import Board, Cell, Column, Figure, Part, count_text, figures_part, money_text, register
+from dashboards.parts import Board, Cell, Column, Figure, Part, count_text, figures_part, register
+from kam.formats import format_money
 from kam.models import Role
 from kam.permissions import ALL_ROLES
 from risk.models import AlertKind, Severity
@@ -270,7 +271,7 @@ def my_renewals(board: Board) -> Part:
                 _days_left(contract.end_on, board),
                 Cell(contract.account.name, url=board.url("accounts-detail", account_id=contract.account_id)),
                 Cell(contract.title),
-                Cell(money_text(contract.value), value=contract.value),
+                Cell(format_money(contract.value), value=contract.value),
                 Cell(_("Yes") if contract.auto_renew else _("No"), value=contract.auto_renew),
             ]
         )

@@ -142,4 +142,3 @@ def version(request: HttpRequest) -> HttpResponse:
         events.update({EVENTS[name]: {} for name, yes in changed.items() if yes})
         response["HX-Trigger"] = json.dumps(events)
     return response
-
