@@ -1,6 +1,6 @@
-"""Display shaping of the team pages: the members table by function, the overview's rows,
-the staffing rules by tier, a plan's actions under their initiatives. No queries: the views
-read through teams.selectors and hand the results here.
+"""Display shaping of the team pages: the members table by function, the gaps with their
+suggestions, the overview's rows, the staffing rules by tier, a plan's actions under their
+initiatives. No queries: the views read through teams.selectors and hand the results here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from teams.models import (
     StaffingRule,
     TeamMember,
 )
-from teams.selectors import FULL_ALLOCATION, Coverage, LevelGap
+from teams.selectors import FULL_ALLOCATION, Coverage, Gap, LevelGap, SlotProposal
 
 # The members table top down: the sponsor first, then the functions of the "virtual company".
 FUNCTION_ORDER = [
@@ -63,6 +63,13 @@ def members_by_function(members: Iterable[TeamMember]) -> list[tuple[str | Promi
         (Function(value).label, [member for member in members if member.function == value]) for value in FUNCTION_ORDER
     ]
     return [(label, group) for label, group in groups if group]
+
+
+def gap_rows(coverage: Coverage, proposals: Iterable[SlotProposal]) -> list[tuple[Gap, SlotProposal | None]]:
+    """Each staffing gap with the people suggested to fill it (None: no suggestion, e.g. for
+    a counterpart rule, or for whoever may not edit the team)."""
+    suggestions = {proposal.gap: proposal for proposal in proposals}
+    return [(gap, suggestions.get(gap)) for gap in coverage.gaps]
 
 
 # --- the teams overview --------------------------------------------------------------------------------

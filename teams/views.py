@@ -106,7 +106,6 @@ def _team_context(request: HttpRequest, account: Account, **extra: Any) -> dict[
     coverage = selectors.coverage_get(tenant, account, as_of=today)
     can_edit = _can_edit(request, account)
     proposals = selectors.slot_proposal_list(tenant, account, as_of=today) if can_edit else []
-    suggestions = {proposal.gap: proposal for proposal in proposals}
     return {
         "account": account,
         "team": team,
@@ -116,7 +115,7 @@ def _team_context(request: HttpRequest, account: Account, **extra: Any) -> dict[
         "matrix": selectors.counterpart_matrix_get(tenant, account, team=team, as_of=today),
         "former_members": selectors.team_member_list_former(tenant, team, as_of=today) if team else [],
         "ended_links": selectors.counterpart_link_list_ended(tenant, team, as_of=today) if team else [],
-        "gap_rows": [(gap, suggestions.get(gap)) for gap in coverage.gaps],
+        "gap_rows": presenters.gap_rows(coverage, proposals),
         "proposals": proposals,
         "plan": selectors.account_plan_get_current(tenant, account, as_of=today),
         "lead_form": TeamLeadForm(tenant=tenant, team=team) if can_edit and team else None,
