@@ -2,8 +2,8 @@
 the teams overview, people and their allocation, staffing rules, the account plan and
 "my actions".
 
-Thin: reads come from teams.selectors (and accounts' selectors and access rules),
-writes go through teams.services. Every page works without JavaScript; with htmx a
+Thin: reads come from teams.selectors (and accounts' selectors and access rules), the
+display shaping from teams.presenters, writes go through teams.services. Every page works without JavaScript; with htmx a
 write answers the part of the page that changed (the team tab, the plan body, a row).
 Who may do what: anyone who reads the account reads its team and plan (members read
 their teams' accounts); who writes the account edits its team and plan (managers the
