@@ -153,9 +153,7 @@ def test_an_outsider_gets_404_everywhere(world, outsider):
 
 
 def test_another_tenants_account_badges_are_404(world, executive):
-    assert (
-        client_in(executive).get(f"/t/acme/accounts/{world.foreign.pk}/badges/", **HTMX).status_code == 404
-    )
+    assert client_in(executive).get(f"/t/acme/accounts/{world.foreign.pk}/badges/", **HTMX).status_code == 404
 
 
 def test_a_member_cannot_read_badges_of_accounts_they_do_not_serve(world, member):

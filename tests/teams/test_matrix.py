@@ -170,7 +170,9 @@ def test_removing_a_member_keeps_their_history(tenant, s_account, docked, today)
     assert kept.until == today - dt.timedelta(days=1)
     with tenant_context(tenant):
         assert CounterpartLink.objects.get(pk=docked["links"]["middle"].pk).ended_on == today
-        assert [m.pk for m in selectors.team_member_list_former(tenant, docked["team"], as_of=today)] == [docked["sales"].pk]
+        assert [m.pk for m in selectors.team_member_list_former(tenant, docked["team"], as_of=today)] == [
+            docked["sales"].pk
+        ]
 
 
 def test_removing_a_member_added_today_deletes_them(tenant, s_account, docked, today, member):
