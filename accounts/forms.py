@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from accounts import page_helpers, selectors, services
+from accounts import selectors, services
 from accounts.models import (
     Account,
     AccountStatus,
@@ -71,18 +71,16 @@ class AccountFilterForm(forms.Form):
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         every = [("", _("All"))]
-        choices = selectors.filter_choices(tenant)
+        choices = selectors.account_filter_choice_list(tenant)
         self.fields["status"].choices = every + list(AccountStatus.choices)
         self.fields["tier"].choices = every + list(Tier.choices)
         self.fields["industry"].choices = every + [(value, value) for value in choices["industries"]]
         self.fields["region"].choices = every + [(value, value) for value in choices["regions"]]
-        self.fields["owner"].choices = every + [
-            (user.pk, user.display_name) for user in page_helpers.tenant_member_users(tenant)
-        ]
+        self.fields["owner"].choices = every + [(user.pk, user.display_name) for user in selectors.user_list(tenant)]
         self.fields["health_band"].choices = every + list(HealthBand.choices)
 
     def filters(self) -> dict[str, Any]:
-        """The valid filters for selectors.accounts_list (invalid ones are ignored)."""
+        """The valid filters for selectors.account_list (invalid ones are ignored)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         values = {name: data[name] for name in self.FILTERS if data.get(name) not in (None, "")}
@@ -142,8 +140,8 @@ class AccountForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.account = account
-        self.fields["parent"].queryset = page_helpers.parent_choices(tenant, account)
-        self.fields["owner"].queryset = page_helpers.tenant_member_users(
+        self.fields["parent"].queryset = selectors.account_choice_list(tenant, exclude=account)
+        self.fields["owner"].queryset = selectors.user_list(
             tenant, include=[account.owner_id] if account is not None else []
         )
         if account is None:
@@ -202,7 +200,7 @@ class ContactForm(forms.Form):
             kwargs["initial"] = {name: getattr(contact, name) for name in self.base_fields if name != "reports_to"}
             kwargs["initial"]["reports_to"] = contact.reports_to_id
         super().__init__(*args, **kwargs)
-        self.fields["reports_to"].queryset = page_helpers.reports_to_choices(tenant, account, contact)
+        self.fields["reports_to"].queryset = selectors.contact_choice_list(tenant, account, exclude=contact)
         if contact is None:
             self.fields["level"].initial = ContactLevel.OPERATIONAL
             self.fields["buying_role"].initial = BuyingRole.USER
@@ -231,7 +229,7 @@ class InteractionForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Tenant, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = page_helpers.reports_to_choices(tenant, account, None)
+        self.fields["contact"].queryset = selectors.contact_choice_list(tenant, account)
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
     def clean_occurred_at(self) -> dt.datetime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,11 +19,13 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -33,7 +36,7 @@ from django.utils import timezone
 
 from accounts.access import can_write, readable_accounts
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
-from kam.models import AuditLog, Membership, Tenant
+from kam.models import AuditLog, Membership, Tenant, User
 from kam.tenancy import get_object_for_tenant, tenant_today
 
 # Tier sorts by rank (S first when descending); accounts not scored yet come last either way.
@@ -57,9 +60,11 @@ SORTS = {
     "updated": (F("updated_at").asc(), "id"),
     "-updated": (F("updated_at").desc(), "-id"),
 }
+# Contracts ending this soon are highlighted (renewal comes up).
+RENEWAL_WINDOW_DAYS = 90
 
 
-def accounts_list(
+def account_list(
     tenant: Tenant,
     membership: Membership,
     *,
@@ -92,7 +97,7 @@ def accounts_list(
     return accounts.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
-def filter_choices(tenant: Tenant) -> dict[str, list[str]]:
+def account_filter_choice_list(tenant: Tenant) -> dict[str, list[str]]:
     """Distinct industries and regions of the tenant, for the list filters."""
     accounts = Account.objects.for_tenant(tenant).order_by()
     return {
@@ -115,6 +120,54 @@ def account_get_writable(tenant: Tenant, membership: Membership | None, pk: Any)
     if membership is not None and not can_write(tenant, membership, account):
         raise PermissionDenied
     return account
+
+
+def account_is_deletable(tenant: Tenant, account: Account) -> bool:
+    """No orders, invoices or subsidiaries: the rules of services.account_delete, for showing
+    the Delete button (the service still decides). One query."""
+    return not (
+        Account.objects.for_tenant(tenant)
+        .filter(pk=account.pk)
+        .filter(
+            Exists(Order.objects.for_tenant(tenant).filter(account=OuterRef("pk")))
+            | Exists(Invoice.objects.for_tenant(tenant).filter(account=OuterRef("pk")))
+            | Exists(Account.objects.for_tenant(tenant).filter(parent=OuterRef("pk")))
+        )
+        .exists()
+    )
+
+
+def account_id_list_readable(tenant: Tenant, membership: Membership, ids: Iterable[int]) -> set[int]:
+    """Which of these accounts the member may open (group trees show the whole group)."""
+    return set(readable_accounts(tenant, membership).filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
+# --- choices of the forms ------------------------------------------------------------------------------
+
+
+def account_choice_list(tenant: Tenant, *, exclude: Account | None = None) -> QuerySet[Account]:
+    """The tenant's accounts by name, e.g. to choose a parent from (the account itself left out;
+    deeper cycles are refused by the service)."""
+    accounts = Account.objects.for_tenant(tenant).order_by("name", "id")
+    return accounts.exclude(pk=exclude.pk) if exclude is not None and exclude.pk else accounts
+
+
+def contact_choice_list(tenant: Tenant, account: Account, *, exclude: Contact | None = None) -> QuerySet[Contact]:
+    """The account's contacts by name (whom a contact reports to, whom an interaction was with)."""
+    contacts = Contact.objects.for_tenant(tenant).filter(account=account).order_by("name", "id")
+    return contacts.exclude(pk=exclude.pk) if exclude is not None and exclude.pk else contacts
+
+
+def user_list(tenant: Tenant, *, include: Iterable[int | None] = ()) -> QuerySet[User]:
+    """The tenant's people: users with an active membership, by name (owners, leads, team
+    members to choose from); ``include`` keeps given users (e.g. an account's current owner
+    who has since left)."""
+    extra = [pk for pk in include if pk]
+    active = Membership.objects.filter(tenant=tenant, is_active=True, user__is_active=True).values("user_id")
+    condition = Q(pk__in=active)
+    if extra:
+        condition |= Q(pk__in=extra)
+    return User.objects.filter(condition).order_by("full_name", "email")
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -158,7 +211,7 @@ def median_purchase_interval(order_dates: list[dt.date]) -> float | None:
     return float(statistics.median(gaps))
 
 
-def account_figures(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountFigures:
+def account_figures_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountFigures:
     as_of = as_of or tenant_today(tenant)
     orders = Order.objects.for_tenant(tenant)
     year_ago, two_years_ago = as_of - dt.timedelta(days=365), as_of - dt.timedelta(days=730)
@@ -219,7 +272,7 @@ class GroupNode:
     children: list[GroupNode]
 
 
-def group_root(tenant: Tenant, account: Account) -> Account:
+def group_root_get(tenant: Tenant, account: Account) -> Account:
     """The top-most parent: the customer group (集团客户) the account belongs to."""
     node = account
     seen = {node.pk}
@@ -229,10 +282,10 @@ def group_root(tenant: Tenant, account: Account) -> Account:
     return node
 
 
-def account_group(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> GroupNode:
+def account_group_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> GroupNode:
     """The account's whole group as a tree, each node with its own and rolled-up revenue_12m."""
     as_of = as_of or tenant_today(tenant)
-    root = group_root(tenant, account)
+    root = group_root_get(tenant, account)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -275,7 +328,7 @@ class OrgNode:
     reports: list[OrgNode]
 
 
-def contacts_org_chart(tenant: Tenant, account: Account) -> list[OrgNode]:
+def contact_org_chart_get(tenant: Tenant, account: Account) -> list[OrgNode]:
     """The account's contacts as trees from reports_to; people who report to nobody at
     the account are roots. Those who left are included (marked by left_on)."""
     contacts = list(Contact.objects.for_tenant(tenant).filter(account=account).order_by("name", "id"))
@@ -287,7 +340,7 @@ def contacts_org_chart(tenant: Tenant, account: Account) -> list[OrgNode]:
     return roots
 
 
-def account_invoices(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> QuerySet[Invoice]:
+def invoice_list(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> QuerySet[Invoice]:
     """Newest first; each carries ``is_overdue`` (unpaid past its due date)."""
     as_of = as_of or tenant_today(tenant)
     return (
@@ -298,11 +351,21 @@ def account_invoices(tenant: Tenant, account: Account, *, as_of: dt.date | None 
     )
 
 
-def account_contracts(tenant: Tenant, account: Account) -> QuerySet[Contract]:
-    return Contract.objects.for_tenant(tenant).filter(account=account).order_by("-end_on", "-id")
+def contract_list_with_renewal_flag(tenant: Tenant, account: Account, *, today: dt.date) -> QuerySet[Contract]:
+    """The account's contracts, the latest end first, each with ``ends_soon``: ending within
+    the renewal window (renewal comes up)."""
+    window_end = today + dt.timedelta(days=RENEWAL_WINDOW_DAYS)
+    return (
+        Contract.objects.for_tenant(tenant)
+        .filter(account=account)
+        .annotate(
+            ends_soon=ExpressionWrapper(Q(end_on__gte=today, end_on__lte=window_end), output_field=BooleanField())
+        )
+        .order_by("-end_on", "-id")
+    )
 
 
-def account_orders(tenant: Tenant, account: Account) -> QuerySet[Order]:
+def order_list(tenant: Tenant, account: Account) -> QuerySet[Order]:
     return Order.objects.for_tenant(tenant).filter(account=account).order_by("-order_date", "-id")
 
 
@@ -351,7 +414,7 @@ def _before(field: str, rank: int, cursor: tuple[dt.datetime, int, int], value: 
     return Q(**{f"{field}__lt": value})
 
 
-def account_timeline(
+def timeline_entry_list(
     tenant: Tenant, account: Account, *, cursor: tuple[dt.datetime, int, int] | None = None, limit: int = 20
 ) -> tuple[list[TimelineEntry], str | None]:
     """Interactions, events, orders and audited changes of the account, newest first.

@@ -18,7 +18,10 @@ from accounts.models import (
     EVENT_DEFAULTS,
     Account,
     AccountStatus,
+    Attitude,
+    BuyingRole,
     Contact,
+    ContactLevel,
     Contract,
     Event,
     Interaction,
@@ -26,8 +29,8 @@ from accounts.models import (
     Order,
 )
 from kam import audit
-from kam.models import AuditAction, Tenant
-from kam.records import check_same_tenant, create_record, delete_record, update_record
+from kam.models import AuditAction, Tenant, User
+from kam.records import UNSET, check_same_tenant, create_record, delete_record, given, update_record
 from kam.tenancy import tenant_service
 
 M = TypeVar("M", bound=models.Model)
@@ -79,8 +82,34 @@ def _check_parent(tenant: Tenant, account: Account | None, parent: Account | Non
 
 
 @tenant_service
-def account_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> Account:
-    _check_parent(tenant, None, data.get("parent"))
+def account_create(
+    tenant: Tenant,
+    *,
+    name: str,
+    legal_name: str = "",
+    credit_code: str = "",
+    industry: str = "",
+    region: str = "",
+    parent: Account | None = None,
+    owner: User | None = None,
+    status: str = AccountStatus.ACTIVE,
+    cooperation_since: dt.date | None = None,
+    notes: str = "",
+    actor: Any = None,
+) -> Account:
+    _check_parent(tenant, None, parent)
+    data = {
+        "name": name,
+        "legal_name": legal_name,
+        "credit_code": credit_code,
+        "industry": industry,
+        "region": region,
+        "parent": parent,
+        "owner": owner,
+        "status": status,
+        "cooperation_since": cooperation_since,
+        "notes": notes,
+    }
     return _create(tenant, Account, data, actor=actor)
 
 
@@ -109,11 +138,37 @@ def _bump_version(account: Account) -> None:
 
 @tenant_service
 def account_update(
-    tenant: Tenant, *, account: Account, actor: Any = None, expected_version: int | None = None, **data: Any
+    tenant: Tenant,
+    *,
+    account: Account,
+    name: str = UNSET,
+    legal_name: str = UNSET,
+    credit_code: str = UNSET,
+    industry: str = UNSET,
+    region: str = UNSET,
+    parent: Account | None = UNSET,
+    owner: User | None = UNSET,
+    status: str = UNSET,
+    cooperation_since: dt.date | None = UNSET,
+    notes: str = UNSET,
+    actor: Any = None,
+    expected_version: int | None = None,
 ) -> Account:
-    """Change an account. With ``expected_version`` (the version a form was shown with), a
-    save over a newer version is refused: two people editing at once never silently lose
+    """Change the fields given. With ``expected_version`` (the version a form was shown with),
+    a save over a newer version is refused: two people editing at once never silently lose
     the first one's changes. Every save increments the version."""
+    data = given(
+        name=name,
+        legal_name=legal_name,
+        credit_code=credit_code,
+        industry=industry,
+        region=region,
+        parent=parent,
+        owner=owner,
+        status=status,
+        cooperation_since=cooperation_since,
+        notes=notes,
+    )
     _locked_current(account)
     if expected_version is not None and account.version != expected_version:
         raise ValidationError(stale_account_message(), code=STALE_ACCOUNT_CODE)
@@ -178,14 +233,72 @@ def _check_reports_to(tenant: Tenant, contact: Contact | None, account: Account,
 
 
 @tenant_service
-def contact_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contact:
+def contact_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    name: str,
+    title: str = "",
+    department: str = "",
+    level: str = ContactLevel.OPERATIONAL,
+    buying_role: str = BuyingRole.USER,
+    attitude: str = Attitude.NEUTRAL,
+    reports_to: Contact | None = None,
+    email: str = "",
+    phone: str = "",
+    left_on: dt.date | None = None,
+    actor: Any = None,
+) -> Contact:
     _check_same_tenant(tenant, account=account)
-    _check_reports_to(tenant, None, account, data.get("reports_to"))
-    return _create(tenant, Contact, {"account": account, **data}, actor=actor)
+    _check_reports_to(tenant, None, account, reports_to)
+    data = {
+        "account": account,
+        "name": name,
+        "title": title,
+        "department": department,
+        "level": level,
+        "buying_role": buying_role,
+        "attitude": attitude,
+        "reports_to": reports_to,
+        "email": email,
+        "phone": phone,
+        "left_on": left_on,
+    }
+    return _create(tenant, Contact, data, actor=actor)
 
 
 @tenant_service
-def contact_update(tenant: Tenant, *, contact: Contact, actor: Any = None, **data: Any) -> Contact:
+def contact_update(
+    tenant: Tenant,
+    *,
+    contact: Contact,
+    account: Account = UNSET,
+    name: str = UNSET,
+    title: str = UNSET,
+    department: str = UNSET,
+    level: str = UNSET,
+    buying_role: str = UNSET,
+    attitude: str = UNSET,
+    reports_to: Contact | None = UNSET,
+    email: str = UNSET,
+    phone: str = UNSET,
+    left_on: dt.date | None = UNSET,
+    actor: Any = None,
+) -> Contact:
+    """Change the fields given."""
+    data = given(
+        account=account,
+        name=name,
+        title=title,
+        department=department,
+        level=level,
+        buying_role=buying_role,
+        attitude=attitude,
+        reports_to=reports_to,
+        email=email,
+        phone=phone,
+        left_on=left_on,
+    )
     account = data.get("account", contact.account)
     _check_same_tenant(tenant, account=account)
     if "reports_to" in data or "account" in data:
@@ -202,13 +315,51 @@ def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> No
 
 
 @tenant_service
-def order_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Order:
+def order_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    order_date: dt.date,
+    amount: Decimal,
+    cost: Decimal | None = None,
+    product_line: str = "",
+    external_ref: str = "",
+    actor: Any = None,
+) -> Order:
     _check_same_tenant(tenant, account=account)
-    return _create(tenant, Order, {"account": account, **data}, actor=actor)
+    data = {
+        "account": account,
+        "order_date": order_date,
+        "amount": amount,
+        "cost": cost,
+        "product_line": product_line,
+        "external_ref": external_ref,
+    }
+    return _create(tenant, Order, data, actor=actor)
 
 
 @tenant_service
-def order_update(tenant: Tenant, *, order: Order, actor: Any = None, **data: Any) -> Order:
+def order_update(
+    tenant: Tenant,
+    *,
+    order: Order,
+    account: Account = UNSET,
+    order_date: dt.date = UNSET,
+    amount: Decimal = UNSET,
+    cost: Decimal | None = UNSET,
+    product_line: str = UNSET,
+    external_ref: str = UNSET,
+    actor: Any = None,
+) -> Order:
+    """Change the fields given."""
+    data = given(
+        account=account,
+        order_date=order_date,
+        amount=amount,
+        cost=cost,
+        product_line=product_line,
+        external_ref=external_ref,
+    )
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, order, data, actor=actor)
 
@@ -265,13 +416,55 @@ def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any
 
 
 @tenant_service
-def invoice_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Invoice:
+def invoice_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    number: str,
+    issued_on: dt.date,
+    due_on: dt.date,
+    amount: Decimal,
+    paid_on: dt.date | None = None,
+    paid_amount: Decimal | None = None,
+    actor: Any = None,
+) -> Invoice:
     _check_same_tenant(tenant, account=account)
-    return _create(tenant, Invoice, {"account": account, **data}, actor=actor)
+    data = {
+        "account": account,
+        "number": number,
+        "issued_on": issued_on,
+        "due_on": due_on,
+        "amount": amount,
+        "paid_on": paid_on,
+        "paid_amount": paid_amount,
+    }
+    return _create(tenant, Invoice, data, actor=actor)
 
 
 @tenant_service
-def invoice_update(tenant: Tenant, *, invoice: Invoice, actor: Any = None, **data: Any) -> Invoice:
+def invoice_update(
+    tenant: Tenant,
+    *,
+    invoice: Invoice,
+    account: Account = UNSET,
+    number: str = UNSET,
+    issued_on: dt.date = UNSET,
+    due_on: dt.date = UNSET,
+    amount: Decimal = UNSET,
+    paid_on: dt.date | None = UNSET,
+    paid_amount: Decimal | None = UNSET,
+    actor: Any = None,
+) -> Invoice:
+    """Change the fields given."""
+    data = given(
+        account=account,
+        number=number,
+        issued_on=issued_on,
+        due_on=due_on,
+        amount=amount,
+        paid_on=paid_on,
+        paid_amount=paid_amount,
+    )
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, invoice, data, actor=actor)
 
@@ -282,16 +475,46 @@ def invoice_delete(tenant: Tenant, *, invoice: Invoice, actor: Any = None) -> No
 
 
 @tenant_service
-def interaction_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Interaction:
-    _check_same_tenant(tenant, account=account, contact=data.get("contact"))
-    contact = data.get("contact")
+def interaction_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    kind: str,
+    occurred_at: dt.datetime,
+    summary: str,
+    contact: Contact | None = None,
+    user: User | None = None,
+    actor: Any = None,
+) -> Interaction:
+    """Log an interaction; ``user`` is who had it (the member logging it on the pages)."""
+    _check_same_tenant(tenant, account=account, contact=contact)
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": _("Choose a contact of this account.")})
-    return _create(tenant, Interaction, {"account": account, **data}, actor=actor)
+    data = {
+        "account": account,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "summary": summary,
+        "contact": contact,
+        "user": user,
+    }
+    return _create(tenant, Interaction, data, actor=actor)
 
 
 @tenant_service
-def interaction_update(tenant: Tenant, *, interaction: Interaction, actor: Any = None, **data: Any) -> Interaction:
+def interaction_update(
+    tenant: Tenant,
+    *,
+    interaction: Interaction,
+    account: Account = UNSET,
+    contact: Contact | None = UNSET,
+    kind: str = UNSET,
+    occurred_at: dt.datetime = UNSET,
+    summary: str = UNSET,
+    actor: Any = None,
+) -> Interaction:
+    """Change the fields given."""
+    data = given(account=account, contact=contact, kind=kind, occurred_at=occurred_at, summary=summary)
     contact = data.get("contact", interaction.contact)
     account = data.get("account", interaction.account)
     _check_same_tenant(tenant, account=account, contact=contact)
@@ -306,13 +529,59 @@ def interaction_delete(tenant: Tenant, *, interaction: Interaction, actor: Any =
 
 
 @tenant_service
-def contract_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> Contract:
+def contract_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    title: str,
+    start_on: dt.date,
+    end_on: dt.date,
+    value: Decimal = Decimal("0"),
+    auto_renew: bool = False,
+    ip_clause: bool = False,
+    exclusivity: bool = False,
+    actor: Any = None,
+) -> Contract:
     _check_same_tenant(tenant, account=account)
-    return _create(tenant, Contract, {"account": account, **data}, actor=actor)
+    data = {
+        "account": account,
+        "title": title,
+        "start_on": start_on,
+        "end_on": end_on,
+        "value": value,
+        "auto_renew": auto_renew,
+        "ip_clause": ip_clause,
+        "exclusivity": exclusivity,
+    }
+    return _create(tenant, Contract, data, actor=actor)
 
 
 @tenant_service
-def contract_update(tenant: Tenant, *, contract: Contract, actor: Any = None, **data: Any) -> Contract:
+def contract_update(
+    tenant: Tenant,
+    *,
+    contract: Contract,
+    account: Account = UNSET,
+    title: str = UNSET,
+    start_on: dt.date = UNSET,
+    end_on: dt.date = UNSET,
+    value: Decimal = UNSET,
+    auto_renew: bool = UNSET,
+    ip_clause: bool = UNSET,
+    exclusivity: bool = UNSET,
+    actor: Any = None,
+) -> Contract:
+    """Change the fields given."""
+    data = given(
+        account=account,
+        title=title,
+        start_on=start_on,
+        end_on=end_on,
+        value=value,
+        auto_renew=auto_renew,
+        ip_clause=ip_clause,
+        exclusivity=exclusivity,
+    )
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, contract, data, actor=actor)
 
@@ -362,8 +631,3 @@ def event_create(
     for hook in event_recorded_hooks:
         transaction.on_commit(lambda hook=hook: hook(tenant, event))
     return event
-
-
-@tenant_service
-def event_delete(tenant: Tenant, *, event: Event, actor: Any = None) -> None:
-    _delete(tenant, event, actor=actor)

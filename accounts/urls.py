@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:account_id>/archive/", views.account_archive, name="accounts-archive"),
     path("<int:account_id>/delete/", views.account_delete, name="accounts-delete"),
     path("<int:account_id>/group/", views.account_group_page, name="accounts-group"),
+    path("<int:account_id>/badges/", views.account_badges, name="accounts-badges"),
     path("<int:account_id>/interactions/new/", views.interaction_create, name="accounts-interaction-create"),
     path("<int:account_id>/events/new/", views.event_create, name="accounts-event-create"),
     path("<int:account_id>/contacts/new/", views.contact_create, name="accounts-contact-create"),

@@ -1,7 +1,7 @@
 """HTMX pages of customer accounts: the list, the account page with its tabs, the forms,
 archive and delete, quick logging of interactions and events, and the export.
 
-Thin: reads come from accounts.selectors / accounts.access (and accounts.page_helpers),
+Thin: reads come from accounts.selectors / accounts.access,
 writes go through accounts.services, which validate, audit and hold the tenant.
 Every page works without JavaScript; htmx only swaps the part that changed.
 """
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from accounts import access, exports, page_helpers, selectors, services
+from accounts import access, exports, selectors, services
 from accounts import tabs as account_tabs
 from accounts.forms import AccountFilterForm, AccountForm, ContactForm, EventForm, InteractionForm
 from accounts.models import Account, AccountStatus, Contact
@@ -73,19 +73,6 @@ def _optional_url(name: str, **kwargs: Any) -> str | None:
         return None
 
 
-def _readable_account(request: HttpRequest, account_id: int) -> Account:
-    """The account if the user may read it; another tenant's id or not theirs: 404."""
-    return selectors.account_get(request.tenant, request.membership, account_id)
-
-
-def _writable_account(request: HttpRequest, account_id: int) -> Account:
-    """Readable (else 404) and writable (else 403)."""
-    account = _readable_account(request, account_id)
-    if not access.can_write(request.tenant, request.membership, account):
-        raise PermissionDenied
-    return account
-
-
 # --- list ---------------------------------------------------------------------------------------
 
 
@@ -110,7 +97,7 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 def account_list(request: HttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET, tenant=request.tenant)
     filters = form.filters()
-    accounts = selectors.accounts_list(request.tenant, request.membership, **filters)
+    accounts = selectors.account_list(request.tenant, request.membership, **filters)
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     has_any = bool(page.object_list) or access.readable_accounts(request.tenant, request.membership).exists()
     context = {
@@ -138,7 +125,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
     if file_format not in exports.FORMATS:
         return HttpResponseBadRequest(_("Choose the format csv or xlsx."), content_type="text/plain; charset=utf-8")
     form = AccountFilterForm(request.GET, tenant=request.tenant)
-    accounts = selectors.accounts_list(request.tenant, request.membership, **form.filters())
+    accounts = selectors.account_list(request.tenant, request.membership, **form.filters())
     content = exports.export_accounts(accounts, file_format, title=_("Accounts"))
     response = HttpResponse(content, content_type=exports.FORMATS[file_format])
     today = tenant_today(request.tenant)
@@ -175,14 +162,14 @@ def _header_context(request: HttpRequest, account: Account) -> dict[str, Any]:
         "account": account,
         "can_write": can_write,
         "can_log_interaction": can_write or access.can_log_interaction(request.tenant, request.membership, account),
-        "can_delete": can_write and page_helpers.account_is_deletable(request.tenant, account),
+        "can_delete": can_write and selectors.account_is_deletable(request.tenant, account),
     }
 
 
 @tenant_view()
 @require_GET
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = selectors.account_get(request.tenant, request.membership, account_id)
     tabs = account_tabs.tabs_for(_slug(request), account.pk)
     wanted = request.GET.get("tab")
     selected = next((tab for tab in tabs if tab.key == wanted), tabs[0] if tabs else None)
@@ -195,6 +182,18 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     return render(request, "accounts/detail.html", context)
 
 
+@tenant_view()
+@require_GET
+@vary_on_headers("HX-Request")
+def account_badges(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account page's tier, health and score badges, reloaded by the live refresh
+    (templates/kam/_refresh.html) when a score or risk run finishes."""
+    account = selectors.account_get(request.tenant, request.membership, account_id)
+    if not request.htmx:
+        return redirect(_detail_url(request, account))
+    return render(request, "accounts/detail.html#account-badges", {"account": account})
+
+
 def account_tab(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A tab's view: looks the account up (404 when not readable) and answers the fragment to
     htmx or the embedding account page; a plain visit goes to the account page with the tab."""
@@ -202,7 +201,7 @@ def account_tab(key: str) -> Callable[[Callable[..., HttpResponse]], Callable[..
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, account_id: int) -> HttpResponse:
-            account = _readable_account(request, account_id)
+            account = selectors.account_get(request.tenant, request.membership, account_id)
             if not account_tabs.is_tab_request(request):
                 params = {name: request.GET[name] for name in ("page", "cursor") if request.GET.get(name)}
                 return redirect(account_tabs.page_url(_slug(request), account.pk, key, **params))
@@ -229,14 +228,14 @@ def _tab_page(request: HttpRequest, key: str, account: Account, queryset: Any) -
 @vary_on_headers("HX-Request")
 @account_tab("overview")
 def tab_overview(request: HttpRequest, account: Account) -> HttpResponse:
-    figures = selectors.account_figures(request.tenant, account)
+    figures = selectors.account_figures_get(request.tenant, account)
     return render(request, "accounts/tab_overview.html", {"account": account, "figures": figures})
 
 
 def _contacts_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
     return {
         "account": account,
-        "org_chart": selectors.contacts_org_chart(request.tenant, account),
+        "org_chart": selectors.contact_org_chart_get(request.tenant, account),
         "can_write": access.can_write(request.tenant, request.membership, account),
         **extra,
     }
@@ -255,7 +254,7 @@ def tab_contacts(request: HttpRequest, account: Account) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @account_tab("orders")
 def tab_orders(request: HttpRequest, account: Account) -> HttpResponse:
-    context = _tab_page(request, "orders", account, selectors.account_orders(request.tenant, account))
+    context = _tab_page(request, "orders", account, selectors.order_list(request.tenant, account))
     return render(request, "accounts/tab_orders.html", context)
 
 
@@ -264,7 +263,7 @@ def tab_orders(request: HttpRequest, account: Account) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @account_tab("invoices")
 def tab_invoices(request: HttpRequest, account: Account) -> HttpResponse:
-    context = _tab_page(request, "invoices", account, selectors.account_invoices(request.tenant, account))
+    context = _tab_page(request, "invoices", account, selectors.invoice_list(request.tenant, account))
     return render(request, "accounts/tab_invoices.html", context)
 
 
@@ -274,14 +273,14 @@ def tab_invoices(request: HttpRequest, account: Account) -> HttpResponse:
 @account_tab("contracts")
 def tab_contracts(request: HttpRequest, account: Account) -> HttpResponse:
     today = tenant_today(request.tenant)
-    contracts = list(page_helpers.contracts_with_renewal_flag(request.tenant, account, today=today))
+    contracts = list(selectors.contract_list_with_renewal_flag(request.tenant, account, today=today))
     for contract in contracts:
         contract.days_left = (contract.end_on - today).days
     context = {
         "account": account,
         "contracts": contracts,
         "today": today,
-        "window_days": page_helpers.RENEWAL_WINDOW_DAYS,
+        "window_days": selectors.RENEWAL_WINDOW_DAYS,
     }
     return render(request, "accounts/tab_contracts.html", context)
 
@@ -292,7 +291,7 @@ def tab_contracts(request: HttpRequest, account: Account) -> HttpResponse:
 @account_tab("timeline")
 def tab_timeline(request: HttpRequest, account: Account) -> HttpResponse:
     cursor = selectors.parse_timeline_cursor(request.GET.get("cursor"))
-    entries, next_cursor = selectors.account_timeline(request.tenant, account, cursor=cursor)
+    entries, next_cursor = selectors.timeline_entry_list(request.tenant, account, cursor=cursor)
     # Who logged each interaction: one query for the page, not one per entry.
     prefetch_related_objects([entry.obj for entry in entries if entry.kind == "interaction"], "user")
     context = {
@@ -311,7 +310,7 @@ def tab_timeline(request: HttpRequest, account: Account) -> HttpResponse:
 
 
 def _group_context(request: HttpRequest, account: Account) -> dict[str, Any]:
-    root = selectors.account_group(request.tenant, account)
+    root = selectors.account_group_get(request.tenant, account)
     ids: list[int] = []
     stack = [root]
     while stack:
@@ -322,7 +321,7 @@ def _group_context(request: HttpRequest, account: Account) -> dict[str, Any]:
         "account": account,
         "root": root,
         "group_size": len(ids),
-        "readable_ids": page_helpers.readable_account_ids(request.tenant, request.membership, ids),
+        "readable_ids": selectors.account_id_list_readable(request.tenant, request.membership, ids),
     }
 
 
@@ -337,7 +336,7 @@ def tab_group(request: HttpRequest, account: Account) -> HttpResponse:
 @tenant_view()
 @require_GET
 def account_group_page(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = selectors.account_get(request.tenant, request.membership, account_id)
     return render(request, "accounts/group.html", _group_context(request, account))
 
 
@@ -371,7 +370,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     form = AccountForm(request.POST or None, tenant=request.tenant, account=account)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -397,7 +396,7 @@ def account_edit(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def account_archive(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     if request.method == "GET":  # the confirmation page, for browsers without JavaScript
         return render(request, "accounts/confirm.html", {"account": account, "action": "archive"})
     if account.status != AccountStatus.LOST:
@@ -411,11 +410,11 @@ def account_archive(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     context = {
         "account": account,
         "action": "delete",
-        "can_delete": page_helpers.account_is_deletable(request.tenant, account),
+        "can_delete": selectors.account_is_deletable(request.tenant, account),
     }
     if request.method == "GET":
         return render(request, "accounts/confirm.html", context)
@@ -467,14 +466,14 @@ def _contact_form(request: HttpRequest, account: Account, contact: Contact | Non
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     return _contact_form(request, account, None)
 
 
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, account_id: int, contact_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     contact = get_object_for_tenant(
         Contact.objects.filter(account=account).select_related("reports_to"), request.tenant, contact_id
     )
@@ -504,7 +503,7 @@ def _quick_done(request: HttpRequest, account: Account, template: str, notice: s
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def interaction_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = selectors.account_get(request.tenant, request.membership, account_id)
     if not access.can_log_interaction(request.tenant, request.membership, account):
         raise PermissionDenied
     form = InteractionForm(request.POST or None, tenant=request.tenant, account=account)
@@ -527,7 +526,7 @@ def interaction_create(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def event_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = selectors.account_get_writable(request.tenant, request.membership, account_id)
     today = tenant_today(request.tenant)
     template = "accounts/event_form.html"
     if request.method == "POST":

@@ -27,11 +27,10 @@ from dashboards.parts import (
     count_text,
     figures_part,
     money_short,
-    money_text,
-    percent_text,
     register,
     share,
 )
+from kam.formats import CENT, EMPTY, format_money, format_percent, plain_number
 from kam.permissions import READ_ALL
 from risk.models import AlertKind, Severity
 
@@ -68,12 +67,11 @@ def labelled(label: str, value: str) -> str:
 
 def line_text(share: Any) -> str:
     """A warning line as a percentage without needless decimals: 0.10 -> "10%", 0.125 -> "12.5%"."""
-    percent = (Decimal(str(share)) * 100).quantize(Decimal("0.01"))
-    return f"{percent.normalize():f}%"
+    return f"{plain_number((Decimal(str(share)) * 100).quantize(CENT), grouping=False)}%"
 
 
 def day_text(day: dt.date | None) -> str:
-    return day.isoformat() if day else "—"
+    return day.isoformat() if day else EMPTY
 
 
 def run_note(board: Board) -> str:
@@ -119,7 +117,7 @@ def key_figures(board: Board) -> Part:
         ),
         Figure(
             _("Top %(share)s of accounts bring") % {"share": "20%"},
-            percent_text(pareto["top20_share"]) if pareto and pareto["accounts"] else "—",
+            format_percent(pareto["top20_share"]) if pareto and pareto["accounts"] else "—",
             note=_("of the revenue (80/20 rule)") if pareto and pareto["accounts"] else "",
         ),
     ]
@@ -128,7 +126,7 @@ def key_figures(board: Board) -> Part:
         if line is None:
             figures.append(Figure(label, "—", note=_("No risk run yet")))
             continue
-        value = percent_text(line["value"]) if key != "hhi" else count_text(round(line["value"]))
+        value = format_percent(line["value"]) if key != "hhi" else count_text(round(line["value"]))
         warning = line_text(line["warning"]) if key != "hhi" else count_text(round(line["warning"]))
         figures.append(
             Figure(
@@ -186,17 +184,17 @@ def tier_distribution(board: Board) -> Part:
                 ),
                 Cell(count_text(row["count"]), value=row["count"]),
                 Cell(
-                    percent_text(share(row["count"], accounts_total)),
+                    format_percent(share(row["count"], accounts_total)),
                     value=round(100 * share(row["count"], accounts_total), 2),
                 ),
-                Cell(money_text(row["revenue_12m"]), value=row["revenue_12m"]),
-                Cell(percent_text(row["share"]), value=round(100 * row["share"], 2)),
+                Cell(format_money(row["revenue_12m"]), value=row["revenue_12m"]),
+                Cell(format_percent(row["share"]), value=round(100 * row["share"], 2)),
             ]
         )
     part.summary = _("%(accounts)s tiered by the score run as of %(day)s; S and A bring %(share)s of the revenue.") % {
         "accounts": accounts_text(accounts_total),
         "day": day_text(summary["as_of"]),
-        "share": percent_text(sum(row["share"] for row in rows if row["tier"] in ("S", "A"))),
+        "share": format_percent(sum(row["share"] for row in rows if row["tier"] in ("S", "A"))),
     }
 
     def pie(name: str, center: str, values: list[tuple[str, Any, str]]) -> dict[str, Any]:
@@ -229,7 +227,7 @@ def tier_distribution(board: Board) -> Part:
         (
             row["tier"],
             row["revenue_12m"],
-            labelled(tier_label(row["tier"]), f"{money_text(row['revenue_12m'])} ({percent_text(row['share'])})"),
+            labelled(tier_label(row["tier"]), f"{format_money(row['revenue_12m'])} ({format_percent(row['share'])})"),
         )
         for row in rows
     ]
@@ -277,10 +275,10 @@ def pareto(board: Board) -> Part:
     for point in points:
         part.rows.append(
             [
-                Cell(percent_text(point.accounts_share), value=round(100 * point.accounts_share, 2)),
+                Cell(format_percent(point.accounts_share), value=round(100 * point.accounts_share, 2)),
                 Cell(count_text(point.accounts), value=point.accounts),
-                Cell(money_text(point.revenue), value=point.revenue),
-                Cell(percent_text(point.revenue_share), value=round(100 * point.revenue_share, 2)),
+                Cell(format_money(point.revenue), value=point.revenue),
+                Cell(format_percent(point.revenue_share), value=round(100 * point.revenue_share, 2)),
             ]
         )
     top_share = figures["top20_share"]
@@ -290,7 +288,7 @@ def pareto(board: Board) -> Part:
     ) % {
         "top": count_text(figures["top_count"]),
         "total": count_text(figures["accounts"]),
-        "share": percent_text(top_share),
+        "share": format_percent(top_share),
     }
     tip = _("The top %(accounts)s of accounts (%(count)s) bring %(share)s of the revenue.")
     data = [{"value": [0, 0], "tip": ""}] + [
@@ -298,9 +296,9 @@ def pareto(board: Board) -> Part:
             "value": [point.accounts_share, point.revenue_share],
             "tip": tip
             % {
-                "accounts": percent_text(point.accounts_share),
+                "accounts": format_percent(point.accounts_share),
                 "count": count_text(point.accounts),
-                "share": percent_text(point.revenue_share),
+                "share": format_percent(point.revenue_share),
             },
         }
         for point in points
@@ -334,7 +332,7 @@ def pareto(board: Board) -> Part:
                     "itemStyle": {"color": ec.TIER_COLORS["S"]},
                     "label": {
                         "position": "right" if top_x < 0.5 else "left",
-                        "formatter": percent_text(top_share),
+                        "formatter": format_percent(top_share),
                         "color": ec.TIER_COLORS["S"],
                         "fontWeight": 600,
                     },
@@ -601,13 +599,13 @@ def concentration(board: Board) -> Part:
     for key in ("top1_share", "top5_share", "hhi"):
         line = lines[key]
         hhi = key == "hhi"
-        fmt = (lambda v: count_text(round(v))) if hhi else (lambda v: percent_text(v))  # noqa: E731
+        fmt = (lambda v: count_text(round(v))) if hhi else format_percent
         line_fmt = fmt if hhi else line_text
         note = _("Warning %(warning)s") % {"warning": line_fmt(line["warning"])}
         if line["critical"] is not None:
             note += " · " + _("critical %(critical)s") % {"critical": line_fmt(line["critical"])}
         part.figures.append(Figure(labels[key], fmt(line["value"]), note=note, level=line["level"]))
-    part.figures.append(Figure(_("Top 10 groups"), percent_text(snapshot.top10_share), note=_("No warning line")))
+    part.figures.append(Figure(_("Top 10 groups"), format_percent(snapshot.top10_share), note=_("No warning line")))
     trend = list(
         concentration_history(board.tenant)
         .filter(as_of__gte=board.period.start)
@@ -618,9 +616,9 @@ def concentration(board: Board) -> Part:
         part.rows.append(
             [
                 Cell(day_text(day), value=day.isoformat()),
-                Cell(percent_text(top1), value=round(100 * top1, 2)),
-                Cell(percent_text(top5), value=round(100 * top5, 2)),
-                Cell(percent_text(top10), value=round(100 * top10, 2)),
+                Cell(format_percent(top1), value=round(100 * top1, 2)),
+                Cell(format_percent(top5), value=round(100 * top5, 2)),
+                Cell(format_percent(top10), value=round(100 * top10, 2)),
                 Cell(count_text(round(hhi)), value=round(hhi, 2)),
             ]
         )
@@ -806,7 +804,7 @@ def team_coverage(board: Board) -> Part:
         )
     staffed = sum(entry.staffed for entry in coverage.values())
     part.summary = _("%(share)s of the S and A accounts have a complete team.") % {
-        "share": percent_text(share(staffed, total))
+        "share": format_percent(share(staffed, total))
     }
     if not measured:
         part.notes.append(_("Teams are checked against the staffing rules by the risk run; none has run yet."))

@@ -16,7 +16,8 @@ from django.utils.translation import ngettext, pgettext
 from accounts import tabs as account_tabs
 from dashboards import selectors
 from dashboards.executive import BOTH, OPEN_ALERTS, RISK, day_text, heatmap_part
-from dashboards.parts import Board, Cell, Column, Figure, Part, count_text, figures_part, money_text, register
+from dashboards.parts import Board, Cell, Column, Figure, Part, count_text, figures_part, register
+from kam.formats import format_money
 from kam.models import Role
 from kam.permissions import ALL_ROLES
 from risk.models import AlertKind, Severity
@@ -75,14 +76,14 @@ def _windows_text(soon: int, later: int) -> str:
 
 @register("my-kpis", "mine", ALL_ROLES)
 def my_figures(board: Board) -> Part:
-    from teams.selectors import open_actions_of
+    from teams.selectors import plan_action_list_open
 
     accounts = board.my_accounts.aggregate(
         total=Count("id"),
         key=Count("id", filter=Q(tier__in=["S", "A"])),
         red=Count("id", filter=Q(health_band="red")),
     )
-    actions = open_actions_of(board.tenant, board.membership, as_of=board.today).aggregate(
+    actions = plan_action_list_open(board.tenant, board.membership, as_of=board.today).aggregate(
         due=Count("id", filter=Q(due_on__lte=_soon(board))),
         overdue=Count("id", filter=Q(due_on__lt=board.today)),
     )
@@ -270,7 +271,7 @@ def my_renewals(board: Board) -> Part:
                 _days_left(contract.end_on, board),
                 Cell(contract.account.name, url=board.url("accounts-detail", account_id=contract.account_id)),
                 Cell(contract.title),
-                Cell(money_text(contract.value), value=contract.value),
+                Cell(format_money(contract.value), value=contract.value),
                 Cell(_("Yes") if contract.auto_renew else _("No"), value=contract.auto_renew),
             ]
         )

@@ -24,7 +24,7 @@ from django.utils.translation import pgettext
 
 from dashboards import cache, selectors
 from dashboards.periods import Period, period_of
-from kam.formats import format_money, format_percent
+from kam.formats import EMPTY, format_money
 from kam.models import Membership, Tenant
 from kam.tenancy import tenant_today
 
@@ -244,11 +244,7 @@ def specs_of(board: str) -> list[PartSpec]:
 
 
 def count_text(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-def money_text(value: Any) -> str:
-    return format_money(value)
+    return EMPTY if value is None else f"{value:,}"
 
 
 def money_short(value: Any) -> str:
@@ -262,10 +258,6 @@ def money_short(value: Any) -> str:
         if abs(amount) >= size:
             return f"{'-' if amount < 0 else ''}¥{abs(amount) / size:,.2f}{unit}"
     return format_money(value)
-
-
-def percent_text(value: Any, digits: int = 1) -> str:
-    return format_percent(value, digits)
 
 
 def share(part: float | int, whole: float | int) -> float:

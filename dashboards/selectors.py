@@ -72,15 +72,6 @@ def data_version(tenant: Tenant) -> DataVersion:
     return DataVersion(score_run, risk_run)
 
 
-def latest_risk_run(tenant: Tenant) -> RiskRun | None:
-    return (
-        RiskRun.objects.for_tenant(tenant)
-        .filter(status=RunStatus.DONE)
-        .order_by(F("finished_at").desc(nulls_last=True), "-id")
-        .first()
-    )
-
-
 # --- Pareto (二八定律) --------------------------------------------------------------------------------
 
 # The curve is drawn through these shares of the accounts (percent), the top ones first.

@@ -11,5 +11,4 @@ urlpatterns = [
     path("mine/", views.my_dashboard, name="dashboards-mine"),
     path("parts/<slug:key>/", views.part, name="dashboards-part"),
     path("version/", views.version, name="dashboards-version"),
-    path("accounts/<int:account_id>/badges/", views.account_badges, name="dashboards-account-badges"),
 ]

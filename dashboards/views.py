@@ -1,6 +1,7 @@
 """Dashboard pages: the executive dashboard (管理驾驶舱), the account manager's home, each
-card alone (HTML for the live refresh, CSV for the spreadsheet), the latest-runs endpoint
-the pages poll, and the account page's refreshed badges.
+card alone (HTML for the live refresh, CSV for the spreadsheet), and the latest-runs
+endpoint the live refresh polls (templates/kam/_refresh.html, on the dashboards and the
+account page).
 
 Thin: the figures are built by dashboards/executive.py and dashboards/mine.py from
 dashboards/selectors.py and the apps' selectors; nothing here writes.
@@ -20,7 +21,6 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.exports import CSV_CONTENT_TYPE, neutralise, to_csv
-from accounts.selectors import account_get
 from dashboards import executive, mine  # noqa: F401 (the parts register themselves)
 from dashboards.parts import DATA_CHANGED, EVENTS, Board, Part, spec_of, specs_of
 from dashboards.periods import all_periods
@@ -135,21 +135,10 @@ def version(request: HttpRequest) -> HttpResponse:
     seen = DataVersion.parse(request.GET.get("seen", ""))
     if seen == current:
         return HttpResponse(status=204)
-    response = render(request, "dashboards/_refresh.html", {"data_version": current.token})
+    response = render(request, "kam/_refresh.html", {"data_version": current.token})
     if seen is not None:
         changed = {"score": seen.score_run != current.score_run, "risk": seen.risk_run != current.risk_run}
         events: dict[str, object] = {DATA_CHANGED: changed}
         events.update({EVENTS[name]: {} for name, yes in changed.items() if yes})
         response["HX-Trigger"] = json.dumps(events)
     return response
-
-
-@tenant_view()
-@require_GET
-@vary_on_headers("HX-Request")
-def account_badges(request: HttpRequest, account_id: int) -> HttpResponse:
-    """The account page's tier, health and score badges, reloaded when a run finishes."""
-    account = account_get(request.tenant, request.membership, account_id)
-    if not request.htmx:
-        return redirect("accounts-detail", tenant_slug=request.tenant.slug, account_id=account.pk)
-    return render(request, "accounts/detail.html#account-badges", {"account": account})

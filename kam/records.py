@@ -20,6 +20,22 @@ from kam.models import Tenant
 M = TypeVar("M", bound=models.Model)
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+# The default of an update service's keyword arguments: a field not given stays as it is
+# (None would clear it). Typed Any so that a signature states the field's own type:
+# ``name: str = UNSET``.
+UNSET: Any = _Unset()
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields a caller gave (not UNSET): what an update service changes."""
+    return {name: value for name, value in fields.items() if value is not UNSET}
+
+
 def check_same_tenant(tenant: Tenant, **related: models.Model | None) -> None:
     """Each named object, when given, must belong to ``tenant`` (a field error otherwise)."""
     for name, obj in related.items():

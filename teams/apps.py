@@ -18,10 +18,10 @@ class TeamsConfig(AppConfig):
         from accounts.tabs import register as register_tab
         from kam.navigation import HomePanel, NavItem, register, register_panel
         from kam.permissions import READ_ALL, SCORECARD_EDITORS
-        from teams.selectors import served_account_ids
+        from teams.selectors import account_id_list_served
 
         # Members read, and managers write, the accounts whose team they serve on.
-        register_served_accounts_provider(served_account_ids)
+        register_served_accounts_provider(account_id_list_served)
         register_tab(AccountTab("team", _("Team"), "teams-account-tab", order=25))
         register(NavItem("teams", _("Teams"), "teams-overview", order=30))
         register(NavItem("my-actions", pgettext_lazy("plan actions", "My actions"), "teams-my-actions", order=35))

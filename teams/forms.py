@@ -8,11 +8,14 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db import models
+from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Account, Contact, Tier
-from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
+from accounts.selectors import user_list
+from kam.forms import DATE_WIDGET, UserChoiceField
 from kam.models import Tenant, User
 from teams import selectors
 from teams.models import (
@@ -39,19 +42,15 @@ __all__ = [
     "LinkStrengthForm",
     "MemberForm",
     "PlanForm",
+    "PlanItemForm",
     "StaffingRuleForm",
     "TeamLeadForm",
-    "add_service_errors",
 ]
 
 
-def _people(tenant: Tenant, *keep: int | None) -> Any:
-    """The tenant's active people, plus the ones given (a lead or owner who has since left)."""
-    extra = [pk for pk in keep if pk]
-    people = selectors.tenant_users(tenant)
-    if extra:
-        people = (people | User.objects.filter(pk__in=extra)).distinct().order_by("full_name", "email")
-    return people
+def _initial_of(instance: models.Model, form_class: type[forms.Form]) -> dict[str, Any]:
+    """The form's initial values from the record it changes (a related record by its id)."""
+    return model_to_dict(instance, fields=list(form_class.base_fields))
 
 
 class MemberChoiceField(forms.ModelChoiceField):
@@ -70,9 +69,9 @@ class TeamLeadForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Tenant, team: AccountTeam | None = None, **kwargs: Any) -> None:
         if team is not None:
-            kwargs.setdefault("initial", {"lead": team.lead_id})
+            kwargs.setdefault("initial", _initial_of(team, TeamLeadForm))
         super().__init__(*args, **kwargs)
-        self.fields["lead"].queryset = _people(tenant, team.lead_id if team else None)
+        self.fields["lead"].queryset = user_list(tenant, include=[team.lead_id if team else None])
         self.fields["lead"].empty_label = _("— nobody yet —")
 
 
@@ -100,21 +99,11 @@ class MemberForm(forms.Form):
         self, *args: Any, tenant: Tenant, member: TeamMember | None = None, today: dt.date, **kwargs: Any
     ) -> None:
         if member is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "user": member.user_id,
-                    "function": member.function,
-                    "level": member.level,
-                    "allocation": member.allocation,
-                    "since": member.since,
-                    "until": member.until,
-                },
-            )
+            kwargs.setdefault("initial", _initial_of(member, MemberForm))
         else:
             kwargs.setdefault("initial", {"since": today, "allocation": 20, "level": Level.MANAGERIAL})
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = _people(tenant, member.user_id if member else None)
+        self.fields["user"].queryset = user_list(tenant, include=[member.user_id if member else None])
         self.fields["user"].empty_label = _("— choose a person —")
         if member is not None:
             # Who the member is does not change; a new person is a new member.
@@ -141,9 +130,12 @@ class LinkForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = (
-            selectors.active_members(tenant, as_of=today).filter(team=team).select_related("user").order_by("level")
+            selectors.team_member_list_active(tenant, as_of=today)
+            .filter(team=team)
+            .select_related("user")
+            .order_by("level")
         )
-        self.fields["contact"].queryset = selectors.contacts_for_links(tenant, account, as_of=today)
+        self.fields["contact"].queryset = selectors.contact_list_present(tenant, account, as_of=today)
         self.fields["member"].empty_label = _("— choose a person —")
         self.fields["contact"].empty_label = _("— choose a contact —")
 
@@ -153,7 +145,7 @@ class LinkStrengthForm(forms.Form):
     target_strength = forms.ChoiceField(label=_("Relationship aimed at"), choices=Strength.choices)
 
     def __init__(self, *args: Any, link: CounterpartLink, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"strength": link.strength, "target_strength": link.target_strength})
+        kwargs.setdefault("initial", _initial_of(link, LinkStrengthForm))
         super().__init__(*args, **kwargs)
         self.fields["strength"].widget.attrs["id"] = f"link-{link.pk}-strength"
         self.fields["target_strength"].widget.attrs["id"] = f"link-{link.pk}-target"
@@ -167,7 +159,7 @@ class PlanForm(forms.Form):
 
     def __init__(self, *args: Any, plan: AccountPlan | None = None, today: dt.date, **kwargs: Any) -> None:
         if plan is not None:
-            initial = {name: getattr(plan, name) for name in ("title", "period_start", "period_end", "objectives")}
+            initial = _initial_of(plan, PlanForm)
         else:
             initial = {"period_start": today.replace(month=1, day=1), "period_end": today.replace(month=12, day=31)}
         kwargs.setdefault("initial", initial)
@@ -181,17 +173,30 @@ class PlanForm(forms.Form):
         return data
 
 
-class InitiativeForm(forms.Form):
+class PlanItemForm(forms.Form):
+    """What the initiative and the action forms share: the record they change (None: a new
+    one) gives the initial values, and ``layout`` the rows of fields
+    (templates/teams/plan_item_form.html), each field with whether it takes a wide column."""
+
+    layout: tuple[tuple[tuple[str, bool], ...], ...] = ()
+
+    def __init__(self, *args: Any, instance: Initiative | PlanAction | None = None, **kwargs: Any) -> None:
+        if instance is not None and not kwargs.get("initial"):
+            kwargs["initial"] = _initial_of(instance, type(self))
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+
+    @property
+    def rows(self) -> list[list[tuple[forms.BoundField, bool]]]:
+        return [[(self[name], wide) for name, wide in row] for row in self.layout]
+
+
+class InitiativeForm(PlanItemForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=InitiativeKind.choices)
     title = forms.CharField(label=pgettext_lazy("plan", "Title"), max_length=200)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, *args: Any, initiative: Initiative | None = None, **kwargs: Any) -> None:
-        if initiative is not None:
-            kwargs.setdefault(
-                "initial", {"kind": initiative.kind, "title": initiative.title, "description": initiative.description}
-            )
-        super().__init__(*args, **kwargs)
+    layout = ((("kind", False), ("title", True)), (("description", True),))
 
 
 class InitiativeChoiceField(forms.ModelChoiceField):
@@ -199,31 +204,22 @@ class InitiativeChoiceField(forms.ModelChoiceField):
         return f"{obj.get_kind_display()} · {obj.title}"
 
 
-class ActionForm(forms.Form):
+class ActionForm(PlanItemForm):
     title = forms.CharField(label=pgettext_lazy("plan action", "Action"), max_length=200)
     initiative = InitiativeChoiceField(label=_("Initiative"), queryset=Initiative.objects.none(), required=False)
     owner = UserChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     due_on = forms.DateField(label=_("Due on"), widget=DATE_WIDGET)
     status = forms.ChoiceField(label=_("Status"), choices=ActionStatus.choices, initial=ActionStatus.OPEN)
 
+    layout = ((("title", True), ("initiative", False)), (("owner", False), ("due_on", False), ("status", False)))
+
     def __init__(
-        self, *args: Any, tenant: Tenant, plan: AccountPlan, action: PlanAction | None = None, **kwargs: Any
+        self, *args: Any, tenant: Tenant, plan: AccountPlan, instance: PlanAction | None = None, **kwargs: Any
     ) -> None:
-        if action is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "title": action.title,
-                    "initiative": action.initiative_id,
-                    "owner": action.owner_id,
-                    "due_on": action.due_on,
-                    "status": action.status,
-                },
-            )
-        super().__init__(*args, **kwargs)
-        self.fields["initiative"].queryset = selectors.plan_initiatives(tenant, plan)
+        super().__init__(*args, instance=instance, **kwargs)
+        self.fields["initiative"].queryset = selectors.initiative_list(tenant, plan)
         self.fields["initiative"].empty_label = _("— none —")
-        self.fields["owner"].queryset = _people(tenant, action.owner_id if action else None)
+        self.fields["owner"].queryset = user_list(tenant, include=[instance.owner_id if instance else None])
         self.fields["owner"].empty_label = _("— nobody yet —")
 
 
@@ -250,10 +246,4 @@ class StaffingRuleForm(forms.Form):
 
 
 def rule_initial(rule: StaffingRule) -> dict[str, Any]:
-    return {
-        "tier": rule.tier,
-        "kind": rule.kind,
-        "function": rule.function,
-        "level": rule.level,
-        "minimum_count": rule.minimum_count,
-    }
+    return _initial_of(rule, StaffingRuleForm)

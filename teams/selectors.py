@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     ExpressionWrapper,
     IntegerField,
@@ -31,6 +32,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.access import readable_accounts
 from accounts.models import Account, Contact, Tier
+from accounts.selectors import user_list
 from kam.models import Membership, Role, Tenant, User
 from kam.tenancy import tenant_today
 from teams.models import (
@@ -79,48 +81,43 @@ def link_active_q(as_of: dt.date) -> Q:
     )
 
 
-def active_members(tenant: Tenant, *, as_of: dt.date) -> QuerySet[TeamMember]:
+def team_member_list_active(tenant: Tenant, *, as_of: dt.date) -> QuerySet[TeamMember]:
     return TeamMember.objects.for_tenant(tenant).filter(member_active_q(as_of))
 
 
-def active_links(tenant: Tenant, *, as_of: dt.date) -> QuerySet[CounterpartLink]:
+def counterpart_link_list_active(tenant: Tenant, *, as_of: dt.date) -> QuerySet[CounterpartLink]:
     return CounterpartLink.objects.for_tenant(tenant).filter(link_active_q(as_of))
 
 
 # --- served accounts (accounts.access provider) ----------------------------------------------------
 
 
-def served_account_ids(tenant: Tenant, user: User) -> QuerySet:
+def account_id_list_served(tenant: Tenant, user: User) -> QuerySet:
     """Ids of the accounts the user serves on today: an active team membership, or leading the team.
 
     Registered with accounts.access, so that members read their teams' accounts and
     managers write them. A subquery: readable_accounts() stays one query.
     """
     today = tenant_today(tenant)
-    serving = active_members(tenant, as_of=today).filter(user=user, team_id=OuterRef("pk"))
+    serving = team_member_list_active(tenant, as_of=today).filter(user=user, team_id=OuterRef("pk"))
     return AccountTeam.objects.for_tenant(tenant).filter(Q(lead=user) | Exists(serving)).order_by().values("account_id")
 
 
 # --- teams ----------------------------------------------------------------------------------------------
 
 
-def team_of(tenant: Tenant, account: Account) -> AccountTeam | None:
+def team_get(tenant: Tenant, account: Account) -> AccountTeam | None:
+    """The account's team, or None when it has none yet."""
     return AccountTeam.objects.for_tenant(tenant).filter(account=account).select_related("lead").first()
 
 
-def teams_list(tenant: Tenant, membership: Membership | None) -> QuerySet[AccountTeam]:
-    """Teams of the accounts the member reads (all of them for a token: membership None)."""
-    teams = AccountTeam.objects.for_tenant(tenant).select_related("account", "lead")
-    if membership is not None:
-        teams = teams.filter(account__in=readable_accounts(tenant, membership).values("pk"))
-    return teams
+def team_member_list(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
+    return list(
+        team_member_list_active(tenant, as_of=as_of).filter(team=team).select_related("user").order_by("function", "id")
+    )
 
 
-def team_members(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
-    return list(active_members(tenant, as_of=as_of).filter(team=team).select_related("user").order_by("function", "id"))
-
-
-def former_members(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
+def team_member_list_former(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
     return list(
         TeamMember.objects.for_tenant(tenant)
         .filter(team=team, until__lt=as_of)
@@ -129,7 +126,7 @@ def former_members(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list
     )
 
 
-def staffing_rules(tenant: Tenant, tier: str | None = None) -> QuerySet[StaffingRule]:
+def staffing_rule_list(tenant: Tenant, tier: str | None = None) -> QuerySet[StaffingRule]:
     rules = StaffingRule.objects.for_tenant(tenant)
     return rules.filter(tier=tier) if tier is not None else rules
 
@@ -195,7 +192,7 @@ class Coverage:
     required: int = 0
     filled: int = 0
     gaps: list[Gap] = field(default_factory=list)
-    # (level, LevelGap) of the docking matrix's gaps, top down; set by coverage_for_accounts.
+    # (level, LevelGap) of the docking matrix's gaps, top down; set by coverage_list.
     level_gaps: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -257,7 +254,7 @@ class AccountFacts:
     tier: str
 
 
-def coverage_for_accounts(
+def coverage_list(
     tenant: Tenant,
     accounts: Iterable[Account | AccountFacts],
     *,
@@ -276,18 +273,18 @@ def coverage_for_accounts(
     accounts = list(accounts)
     ids: Any = account_ids if account_ids is not None else [account.pk for account in accounts]
     rules_by_tier: dict[str, list[StaffingRule]] = defaultdict(list)
-    for rule in staffing_rules(tenant).order_by("tier", "kind", "function", "level", "id"):
+    for rule in staffing_rule_list(tenant).order_by("tier", "kind", "function", "level", "id"):
         rules_by_tier[rule.tier].append(rule)
     members: dict[int, list[MemberFacts]] = defaultdict(list)
     for account_id, function, level in (
-        active_members(tenant, as_of=as_of)
+        team_member_list_active(tenant, as_of=as_of)
         .filter(team__account_id__in=ids)
         .values_list("team__account_id", "function", "level")
     ):
         members[account_id].append(MemberFacts(function, level))
     links: dict[int, list[LinkFacts]] = defaultdict(list)
     for account_id, function, level in (
-        active_links(tenant, as_of=as_of)
+        counterpart_link_list_active(tenant, as_of=as_of)
         .filter(member__team__account_id__in=ids)
         .values_list("member__team__account_id", "member__function", "contact__level")
     ):
@@ -320,8 +317,8 @@ def coverage_for_accounts(
     return result
 
 
-def team_coverage(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> Coverage:
-    return coverage_for_accounts(tenant, [account], as_of=as_of)[account.pk]
+def coverage_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> Coverage:
+    return coverage_list(tenant, [account], as_of=as_of)[account.pk]
 
 
 # --- the layered docking matrix (分层对接) ------------------------------------------------------------
@@ -329,6 +326,8 @@ def team_coverage(tenant: Tenant, account: Account, *, as_of: dt.date | None = N
 
 @dataclass
 class MatrixRow:
+    """One level of the docking matrix, as the team tab and the API show it."""
+
     level: str
     members: list[TeamMember]
     contacts: list[Contact]
@@ -341,11 +340,12 @@ class MatrixRow:
 
     @property
     def unlinked_contacts(self) -> list[Contact]:
+        """Their contacts on the level nobody of ours faces yet."""
         linked = {link.contact_id for link in self.links}
         return [contact for contact in self.contacts if contact.pk not in linked]
 
 
-def counterpart_matrix(
+def counterpart_matrix_get(
     tenant: Tenant, account: Account, *, team: AccountTeam | None = None, as_of: dt.date | None = None
 ) -> list[MatrixRow]:
     """Per level, top down: our active members on that level, the customer's contacts still
@@ -353,13 +353,11 @@ def counterpart_matrix(
     contact's level). A level with nobody on one side or both is a gap; so is, for an S
     account, the executive level without an active link."""
     as_of = as_of or tenant_today(tenant)
-    members = team_members(tenant, team, as_of=as_of) if team is not None else []
-    contacts = list(
-        Contact.objects.for_tenant(tenant).filter(contact_present_q(as_of), account=account).order_by("name", "id")
-    )
+    members = team_member_list(tenant, team, as_of=as_of) if team is not None else []
+    contacts = list(contact_list_present(tenant, account, as_of=as_of))
     links = (
         list(
-            active_links(tenant, as_of=as_of)
+            counterpart_link_list_active(tenant, as_of=as_of)
             .filter(member__team=team)
             .select_related("member__user", "contact")
             .order_by("contact__name", "id")
@@ -382,7 +380,9 @@ def counterpart_matrix(
     return rows
 
 
-def ended_links(tenant: Tenant, team: AccountTeam, *, as_of: dt.date, limit: int = 20) -> list[CounterpartLink]:
+def counterpart_link_list_ended(
+    tenant: Tenant, team: AccountTeam, *, as_of: dt.date, limit: int = 20
+) -> list[CounterpartLink]:
     """Links no longer active (ended, or their contact left or member's last day passed): the history."""
     return list(
         CounterpartLink.objects.for_tenant(tenant)
@@ -393,7 +393,8 @@ def ended_links(tenant: Tenant, team: AccountTeam, *, as_of: dt.date, limit: int
     )
 
 
-def contacts_for_links(tenant: Tenant, account: Account, *, as_of: dt.date) -> QuerySet[Contact]:
+def contact_list_present(tenant: Tenant, account: Account, *, as_of: dt.date) -> QuerySet[Contact]:
+    """The account's contacts still there on the day, by name (the matrix's side, whom to link)."""
     return Contact.objects.for_tenant(tenant).filter(contact_present_q(as_of), account=account).order_by("name", "id")
 
 
@@ -403,7 +404,7 @@ def contacts_for_links(tenant: Tenant, account: Account, *, as_of: dt.date) -> Q
 def allocation_subquery(tenant: Tenant, *, as_of: dt.date, user_ref: str = "pk") -> Subquery:
     """The total allocation % of the user the outer row names (``user_ref``): an annotation."""
     totals = (
-        active_members(tenant, as_of=as_of)
+        team_member_list_active(tenant, as_of=as_of)
         .filter(user=OuterRef(user_ref))
         .order_by()
         .values("user")
@@ -413,25 +414,32 @@ def allocation_subquery(tenant: Tenant, *, as_of: dt.date, user_ref: str = "pk")
     return Subquery(totals, output_field=IntegerField())
 
 
-def allocation_of(tenant: Tenant, user: User, *, as_of: dt.date | None = None) -> int:
+def allocation_get(tenant: Tenant, user: User, *, as_of: dt.date | None = None) -> int:
     """The user's total allocation % over their active team memberships."""
     as_of = as_of or tenant_today(tenant)
-    total = active_members(tenant, as_of=as_of).filter(user=user).aggregate(total=Sum("allocation"))["total"]
+    total = team_member_list_active(tenant, as_of=as_of).filter(user=user).aggregate(total=Sum("allocation"))["total"]
     return int(total or 0)
 
 
-def tenant_users(tenant: Tenant) -> QuerySet[User]:
-    """Active users with an active membership in the tenant, by name."""
-    active = Membership.objects.filter(tenant=tenant, is_active=True).values("user_id")
-    return User.objects.filter(is_active=True, pk__in=active).order_by("full_name", "email")
+def allocation_list(tenant: Tenant, *, user_ids: Iterable[int], as_of: dt.date) -> dict[int, int]:
+    """Each user's total allocation % over their active team memberships, by user id (one
+    query; users on no team are left out)."""
+    return dict(
+        team_member_list_active(tenant, as_of=as_of)
+        .filter(user_id__in=set(user_ids))
+        .order_by()
+        .values("user_id")
+        .annotate(total=Sum("allocation"))
+        .values_list("user_id", "total")
+    )
 
 
-def people_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -> QuerySet[User]:
+def user_list_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -> QuerySet[User]:
     """The tenant's people (and anyone still on a team), each with ``total_allocation``,
     ``over_allocated`` and ``active_team_memberships`` (their teams, accounts, functions)."""
     as_of = as_of or tenant_today(tenant)
     active = Membership.objects.filter(tenant=tenant, is_active=True).values("user_id")
-    on_teams = active_members(tenant, as_of=as_of).values("user_id")
+    on_teams = team_member_list_active(tenant, as_of=as_of).values("user_id")
     total = Coalesce(allocation_subquery(tenant, as_of=as_of), Value(0))
     return (
         User.objects.filter(Q(pk__in=active) | Q(pk__in=on_teams))
@@ -442,7 +450,7 @@ def people_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -> Q
         .prefetch_related(
             Prefetch(
                 "team_memberships",
-                queryset=active_members(tenant, as_of=as_of)
+                queryset=team_member_list_active(tenant, as_of=as_of)
                 .select_related("team__account")
                 .order_by("team__account__name", "function", "id"),
                 to_attr="active_team_memberships",
@@ -452,21 +460,21 @@ def people_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -> Q
     )
 
 
-def suggest_people(
+def user_list_suggested(
     tenant: Tenant, *, team: AccountTeam | None, function: str, as_of: dt.date | None = None, limit: int = 3
 ) -> list[User]:
     """People for a function: those who already serve that function on other teams first,
     then the least allocated; each with ``serves_function`` and ``total_allocation``."""
     as_of = as_of or tenant_today(tenant)
-    candidates = tenant_users(tenant)
+    candidates = user_list(tenant)
     if function == Function.EXECUTIVE_SPONSOR:
         # A sponsor speaks for the company to the customer's top: leadership roles only.
         leaders = Membership.objects.filter(tenant=tenant, is_active=True, role__in=SPONSOR_ROLES).values("user_id")
         candidates = candidates.filter(pk__in=leaders)
     if team is not None:
-        already = active_members(tenant, as_of=as_of).filter(team=team, function=function).values("user_id")
+        already = team_member_list_active(tenant, as_of=as_of).filter(team=team, function=function).values("user_id")
         candidates = candidates.exclude(pk__in=already)
-    serves = active_members(tenant, as_of=as_of).filter(user=OuterRef("pk"), function=function)
+    serves = team_member_list_active(tenant, as_of=as_of).filter(user=OuterRef("pk"), function=function)
     return list(
         candidates.annotate(
             serves_function=Exists(serves),
@@ -486,16 +494,17 @@ class SlotProposal:
         return self.gap.level or DEFAULT_LEVEL_BY_FUNCTION.get(self.gap.function, Level.OPERATIONAL)
 
 
-def team_build_proposal(
+def slot_proposal_list(
     tenant: Tenant, account: Account, *, as_of: dt.date | None = None, limit: int = 3
 ) -> list[SlotProposal]:
     """For each member rule the team misses: the people suggested to fill it."""
     as_of = as_of or tenant_today(tenant)
-    team = team_of(tenant, account)
-    coverage = team_coverage(tenant, account, as_of=as_of)
+    team = team_get(tenant, account)
+    coverage = coverage_get(tenant, account, as_of=as_of)
     return [
         SlotProposal(
-            gap, suggest_people(tenant, team=team, function=gap.function, as_of=as_of, limit=max(limit, gap.missing))
+            gap,
+            user_list_suggested(tenant, team=team, function=gap.function, as_of=as_of, limit=max(limit, gap.missing)),
         )
         for gap in coverage.gaps
         if gap.kind == RuleKind.MEMBER
@@ -505,19 +514,30 @@ def team_build_proposal(
 # --- overview --------------------------------------------------------------------------------------
 
 
-def overview_accounts(tenant: Tenant, membership: Membership) -> QuerySet[Account]:
-    """The S and A accounts the member reads, each with its team (``team_list``) and lead."""
+def key_account_list(tenant: Tenant, membership: Membership, *, tier: str = "") -> QuerySet[Account]:
+    """The S and A accounts the member reads (those of ``tier`` only, when given), each with
+    its team (``team_list``) and lead."""
+    accounts = readable_accounts(tenant, membership).filter(tier__in=OVERVIEW_TIERS)
+    if tier:
+        accounts = accounts.filter(tier=tier)
     return (
-        readable_accounts(tenant, membership)
-        .filter(tier__in=OVERVIEW_TIERS)
-        .prefetch_related(
+        accounts.prefetch_related(
             Prefetch(
                 "teams",
                 queryset=AccountTeam.objects.for_tenant(tenant).select_related("lead"),
                 to_attr="team_list",
             )
-        )
-        .order_by("-tier", "-score", "name", "id")  # S before A
+        ).order_by("-tier", "-score", "name", "id")  # S before A
+    )
+
+
+def key_account_count(tenant: Tenant, membership: Membership) -> dict[str, int]:
+    """How many S (``s``) and A (``a``) accounts the member reads."""
+    return (
+        readable_accounts(tenant, membership)
+        .filter(tier__in=OVERVIEW_TIERS)
+        .order_by()
+        .aggregate(s=Count("id", filter=Q(tier=Tier.S)), a=Count("id", filter=Q(tier=Tier.A)))
     )
 
 
@@ -531,28 +551,30 @@ def with_overdue(actions: QuerySet[PlanAction], as_of: dt.date) -> QuerySet[Plan
     )
 
 
-def plans_of(tenant: Tenant, account: Account) -> QuerySet[AccountPlan]:
+def account_plan_list(tenant: Tenant, account: Account) -> QuerySet[AccountPlan]:
     return AccountPlan.objects.for_tenant(tenant).filter(account=account).order_by("-period_start", "-id")
 
 
-def current_plan(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountPlan | None:
+def account_plan_get_current(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountPlan | None:
     """The plan whose period covers the day; else the one that started last."""
     as_of = as_of or tenant_today(tenant)
-    plans = plans_of(tenant, account)
+    plans = account_plan_list(tenant, account)
     return plans.filter(period_start__lte=as_of, period_end__gte=as_of).first() or plans.first()
 
 
-def plan_initiatives(tenant: Tenant, plan: AccountPlan) -> QuerySet[Initiative]:
+def initiative_list(tenant: Tenant, plan: AccountPlan) -> QuerySet[Initiative]:
     return Initiative.objects.for_tenant(tenant).filter(plan=plan).order_by("id")
 
 
-def plan_actions(tenant: Tenant, plan: AccountPlan, *, as_of: dt.date | None = None) -> QuerySet[PlanAction]:
+def plan_action_list(tenant: Tenant, plan: AccountPlan, *, as_of: dt.date | None = None) -> QuerySet[PlanAction]:
     as_of = as_of or tenant_today(tenant)
     actions = PlanAction.objects.for_tenant(tenant).filter(plan=plan).select_related("owner", "initiative")
     return with_overdue(actions, as_of).order_by("due_on", "id")
 
 
-def open_actions_of(tenant: Tenant, membership: Membership, *, as_of: dt.date | None = None) -> QuerySet[PlanAction]:
+def plan_action_list_open(
+    tenant: Tenant, membership: Membership, *, as_of: dt.date | None = None
+) -> QuerySet[PlanAction]:
     """The member's open and in-progress actions on the accounts they read, the most urgent first."""
     as_of = as_of or tenant_today(tenant)
     actions = (

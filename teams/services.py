@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, Contact, Tier
 from kam import audit
 from kam.models import AuditAction, Membership, Tenant, User
-from kam.records import check_same_tenant, create_record, delete_record, update_record
+from kam.records import UNSET, check_same_tenant, create_record, delete_record, given, update_record
 from kam.tenancy import tenant_service, tenant_today
 from teams import selectors
 from teams.models import (
     DEFAULT_LEVEL_BY_FUNCTION,
     AccountPlan,
     AccountTeam,
+    ActionStatus,
     CounterpartLink,
     Function,
     Initiative,
@@ -87,25 +88,48 @@ def staffing_rules_seed_default(tenant: Tenant) -> int:
 
 
 def _clean_rule_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A member rule names a function, a counterpart rule a level; None is "any" ("")."""
     data = dict(data)
-    if data.get("kind") == RuleKind.COUNTERPART and data.get("level") in (None, ""):
+    if data["kind"] == RuleKind.COUNTERPART and data["level"] in (None, ""):
         raise ValidationError({"level": _("A counterpart rule names a level.")})
-    if data.get("kind", RuleKind.MEMBER) == RuleKind.MEMBER and data.get("function") in (None, ""):
+    if data["kind"] == RuleKind.MEMBER and data["function"] in (None, ""):
         raise ValidationError({"function": _("A member rule names a function.")})
     for name in ("function", "level"):
-        if name in data and data[name] is None:
+        if data[name] is None:
             data[name] = ""
     return data
 
 
 @tenant_service
-def staffing_rule_create(tenant: Tenant, *, actor: Any = None, **data: Any) -> StaffingRule:
+def staffing_rule_create(
+    tenant: Tenant,
+    *,
+    tier: str,
+    kind: str = RuleKind.MEMBER,
+    function: str | None = "",
+    level: str | None = "",
+    minimum_count: int = 1,
+    actor: Any = None,
+) -> StaffingRule:
+    data = {"tier": tier, "kind": kind, "function": function, "level": level, "minimum_count": minimum_count}
     return _create(tenant, StaffingRule, _clean_rule_data(data), actor=actor)
 
 
 @tenant_service
-def staffing_rule_update(tenant: Tenant, *, rule: StaffingRule, actor: Any = None, **data: Any) -> StaffingRule:
-    data = _clean_rule_data({"kind": rule.kind, "function": rule.function, "level": rule.level, **data})
+def staffing_rule_update(
+    tenant: Tenant,
+    *,
+    rule: StaffingRule,
+    tier: str = UNSET,
+    kind: str = UNSET,
+    function: str | None = UNSET,
+    level: str | None = UNSET,
+    minimum_count: int = UNSET,
+    actor: Any = None,
+) -> StaffingRule:
+    """Change the fields given."""
+    changes = given(tier=tier, kind=kind, function=function, level=level, minimum_count=minimum_count)
+    data = _clean_rule_data({"kind": rule.kind, "function": rule.function, "level": rule.level, **changes})
     return _update(tenant, rule, data, actor=actor)
 
 
@@ -150,12 +174,12 @@ def team_build(
     tenant: Tenant, *, account: Account, as_of: dt.date | None = None, actor: Any = None
 ) -> list[TeamMember]:
     """Fill the member rules the team misses, each with the first person suggested for it
-    (selectors.suggest_people: who already serves that function elsewhere, least allocated
+    (selectors.user_list_suggested: who already serves that function elsewhere, least allocated
     first). Creates the team when the account has none. Returns the members added."""
     as_of = as_of or tenant_today(tenant)
     team = team_get_or_create(tenant, account=account, actor=actor)
     added: list[TeamMember] = []
-    for proposal in selectors.team_build_proposal(tenant, account, as_of=as_of):
+    for proposal in selectors.slot_proposal_list(tenant, account, as_of=as_of):
         # One function per person where the suggestions allow it.
         taken = {member.user_id for member in added}
         people = [user for user in proposal.suggestions if user.pk not in taken] or proposal.suggestions
@@ -214,13 +238,21 @@ def team_member_add(
 
 
 @tenant_service
-def team_member_update(tenant: Tenant, *, member: TeamMember, actor: Any = None, **data: Any) -> TeamMember:
-    """Change function, level, allocation or dates. Links of a member whose last day is
-    set in the past end with the next nightly run (and drop out of the matrix at once)."""
-    allowed = {"function", "level", "allocation", "since", "until", "user"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"not a team member field: {sorted(unknown)}")
+def team_member_update(
+    tenant: Tenant,
+    *,
+    member: TeamMember,
+    user: User = UNSET,
+    function: str = UNSET,
+    level: str = UNSET,
+    allocation: int = UNSET,
+    since: dt.date = UNSET,
+    until: dt.date | None = UNSET,
+    actor: Any = None,
+) -> TeamMember:
+    """Change function, level, allocation or dates (the fields given). Links of a member whose
+    last day is set in the past end with the next nightly run (and drop out of the matrix at once)."""
+    data = given(user=user, function=function, level=level, allocation=allocation, since=since, until=until)
     if "user" in data:
         _check_tenant_user(tenant, "user", data["user"])
     member = _update(tenant, member, data, actor=actor)
@@ -289,12 +321,15 @@ def counterpart_link_create(
 
 @tenant_service
 def counterpart_link_update(
-    tenant: Tenant, *, link: CounterpartLink, actor: Any = None, **data: Any
+    tenant: Tenant,
+    *,
+    link: CounterpartLink,
+    strength: str = UNSET,
+    target_strength: str = UNSET,
+    actor: Any = None,
 ) -> CounterpartLink:
-    """Change the relationship now and the one aimed at."""
-    unknown = set(data) - {"strength", "target_strength"}
-    if unknown:
-        raise ValueError(f"not a changeable link field: {sorted(unknown)}")
+    """Change the relationship now and the one aimed at (those given)."""
+    data = given(strength=strength, target_strength=target_strength)
     if link.ended_on is not None:
         raise ValidationError(_("This link has ended; add a new one instead."))
     return _update(tenant, link, data, actor=actor)
@@ -352,17 +387,41 @@ def counterpart_links_end_stale(tenant: Tenant, *, as_of: dt.date | None = None)
 
 
 @tenant_service
-def account_plan_create(tenant: Tenant, *, account: Account, actor: Any = None, **data: Any) -> AccountPlan:
+def account_plan_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    period_start: dt.date,
+    period_end: dt.date,
+    title: str = "",
+    objectives: str = "",
+    actor: Any = None,
+) -> AccountPlan:
     _check_same_tenant(tenant, account=account)
-    created_by = actor if isinstance(actor, User) else None
-    return _create(tenant, AccountPlan, {"account": account, "created_by": created_by, **data}, actor=actor)
+    data = {
+        "account": account,
+        "created_by": actor if isinstance(actor, User) else None,
+        "title": title,
+        "period_start": period_start,
+        "period_end": period_end,
+        "objectives": objectives,
+    }
+    return _create(tenant, AccountPlan, data, actor=actor)
 
 
 @tenant_service
-def account_plan_update(tenant: Tenant, *, plan: AccountPlan, actor: Any = None, **data: Any) -> AccountPlan:
-    unknown = set(data) - {"title", "period_start", "period_end", "objectives"}
-    if unknown:
-        raise ValueError(f"not a changeable plan field: {sorted(unknown)}")
+def account_plan_update(
+    tenant: Tenant,
+    *,
+    plan: AccountPlan,
+    title: str = UNSET,
+    period_start: dt.date = UNSET,
+    period_end: dt.date = UNSET,
+    objectives: str = UNSET,
+    actor: Any = None,
+) -> AccountPlan:
+    """Change the fields given."""
+    data = given(title=title, period_start=period_start, period_end=period_end, objectives=objectives)
     return _update(tenant, plan, data, actor=actor)
 
 
@@ -372,17 +431,26 @@ def account_plan_delete(tenant: Tenant, *, plan: AccountPlan, actor: Any = None)
 
 
 @tenant_service
-def initiative_create(tenant: Tenant, *, plan: AccountPlan, actor: Any = None, **data: Any) -> Initiative:
+def initiative_create(
+    tenant: Tenant, *, plan: AccountPlan, kind: str, title: str, description: str = "", actor: Any = None
+) -> Initiative:
     _check_same_tenant(tenant, plan=plan)
-    return _create(tenant, Initiative, {"plan": plan, **data}, actor=actor)
+    data = {"plan": plan, "kind": kind, "title": title, "description": description}
+    return _create(tenant, Initiative, data, actor=actor)
 
 
 @tenant_service
-def initiative_update(tenant: Tenant, *, initiative: Initiative, actor: Any = None, **data: Any) -> Initiative:
-    unknown = set(data) - {"kind", "title", "description"}
-    if unknown:
-        raise ValueError(f"not a changeable initiative field: {sorted(unknown)}")
-    return _update(tenant, initiative, data, actor=actor)
+def initiative_update(
+    tenant: Tenant,
+    *,
+    initiative: Initiative,
+    kind: str = UNSET,
+    title: str = UNSET,
+    description: str = UNSET,
+    actor: Any = None,
+) -> Initiative:
+    """Change the fields given."""
+    return _update(tenant, initiative, given(kind=kind, title=title, description=description), actor=actor)
 
 
 @tenant_service
@@ -401,16 +469,36 @@ def _check_action(tenant: Tenant, plan: AccountPlan, data: Mapping[str, Any]) ->
 
 
 @tenant_service
-def plan_action_create(tenant: Tenant, *, plan: AccountPlan, actor: Any = None, **data: Any) -> PlanAction:
+def plan_action_create(
+    tenant: Tenant,
+    *,
+    plan: AccountPlan,
+    title: str,
+    due_on: dt.date,
+    initiative: Initiative | None = None,
+    owner: User | None = None,
+    status: str = ActionStatus.OPEN,
+    actor: Any = None,
+) -> PlanAction:
+    data = {"initiative": initiative, "title": title, "owner": owner, "due_on": due_on, "status": status}
     _check_action(tenant, plan, data)
     return _create(tenant, PlanAction, {"plan": plan, **data}, actor=actor)
 
 
 @tenant_service
-def plan_action_update(tenant: Tenant, *, action: PlanAction, actor: Any = None, **data: Any) -> PlanAction:
-    unknown = set(data) - {"initiative", "title", "owner", "due_on", "status"}
-    if unknown:
-        raise ValueError(f"not a changeable action field: {sorted(unknown)}")
+def plan_action_update(
+    tenant: Tenant,
+    *,
+    action: PlanAction,
+    initiative: Initiative | None = UNSET,
+    title: str = UNSET,
+    owner: User | None = UNSET,
+    due_on: dt.date = UNSET,
+    status: str = UNSET,
+    actor: Any = None,
+) -> PlanAction:
+    """Change the fields given."""
+    data = given(initiative=initiative, title=title, owner=owner, due_on=due_on, status=status)
     _check_action(tenant, action.plan, data)
     return _update(tenant, action, data, actor=actor)
 

@@ -2,8 +2,8 @@
 the teams overview, people and their allocation, staffing rules, the account plan and
 "my actions".
 
-Thin: reads come from teams.selectors (and accounts' selectors and access rules),
-writes go through teams.services. Every page works without JavaScript; with htmx a
+Thin: reads come from teams.selectors (and accounts' selectors and access rules), the
+display shaping from teams.presenters, writes go through teams.services. Every page works without JavaScript; with htmx a
 write answers the part of the page that changed (the team tab, the plan body, a row).
 Who may do what: anyone who reads the account reads its team and plan (members read
 their teams' accounts); who writes the account edits its team and plan (managers the
@@ -13,32 +13,32 @@ its status. Another tenant's ids are 404.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from accounts import access
-from accounts import selectors as account_selectors
 from accounts import tabs as account_tabs
-from accounts.models import Account, Tier
+from accounts.models import Account
+from accounts.selectors import account_get, account_get_writable
 from kam.forms import add_service_errors
 from kam.models import Role
 from kam.pages import go, is_partial
 from kam.permissions import READ_ALL, SCORECARD_EDITORS, WRITERS, tenant_view
 from kam.tenancy import get_object_for_tenant, tenant_today
-from teams import selectors, services
+from teams import presenters, selectors, services
 from teams.forms import (
     ActionForm,
     ActionStatusForm,
@@ -53,34 +53,15 @@ from teams.forms import (
 )
 from teams.models import (
     DEFAULT_LEVEL_BY_FUNCTION,
-    LEVELS_TOP_DOWN,
     AccountPlan,
     CounterpartLink,
-    Function,
     Initiative,
     Level,
     PlanAction,
-    RuleKind,
     StaffingRule,
     TeamMember,
 )
 
-# The members table top down: the sponsor first, then the functions of the "virtual company".
-FUNCTION_ORDER = [
-    Function.EXECUTIVE_SPONSOR,
-    Function.SALES,
-    Function.TECHNICAL,
-    Function.DELIVERY,
-    Function.FINANCE,
-    Function.SERVICE,
-]
-# Why a level of the docking matrix is a gap, in a few words.
-LEVEL_GAP_TEXT = {
-    selectors.LevelGap.NOBODY: gettext_lazy("nobody on either side"),
-    selectors.LevelGap.NOBODY_OURS: gettext_lazy("none of our people"),
-    selectors.LevelGap.NOBODY_THEIRS: gettext_lazy("no contact of theirs"),
-    selectors.LevelGap.NO_EXECUTIVE_LINK: gettext_lazy("no executive-level link"),
-}
 OVERVIEW_PAGE_SIZE = 25
 PEOPLE_PAGE_SIZE = 50
 ACTIONS_PAGE_SIZE = 50
@@ -89,7 +70,7 @@ ACTIONS_PAGE_SIZE = 50
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _today(request: HttpRequest) -> Any:
+def _today(request: HttpRequest) -> dt.date:
     return tenant_today(request.tenant)
 
 
@@ -100,21 +81,8 @@ def _focus_first(request: HttpRequest, form: Any) -> None:
         first.widget.attrs["autofocus"] = True
 
 
-def _readable_account(request: HttpRequest, account_id: int) -> Account:
-    """The account if the user may read it; another tenant's id, or not theirs: 404."""
-    return account_selectors.account_get(request.tenant, request.membership, account_id)
-
-
 def _can_edit(request: HttpRequest, account: Account) -> bool:
     return access.can_write(request.tenant, request.membership, account)
-
-
-def _writable_account(request: HttpRequest, account_id: int) -> Account:
-    """Readable (else 404) and writable (else 403)."""
-    account = _readable_account(request, account_id)
-    if not _can_edit(request, account):
-        raise PermissionDenied
-    return account
 
 
 def _team_page_url(request: HttpRequest, account: Account) -> str:
@@ -131,38 +99,25 @@ def _plan_url(request: HttpRequest, account: Account, plan: AccountPlan | None =
 
 def _team_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
     tenant, today = request.tenant, _today(request)
-    team = selectors.team_of(tenant, account)
-    members = selectors.team_members(tenant, team, as_of=today) if team else []
-    totals = dict(
-        selectors.active_members(tenant, as_of=today)
-        .filter(user_id__in={member.user_id for member in members})
-        .order_by()
-        .values("user_id")
-        .annotate(total=Sum("allocation"))
-        .values_list("user_id", "total")
-    )
-    for member in members:
-        member.total_allocation = totals.get(member.user_id, 0)
-        member.over_allocated = member.total_allocation > selectors.FULL_ALLOCATION
-    by_function = [
-        (Function(value).label, [member for member in members if member.function == value]) for value in FUNCTION_ORDER
-    ]
-    coverage = selectors.team_coverage(tenant, account, as_of=today)
+    team = selectors.team_get(tenant, account)
+    members = selectors.team_member_list(tenant, team, as_of=today) if team else []
+    totals = selectors.allocation_list(tenant, user_ids=[member.user_id for member in members], as_of=today)
+    members = presenters.members_with_allocation(members, totals)
+    coverage = selectors.coverage_get(tenant, account, as_of=today)
     can_edit = _can_edit(request, account)
-    proposals = selectors.team_build_proposal(tenant, account, as_of=today) if can_edit else []
-    suggestions = {proposal.gap: proposal for proposal in proposals}
+    proposals = selectors.slot_proposal_list(tenant, account, as_of=today) if can_edit else []
     return {
         "account": account,
         "team": team,
         "members": members,
-        "by_function": [(label, group) for label, group in by_function if group],
+        "by_function": presenters.members_by_function(members),
         "coverage": coverage,
-        "matrix": selectors.counterpart_matrix(tenant, account, team=team, as_of=today),
-        "former_members": selectors.former_members(tenant, team, as_of=today) if team else [],
-        "ended_links": selectors.ended_links(tenant, team, as_of=today) if team else [],
-        "gap_rows": [(gap, suggestions.get(gap)) for gap in coverage.gaps],
+        "matrix": selectors.counterpart_matrix_get(tenant, account, team=team, as_of=today),
+        "former_members": selectors.team_member_list_former(tenant, team, as_of=today) if team else [],
+        "ended_links": selectors.counterpart_link_list_ended(tenant, team, as_of=today) if team else [],
+        "gap_rows": presenters.gap_rows(coverage, proposals),
         "proposals": proposals,
-        "plan": selectors.current_plan(tenant, account, as_of=today),
+        "plan": selectors.account_plan_get_current(tenant, account, as_of=today),
         "lead_form": TeamLeadForm(tenant=tenant, team=team) if can_edit and team else None,
         "can_edit": can_edit,
         "today": today,
@@ -188,7 +143,7 @@ def _team_written(request: HttpRequest, account: Account, notice: str) -> HttpRe
 @require_GET
 @vary_on_headers("HX-Request")
 def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = account_get(request.tenant, request.membership, account_id)
     if not account_tabs.is_tab_request(request):
         return redirect(_team_page_url(request, account))
     return _team_tab(request, account)
@@ -197,7 +152,7 @@ def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_POST
 def team_lead(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     team = services.team_get_or_create(request.tenant, account=account, actor=request.user)
     form = TeamLeadForm(request.POST, tenant=request.tenant, team=team)
     if form.is_valid():
@@ -212,7 +167,7 @@ def team_lead(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_POST
 def team_build(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     added = services.team_build(request.tenant, account=account, actor=request.user)
     if added:
         names = ", ".join(f"{member.user.display_name} ({member.get_function_display()})" for member in added)
@@ -233,7 +188,7 @@ def _member_form_response(request: HttpRequest, context: dict[str, Any], *, stat
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def member_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     today = _today(request)
     initial = {name: request.GET[name] for name in ("user", "function", "level") if request.GET.get(name)}
     if "function" in initial and "level" not in initial and initial["function"] in DEFAULT_LEVEL_BY_FUNCTION:
@@ -269,7 +224,7 @@ def _member_of(request: HttpRequest, account: Account, member_id: int) -> TeamMe
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def member_edit(request: HttpRequest, account_id: int, member_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     member = _member_of(request, account, member_id)
     form = MemberForm(request.POST or None, tenant=request.tenant, member=member, today=_today(request))
     _focus_first(request, form)
@@ -289,7 +244,7 @@ def member_edit(request: HttpRequest, account_id: int, member_id: int) -> HttpRe
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def member_remove(request: HttpRequest, account_id: int, member_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     member = _member_of(request, account, member_id)
     if request.method == "GET":  # the confirmation, for browsers without JavaScript
         return render(request, "teams/confirm.html", {"account": account, "action": "remove_member", "member": member})
@@ -308,8 +263,8 @@ def _link_of(request: HttpRequest, account: Account, link_id: int) -> Counterpar
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
-    team = selectors.team_of(request.tenant, account)
+    account = account_get_writable(request.tenant, request.membership, account_id)
+    team = selectors.team_get(request.tenant, account)
     if team is None:
         team = services.team_get_or_create(request.tenant, account=account, actor=request.user)
     initial = {name: request.GET[name] for name in ("member", "contact") if request.GET.get(name, "").isdigit()}
@@ -337,7 +292,7 @@ def link_create(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def link_edit(request: HttpRequest, account_id: int, link_id: int) -> HttpResponse:
     """The link's strengths, changed in place: htmx swaps the link for a small form and back."""
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     link = _link_of(request, account, link_id)
     form = LinkStrengthForm(request.POST or None, link=link)
     if request.method == "POST" and form.is_valid():
@@ -360,7 +315,7 @@ def link_edit(request: HttpRequest, account_id: int, link_id: int) -> HttpRespon
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def link_end(request: HttpRequest, account_id: int, link_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     link = _link_of(request, account, link_id)
     if request.method == "GET":
         return render(request, "teams/confirm.html", {"account": account, "action": "end_link", "link": link})
@@ -380,28 +335,18 @@ def link_end(request: HttpRequest, account_id: int, link_id: int) -> HttpRespons
 @vary_on_headers("HX-Request")
 def overview(request: HttpRequest) -> HttpResponse:
     tier = request.GET.get("tier", "")
-    accounts = selectors.overview_accounts(request.tenant, request.membership)
-    if tier in selectors.OVERVIEW_TIERS:
-        accounts = accounts.filter(tier=tier)
-    else:
+    if tier not in selectors.OVERVIEW_TIERS:
         tier = ""
+    accounts = selectors.key_account_list(request.tenant, request.membership, tier=tier)
     page = Paginator(accounts, OVERVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    coverage = selectors.coverage_for_accounts(request.tenant, rows, as_of=_today(request))
-    for account in rows:
-        account.team = account.team_list[0] if account.team_list else None
-        account.coverage = coverage[account.pk]
-        account.level_gaps = [(Level(level).label, LEVEL_GAP_TEXT[gap]) for level, gap in account.coverage.level_gaps]
-    counts = (
-        selectors.overview_accounts(request.tenant, request.membership)
-        .order_by()
-        .aggregate(s=Count("id", filter=Q(tier=Tier.S)), a=Count("id", filter=Q(tier=Tier.A)))
-    )
+    accounts_shown = list(page.object_list)
+    coverage = selectors.coverage_list(request.tenant, accounts_shown, as_of=_today(request))
+    rows = presenters.overview_rows(accounts_shown, coverage)
     context = {
         "page": page,
         "rows": rows,
         "tier": tier,
-        "counts": counts,
+        "counts": selectors.key_account_count(request.tenant, request.membership),
         "query": f"tier={tier}" if tier else "",
     }
     template = "teams/overview.html#overview-rows" if is_partial(request) else "teams/overview.html"
@@ -412,7 +357,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def people(request: HttpRequest) -> HttpResponse:
-    people = selectors.people_with_allocation(request.tenant, as_of=_today(request))
+    people = selectors.user_list_with_allocation(request.tenant, as_of=_today(request))
     only_over = request.GET.get("over") == "1"
     if only_over:
         people = people.filter(over_allocated=True)
@@ -427,20 +372,9 @@ def people(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _rule_order(rule: StaffingRule) -> tuple[int, int, int]:
-    """Member rules in the order of the members table, then counterpart rules top down."""
-    function_rank = FUNCTION_ORDER.index(rule.function) if rule.function else -1
-    level_rank = LEVELS_TOP_DOWN.index(rule.level) if rule.level else -1
-    return (rule.kind == RuleKind.COUNTERPART, function_rank, level_rank)
-
-
 def _rules_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    rules = sorted(selectors.staffing_rules(request.tenant), key=_rule_order)
-    by_tier: dict[str, list[StaffingRule]] = defaultdict(list)
-    for rule in rules:
-        by_tier[rule.tier].append(rule)
     return {
-        "tiers": [(value, label, by_tier.get(value, [])) for value, label in Tier.choices],
+        "tiers": presenters.rules_by_tier(selectors.staffing_rule_list(request.tenant)),
         "can_edit": request.membership.role in SCORECARD_EDITORS,
         "form": StaffingRuleForm(),
         **extra,
@@ -512,17 +446,14 @@ def _plan_of(request: HttpRequest, account: Account, plan_id: Any) -> AccountPla
 
 def _plan_context(request: HttpRequest, account: Account, plan: AccountPlan | None, **extra: Any) -> dict[str, Any]:
     tenant, today = request.tenant, _today(request)
-    actions = list(selectors.plan_actions(tenant, plan, as_of=today)) if plan else []
-    initiatives = list(selectors.plan_initiatives(tenant, plan)) if plan else []
-    for initiative in initiatives:
-        initiative.action_list = [action for action in actions if action.initiative_id == initiative.pk]
+    actions = list(selectors.plan_action_list(tenant, plan, as_of=today)) if plan else []
+    initiatives = list(selectors.initiative_list(tenant, plan)) if plan else []
     can_edit = _can_edit(request, account)
-    for action in actions:
-        action.can_move = can_edit or action.owner_id == request.user.pk
+    presenters.plan_actions_arranged(initiatives, actions, can_edit=can_edit, user_id=request.user.pk)
     return {
         "account": account,
         "plan": plan,
-        "plans": list(selectors.plans_of(tenant, account)),
+        "plans": list(selectors.account_plan_list(tenant, account)),
         "initiatives": initiatives,
         "actions": actions,
         "overdue_count": sum(1 for action in actions if action.is_overdue),
@@ -545,12 +476,12 @@ def _plan_written(request: HttpRequest, account: Account, plan: AccountPlan | No
 @require_GET
 @vary_on_headers("HX-Request")
 def plan_page(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _readable_account(request, account_id)
+    account = account_get(request.tenant, request.membership, account_id)
     wanted = request.GET.get("plan")
     if wanted:
         plan = _plan_of(request, account, wanted)
     else:
-        plan = selectors.current_plan(request.tenant, account, as_of=_today(request))
+        plan = selectors.account_plan_get_current(request.tenant, account, as_of=_today(request))
     context = _plan_context(request, account, plan)
     template = "teams/plan.html#plan-body" if is_partial(request) else "teams/plan.html"
     return render(request, template, context)
@@ -566,7 +497,7 @@ def _form_response(
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     form = PlanForm(request.POST or None, today=_today(request))
     _focus_first(request, form)
     if request.method == "POST" and form.is_valid():
@@ -587,7 +518,7 @@ def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def plan_edit(request: HttpRequest, account_id: int, plan_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
     form = PlanForm(request.POST or None, plan=plan, today=_today(request))
     _focus_first(request, form)
@@ -603,42 +534,60 @@ def plan_edit(request: HttpRequest, account_id: int, plan_id: int) -> HttpRespon
     return _form_response(request, "teams/plan_form.html", "plan-form", context, form)
 
 
+def _plan_item_form(
+    request: HttpRequest,
+    account: Account,
+    plan: AccountPlan,
+    form: InitiativeForm | ActionForm,
+    *,
+    item_kind: str,
+    save: Callable[..., Any],
+    notice: str,
+) -> HttpResponse:
+    """The form of a new or changed initiative or action (``item_kind``) of the plan: when
+    valid, ``save(**cleaned_data)`` writes it and the plan body shows ``notice``."""
+    _focus_first(request, form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(**form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _plan_written(request, account, plan, notice)
+    context = {
+        "form": form,
+        "account": account,
+        "plan": plan,
+        "item_kind": item_kind,
+        "item": form.instance,
+        "form_url": request.path,
+    }
+    return _form_response(request, "teams/plan_item_form.html", "item-form", context, form)
+
+
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def initiative_form(
     request: HttpRequest, account_id: int, plan_id: int, initiative_id: int | None = None
 ) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
-    initiative = (
-        get_object_for_tenant(Initiative.objects.filter(plan=plan), request.tenant, initiative_id)
-        if initiative_id is not None
-        else None
-    )
-    form = InitiativeForm(request.POST or None, initiative=initiative)
-    _focus_first(request, form)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if initiative is None:
-                services.initiative_create(request.tenant, plan=plan, actor=request.user, **form.cleaned_data)
-                notice = _("The initiative was added.")
-            else:
-                services.initiative_update(
-                    request.tenant, initiative=initiative, actor=request.user, **form.cleaned_data
-                )
-                notice = _("The initiative was saved.")
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _plan_written(request, account, plan, notice)
-    context = {"form": form, "account": account, "plan": plan, "initiative": initiative}
-    return _form_response(request, "teams/initiative_form.html", "initiative-form", context, form)
+    if initiative_id is None:
+        initiative = None
+        save = partial(services.initiative_create, request.tenant, plan=plan, actor=request.user)
+        notice = _("The initiative was added.")
+    else:
+        initiative = get_object_for_tenant(Initiative.objects.filter(plan=plan), request.tenant, initiative_id)
+        save = partial(services.initiative_update, request.tenant, initiative=initiative, actor=request.user)
+        notice = _("The initiative was saved.")
+    form = InitiativeForm(request.POST or None, instance=initiative)
+    return _plan_item_form(request, account, plan, form, item_kind="initiative", save=save, notice=notice)
 
 
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def initiative_delete(request: HttpRequest, account_id: int, plan_id: int, initiative_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
     initiative = get_object_for_tenant(Initiative.objects.filter(plan=plan), request.tenant, initiative_id)
     if request.method == "GET":
@@ -656,34 +605,28 @@ def _action_of(request: HttpRequest, plan: AccountPlan, action_id: int) -> PlanA
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def action_form(request: HttpRequest, account_id: int, plan_id: int, action_id: int | None = None) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
-    action = _action_of(request, plan, action_id) if action_id is not None else None
-    initial = {}
-    if action is None and request.GET.get("initiative", "").isdigit():
-        initial["initiative"] = request.GET["initiative"]
-    form = ActionForm(request.POST or None, tenant=request.tenant, plan=plan, action=action, initial=initial or None)
-    _focus_first(request, form)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if action is None:
-                services.plan_action_create(request.tenant, plan=plan, actor=request.user, **form.cleaned_data)
-                notice = _("The action was added.")
-            else:
-                services.plan_action_update(request.tenant, action=action, actor=request.user, **form.cleaned_data)
-                notice = _("The action was saved.")
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _plan_written(request, account, plan, notice)
-    context = {"form": form, "account": account, "plan": plan, "plan_action": action}
-    return _form_response(request, "teams/action_form.html", "action-form", context, form)
+    initial = None
+    if action_id is None:
+        action = None
+        save = partial(services.plan_action_create, request.tenant, plan=plan, actor=request.user)
+        notice = _("The action was added.")
+        # "Add action" beside an initiative proposes it.
+        if request.GET.get("initiative", "").isdigit():
+            initial = {"initiative": request.GET["initiative"]}
+    else:
+        action = _action_of(request, plan, action_id)
+        save = partial(services.plan_action_update, request.tenant, action=action, actor=request.user)
+        notice = _("The action was saved.")
+    form = ActionForm(request.POST or None, tenant=request.tenant, plan=plan, instance=action, initial=initial)
+    return _plan_item_form(request, account, plan, form, item_kind="action", save=save, notice=notice)
 
 
 @tenant_view(roles=WRITERS)
 @require_http_methods(["GET", "POST"])
 def action_delete(request: HttpRequest, account_id: int, plan_id: int, action_id: int) -> HttpResponse:
-    account = _writable_account(request, account_id)
+    account = account_get_writable(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
     action = _action_of(request, plan, action_id)
     if request.method == "GET":
@@ -697,7 +640,7 @@ def action_delete(request: HttpRequest, account_id: int, plan_id: int, action_id
 @require_POST
 def action_status(request: HttpRequest, account_id: int, plan_id: int, action_id: int) -> HttpResponse:
     """Move an action's status: who writes the account, or the action's owner."""
-    account = _readable_account(request, account_id)
+    account = account_get(request.tenant, request.membership, account_id)
     plan = _plan_of(request, account, plan_id)
     action = _action_of(request, plan, action_id)
     if not (_can_edit(request, account) or action.owner_id == request.user.pk):
@@ -723,7 +666,7 @@ def action_status(request: HttpRequest, account_id: int, plan_id: int, action_id
 
 
 def _my_actions_context(request: HttpRequest, notice: str | None = None) -> dict[str, Any]:
-    actions = selectors.open_actions_of(request.tenant, request.membership, as_of=_today(request))
+    actions = selectors.plan_action_list_open(request.tenant, request.membership, as_of=_today(request))
     page = Paginator(actions, ACTIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     return {
         "page": page,

@@ -29,8 +29,7 @@ from django_htmx.http import reswap, retarget
 from accounts import access
 from accounts import tabs as account_tabs
 from accounts.models import Account
-from accounts.page_helpers import tenant_member_users
-from accounts.selectors import account_get, account_get_writable, group_root
+from accounts.selectors import account_get, account_get_writable, group_root_get, user_list
 from kam import formats
 from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
@@ -78,7 +77,7 @@ class PlanForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         # An owner who has since left stays choosable on the plan they own, so editing it does not drop them.
-        self.fields["owner"].queryset = tenant_member_users(tenant, include=[plan.owner_id if plan else None])
+        self.fields["owner"].queryset = user_list(tenant, include=[plan.owner_id if plan else None])
         self.fields["owner"].empty_label = _("— nobody yet —")
 
     def clean_actions(self) -> str:
@@ -121,7 +120,7 @@ def _group_line(request: HttpRequest, account: Account) -> dict[str, Any] | None
     snapshot = selectors.concentration_latest(request.tenant)
     if snapshot is None:
         return None
-    root = group_root(request.tenant, account)
+    root = group_root_get(request.tenant, account)
     group = next((group for group in snapshot.groups if group["root"] == root.pk), None)
     if group is None:
         return None

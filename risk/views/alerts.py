@@ -32,7 +32,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from accounts import access
-from accounts.page_helpers import tenant_member_users
+from accounts.selectors import user_list
 from kam.formats import format_percent
 from kam.forms import DATE_WIDGET
 from kam.models import User
@@ -245,7 +245,7 @@ def _action_context(request: HttpRequest) -> dict[str, Any]:
     """What the action forms need: the people an alert may be assigned to, the first day it may be snoozed to."""
     today = tenant_today(request.tenant)
     return {
-        "members": list(tenant_member_users(request.tenant)),
+        "members": list(user_list(request.tenant)),
         "tomorrow": today + dt.timedelta(days=1),
         "may_write": request.membership.role in WRITERS,
     }
@@ -455,7 +455,7 @@ def alert_assign(request: HttpRequest, alert_id: int) -> HttpResponse:
     assignee = None
     if raw:
         user_id = posted_id(raw)
-        assignee = tenant_member_users(request.tenant).filter(pk=user_id).first() if user_id else None
+        assignee = user_list(request.tenant).filter(pk=user_id).first() if user_id else None
         if assignee is None:
             return _answer(request, alert, action="assign", error=_("Choose an active member of this workspace."))
     try:

@@ -37,7 +37,7 @@ def test_figures_follow_design_section_4(tenant):
     order(tenant, a, dt.date(2026, 7, 1), "999")  # after D: ignored
     order(tenant, b, dt.date(2026, 1, 1), "600")
     with tenant_context(tenant):
-        figures = selectors.account_figures(tenant, a, as_of=D)
+        figures = selectors.account_figures_get(tenant, a, as_of=D)
     # then: revenue 400, prev 200, growth (400-200)/200 = 1.0, share 400/1000
     assert figures.revenue_12m == Decimal("400")
     assert figures.prev_12m == Decimal("200")
@@ -71,7 +71,7 @@ def test_expected_next_purchase_uses_the_median_gap(tenant):
         order(tenant, a, day, "10")
     order(tenant, a, dt.date(2026, 4, 30), "10")
     with tenant_context(tenant):
-        figures = selectors.account_figures(tenant, a, as_of=D)
+        figures = selectors.account_figures_get(tenant, a, as_of=D)
     assert figures.purchase_interval_days == 20.0
     assert figures.expected_next_purchase == dt.date(2026, 5, 20)
 
@@ -81,7 +81,7 @@ def test_no_rhythm_with_fewer_than_three_dates(tenant):
     order(tenant, a, dt.date(2026, 3, 1), "10")
     order(tenant, a, dt.date(2026, 4, 1), "10")
     with tenant_context(tenant):
-        figures = selectors.account_figures(tenant, a, as_of=D)
+        figures = selectors.account_figures_get(tenant, a, as_of=D)
     assert (figures.purchase_interval_days, figures.expected_next_purchase) == (None, None)
 
 
@@ -97,8 +97,8 @@ def test_overdue_invoices(tenant):
         paid_on=dt.date(2026, 5, 9),
     )
     with tenant_context(tenant):
-        figures = selectors.account_figures(tenant, a, as_of=D)
-        flags = list(selectors.account_invoices(tenant, a, as_of=D).values_list("due_on", "is_overdue"))
+        figures = selectors.account_figures_get(tenant, a, as_of=D)
+        flags = list(selectors.invoice_list(tenant, a, as_of=D).values_list("due_on", "is_overdue"))
     assert (figures.open_invoices, figures.overdue_invoices) == (2, 1)
     assert flags == [(dt.date(2026, 7, 1), False), (dt.date(2026, 5, 31), True), (dt.date(2026, 4, 30), False)]
 
@@ -114,7 +114,7 @@ def test_group_rolls_revenue_up_to_the_root(tenant):
     order(tenant, sibling, dt.date(2026, 1, 1), "4000")
     order(tenant, grandchild, dt.date(2024, 1, 1), "999")  # outside 12m
     with tenant_context(tenant):
-        tree = selectors.account_group(tenant, grandchild, as_of=D)
+        tree = selectors.account_group_get(tenant, grandchild, as_of=D)
     assert tree.account == root
     assert tree.rolled_up_revenue_12m == Decimal("4123")
     # the biggest subsidiary first
@@ -132,7 +132,7 @@ def test_org_chart_from_reports_to(tenant):
     ContactFactory(tenant=tenant, account=a, name="独立顾问")
     ContactFactory(tenant=tenant, account=AccountFactory(tenant=tenant), name="别家的人")
     with tenant_context(tenant):
-        roots = selectors.contacts_org_chart(tenant, a)
+        roots = selectors.contact_org_chart_get(tenant, a)
     assert [(n.contact.name, [r.contact.name for r in n.reports]) for n in roots] == [
         ("总经理", ["采购总监"]),
         ("独立顾问", []),
@@ -152,7 +152,7 @@ def test_timeline_pages_newest_first_without_gaps_or_repeats(tenant):
     seen, cursor = [], None
     with tenant_context(tenant):
         while True:
-            page, next_cursor = selectors.account_timeline(
+            page, next_cursor = selectors.timeline_entry_list(
                 tenant, a, cursor=selectors.parse_timeline_cursor(cursor), limit=4
             )
             seen.extend(page)

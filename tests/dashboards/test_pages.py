@@ -147,19 +147,17 @@ def test_an_outsider_gets_404_everywhere(world, outsider):
         "/t/acme/dashboards/mine/",
         "/t/acme/dashboards/parts/tiers/?format=csv",
         "/t/acme/dashboards/version/",
-        f"/t/acme/dashboards/accounts/{world.a1.pk}/badges/",
+        f"/t/acme/accounts/{world.a1.pk}/badges/",
     ]:
         assert client.get(url, **HTMX).status_code == 404, url
 
 
 def test_another_tenants_account_badges_are_404(world, executive):
-    assert (
-        client_in(executive).get(f"/t/acme/dashboards/accounts/{world.foreign.pk}/badges/", **HTMX).status_code == 404
-    )
+    assert client_in(executive).get(f"/t/acme/accounts/{world.foreign.pk}/badges/", **HTMX).status_code == 404
 
 
 def test_a_member_cannot_read_badges_of_accounts_they_do_not_serve(world, member):
-    assert client_in(member).get(f"/t/acme/dashboards/accounts/{world.a1.pk}/badges/", **HTMX).status_code == 404
+    assert client_in(member).get(f"/t/acme/accounts/{world.a1.pk}/badges/", **HTMX).status_code == 404
 
 
 def test_the_other_tenant_sees_only_its_own_figures(world, other_tenant, outsider):
@@ -296,7 +294,7 @@ def test_parts_listen_to_the_runs_they_read(world, executive):
 def test_the_account_page_badges_refresh_themselves(world, executive, tenant):
     client = client_in(executive)
     page = client.get(f"/t/acme/accounts/{world.a2.pk}/").content.decode()
-    badges_url = f"/t/acme/dashboards/accounts/{world.a2.pk}/badges/"
+    badges_url = f"/t/acme/accounts/{world.a2.pk}/badges/"
     assert f'hx-get="{badges_url}"' in page and 'hx-trigger="kam:data-changed from:body"' in page
     assert 'id="kam-data-version"' in page and 'hx-trigger="load, every 20s"' in page
     # a director's override was scored: the badges show the new tier without a reload

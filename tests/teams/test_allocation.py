@@ -27,8 +27,8 @@ def test_allocation_sums_active_memberships_only(tenant, manager, today):
     TeamMemberFactory(tenant=tenant, user=manager, allocation=20, since=today + dt.timedelta(1))
     # when
     with tenant_context(tenant):
-        total = selectors.allocation_of(tenant, manager)
-        people = {user.pk: user for user in selectors.people_with_allocation(tenant)}
+        total = selectors.allocation_get(tenant, manager)
+        people = {user.pk: user for user in selectors.user_list_with_allocation(tenant)}
     # then 40 + 35 + 30 = 105 %: over 100, flagged
     assert total == 105
     assert (people[manager.pk].total_allocation, people[manager.pk].over_allocated) == (105, True)
@@ -39,13 +39,13 @@ def test_exactly_100_is_not_over(tenant, member):
     TeamMemberFactory(tenant=tenant, user=member, allocation=60)
     TeamMemberFactory(tenant=tenant, user=member, allocation=40)
     with tenant_context(tenant):
-        person = selectors.people_with_allocation(tenant).get(pk=member.pk)
+        person = selectors.user_list_with_allocation(tenant).get(pk=member.pk)
     assert (person.total_allocation, person.over_allocated) == (100, False)
 
 
 def test_people_lists_members_of_the_tenant_without_teams_at_zero(tenant, admin, executive, outsider):
     with tenant_context(tenant):
-        people = {user.email: user.total_allocation for user in selectors.people_with_allocation(tenant)}
+        people = {user.email: user.total_allocation for user in selectors.user_list_with_allocation(tenant)}
     # the other tenant's people are not listed
     assert people == {"alice@acme.test": 0, "eve@acme.test": 0}
 
@@ -76,7 +76,7 @@ def test_suggestions_prefer_who_serves_the_function_then_the_least_allocated(ten
     team = AccountTeamFactory(tenant=tenant)
     # when sales people are suggested for a new team
     with tenant_context(tenant):
-        suggested = selectors.suggest_people(tenant, team=team, function=Function.SALES, limit=4)
+        suggested = selectors.user_list_suggested(tenant, team=team, function=Function.SALES, limit=4)
     # then the two who sell elsewhere, least allocated first, then the others by allocation (admin 0, member 10)
     assert [(user.email, user.serves_function, user.total_allocation) for user in suggested] == [
         ("dora@acme.test", True, 20),
@@ -106,7 +106,7 @@ def test_build_fills_the_member_rules_with_the_first_suggestions(tenant, rules, 
         ("technical", "eng@acme.test", Level.MANAGERIAL, 20, today),
     ]
     with tenant_context(tenant):
-        assert selectors.team_of(tenant, account).lead == manager
-        assert selectors.team_coverage(tenant, account).percent == 100
+        assert selectors.team_get(tenant, account).lead == manager
+        assert selectors.coverage_get(tenant, account).percent == 100
     # and building again adds nobody
     assert services.team_build(tenant, account=account) == []

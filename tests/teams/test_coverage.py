@@ -99,7 +99,7 @@ def test_team_coverage_of_an_s_account(tenant, s_account, today):
     TeamMemberFactory(tenant=tenant, team=team, function=Function.EXECUTIVE_SPONSOR, since=today + dt.timedelta(30))
     # when
     with tenant_context(tenant):
-        coverage = selectors.team_coverage(tenant, s_account)
+        coverage = selectors.coverage_get(tenant, s_account)
     # then 3 of the 6 S slots are filled (sales, technical, delivery): 50 %
     assert (coverage.required, coverage.filled, coverage.percent) == (6, 3, 50)
     assert [gap.label() for gap in coverage.gaps] == [
@@ -127,7 +127,7 @@ def test_a_full_s_team_is_covered(tenant, s_account):
     CounterpartLinkFactory(tenant=tenant, member=members[Function.EXECUTIVE_SPONSOR], contact=chief)
     # when
     with tenant_context(tenant):
-        coverage = selectors.team_coverage(tenant, s_account)
+        coverage = selectors.coverage_get(tenant, s_account)
     # then 6 of 6
     assert (coverage.filled, coverage.percent, coverage.gaps) == (6, 100, [])
 
@@ -146,9 +146,9 @@ def test_coverage_for_many_accounts_takes_three_queries(tenant, rules, today):
 
     few, many = make(2), make(8)
     with tenant_context(tenant), CaptureQueriesContext(connection) as first:
-        selectors.coverage_for_accounts(tenant, few, as_of=today)
+        selectors.coverage_list(tenant, few, as_of=today)
     with tenant_context(tenant), CaptureQueriesContext(connection) as second:
-        result = selectors.coverage_for_accounts(tenant, many, as_of=today)
+        result = selectors.coverage_list(tenant, many, as_of=today)
     # then rules, members, links and contacts: the same four queries for 8 accounts as for 2
     assert len(first.captured_queries) == len(second.captured_queries) == 4
     # an A account with one sales member: 1 of 3 A slots
@@ -166,7 +166,7 @@ def test_an_edited_rule_changes_the_coverage(tenant, s_account):
     services.staffing_rule_delete(tenant, rule=finance)
     # when
     with tenant_context(tenant):
-        coverage = selectors.team_coverage(tenant, s_account)
+        coverage = selectors.coverage_get(tenant, s_account)
     # then sponsor 1 + sales 1 + technical 2 + delivery 1 + counterpart 1 = 6 slots, 1 filled: 16 %
     assert (coverage.required, coverage.filled, coverage.percent) == (6, 1, 16)
 

@@ -49,13 +49,13 @@ def test_the_demo_teams_have_realistic_gaps(tenant, tiered, role_users, today):
     # then the S and A accounts and the best B account have teams, the C account none
     with tenant_context(tenant):
         teams = set(AccountTeam.objects.values_list("account__name", flat=True))
-        coverage = selectors.coverage_for_accounts(tenant, list(tiered.values()))
+        coverage = selectors.coverage_list(tenant, list(tiered.values()))
         ended = list(CounterpartLink.objects.filter(ended_on__isnull=False).select_related("contact"))
         plan = AccountPlan.objects.get()
         kinds = sorted(plan.initiatives.values_list("kind", flat=True))
-        overdue = [a.title for a in selectors.plan_actions(tenant, plan) if a.is_overdue]
-        manager_total = selectors.allocation_of(tenant, role_users[Role.MANAGER])
-        served = selectors.served_account_ids(tenant, role_users[Role.MEMBER])
+        overdue = [a.title for a in selectors.plan_action_list(tenant, plan) if a.is_overdue]
+        manager_total = selectors.allocation_get(tenant, role_users[Role.MANAGER])
+        served = selectors.account_id_list_served(tenant, role_users[Role.MEMBER])
         served_names = sorted(AccountTeam.objects.filter(account_id__in=served).values_list("account__name", flat=True))
     assert teams == {"远航船舶重工", "中车华北集团", "北方重型机械", "长江航空部件"}
     # the first S account misses finance, and its clerk left: the link ended, the operational level is a gap

@@ -48,7 +48,7 @@ def docked(tenant, s_account):
 
 def matrix_of(tenant, account, team, as_of=None):
     with tenant_context(tenant):
-        rows = selectors.counterpart_matrix(tenant, account, team=team, as_of=as_of)
+        rows = selectors.counterpart_matrix_get(tenant, account, team=team, as_of=as_of)
     return {
         row.level: (
             [member.user.pk for member in row.members],
@@ -63,7 +63,7 @@ def matrix_of(tenant, account, team, as_of=None):
 def test_the_matrix_per_level(tenant, s_account, docked):
     # when
     with tenant_context(tenant):
-        rows = selectors.counterpart_matrix(tenant, s_account, team=docked["team"])
+        rows = selectors.counterpart_matrix_get(tenant, s_account, team=docked["team"])
     # then the levels top down, each with our people, their contacts and the links on it
     assert [row.level for row in rows] == ["executive", "managerial", "operational"]
     matrix = matrix_of(tenant, s_account, docked["team"])
@@ -104,7 +104,7 @@ def test_an_s_account_needs_an_executive_link(tenant, s_account, docked):
     # and for an A account it would not be
     with tenant_context(tenant):
         s_account.tier = Tier.A
-        assert selectors.counterpart_matrix(tenant, s_account, team=docked["team"])[0].gap is None
+        assert selectors.counterpart_matrix_get(tenant, s_account, team=docked["team"])[0].gap is None
 
 
 def test_a_contact_who_leaves_drops_out_at_once_and_the_link_ends_at_night(tenant, s_account, docked, today):
@@ -114,7 +114,7 @@ def test_a_contact_who_leaves_drops_out_at_once_and_the_link_ends_at_night(tenan
     # then on read the executive level has nobody of theirs: a gap, and coverage misses the executive link
     assert matrix_of(tenant, s_account, docked["team"])["executive"][1:] == ([], [], "nobody_theirs")
     with tenant_context(tenant):
-        assert [gap.label() for gap in selectors.team_coverage(tenant, s_account).gaps] == [
+        assert [gap.label() for gap in selectors.coverage_get(tenant, s_account).gaps] == [
             "Counterpart link on the Executive level",
             "Finance",
             "Technical",
@@ -127,7 +127,7 @@ def test_a_contact_who_leaves_drops_out_at_once_and_the_link_ends_at_night(tenan
     with tenant_context(tenant):
         top = CounterpartLink.objects.get(pk=docked["links"]["top"].pk)
         middle = CounterpartLink.objects.get(pk=docked["links"]["middle"].pk)
-        history = [link.pk for link in selectors.ended_links(tenant, docked["team"], as_of=today)]
+        history = [link.pk for link in selectors.counterpart_link_list_ended(tenant, docked["team"], as_of=today)]
         entry = AuditLog.objects.filter(object_type="teams.counterpartlink").latest("id")
     assert (top.ended_on, middle.ended_on) == (today - dt.timedelta(days=1), None)
     assert history == [top.pk]
@@ -170,7 +170,9 @@ def test_removing_a_member_keeps_their_history(tenant, s_account, docked, today)
     assert kept.until == today - dt.timedelta(days=1)
     with tenant_context(tenant):
         assert CounterpartLink.objects.get(pk=docked["links"]["middle"].pk).ended_on == today
-        assert [m.pk for m in selectors.former_members(tenant, docked["team"], as_of=today)] == [docked["sales"].pk]
+        assert [m.pk for m in selectors.team_member_list_former(tenant, docked["team"], as_of=today)] == [
+            docked["sales"].pk
+        ]
 
 
 def test_removing_a_member_added_today_deletes_them(tenant, s_account, docked, today, member):
