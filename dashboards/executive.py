@@ -574,7 +574,7 @@ def tier_migration(board: Board) -> Part:
 
 @register("concentration", "executive", READ_ALL)
 def concentration(board: Board) -> Part:
-    from risk.selectors import concentration_history
+    from risk.selectors import concentration_list
 
     part = Part(
         key="concentration",
@@ -607,7 +607,7 @@ def concentration(board: Board) -> Part:
         part.figures.append(Figure(labels[key], fmt(line["value"]), note=note, level=line["level"]))
     part.figures.append(Figure(_("Top 10 groups"), format_percent(snapshot.top10_share), note=_("No warning line")))
     trend = list(
-        concentration_history(board.tenant)
+        concentration_list(board.tenant)
         .filter(as_of__gte=board.period.start)
         .order_by("as_of")
         .values_list("as_of", "top1_share", "top5_share", "top10_share", "hhi")

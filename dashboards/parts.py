@@ -148,42 +148,46 @@ class Board:
     @cached_property
     def full_run(self) -> Any:
         """The latest full score run: the tiers, revenue and Pareto figures come from its snapshots."""
-        from scoring.selectors import latest_full_run
+        from scoring.selectors import run_get_latest_full
 
-        return latest_full_run(self.tenant)
+        return run_get_latest_full(self.tenant)
 
     @cached_property
-    def tier_summary(self) -> dict[str, Any]:
+    def tier_summary_get(self) -> dict[str, Any]:
         """scoring's tier summary of the latest full run (kept with the run: its snapshots never change)."""
-        from scoring.selectors import tier_summary
+        from scoring.selectors import tier_summary_get
 
         if self.full_run is None:
             return {"as_of": None, "run": None, "tiers": [], "pareto": None}
         return cache.cached(
-            self.tenant, "tier-summary", (self.full_run.pk,), lambda: tier_summary(self.tenant), ttl=cache.SNAPSHOT_TTL
+            self.tenant,
+            "tier-summary",
+            (self.full_run.pk,),
+            lambda: tier_summary_get(self.tenant),
+            ttl=cache.SNAPSHOT_TTL,
         )
 
     @cached_property
     def concentration(self) -> Any:
-        from risk.selectors import latest_concentration
+        from risk.selectors import concentration_latest
 
-        return latest_concentration(self.tenant)
+        return concentration_latest(self.tenant)
 
     @cached_property
     def concentration_lines(self) -> dict[str, dict[str, Any]]:
         """The latest snapshot's figures against the policy's warning lines, by key."""
-        from risk.selectors import concentration_lines, risk_policy
+        from risk.selectors import concentration_lines, policy_get
 
-        policy = risk_policy(self.tenant)
+        policy = policy_get(self.tenant)
         if policy is None or self.concentration is None:
             return {}
         return {line["key"]: line for line in concentration_lines(policy, self.concentration)}
 
     @cached_property
     def alert_counts(self) -> dict[str, dict[str, int]]:
-        from risk.selectors import open_alert_counts
+        from risk.selectors import alert_counts_open
 
-        return open_alert_counts(self.tenant, self.membership)
+        return alert_counts_open(self.tenant, self.membership)
 
     @cached_property
     def my_account_ids(self) -> list[int]:

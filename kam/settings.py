@@ -377,7 +377,7 @@ CONTENT_SECURITY_POLICY = {
 # Django's own limit on a body that is not a file upload; larger is refused with 413 by its Content-Length.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REQUEST_MAX_BODY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-# Upload views with a limit of their own (imports: 50 MB a file, accounts/import_views.py);
+# Upload views with a limit of their own (imports: 50 MB a file, accounts/imports/uploads.py);
 # nothing above this ceiling reaches them.
 REQUEST_UPLOAD_URL_NAMES = frozenset({"imports-list", "api-imports-list"})
 REQUEST_MAX_UPLOAD_SIZE = 64 * 1024 * 1024

@@ -391,11 +391,11 @@ def alerts_evaluate_accounts(tenant: Tenant, *, as_of: dt.date, run: RiskRun | N
 
 def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
     """The staffing gaps of the S and A accounts' teams (teams' selectors: four queries)."""
-    from teams.selectors import AccountFacts, coverage_for_accounts
+    from teams.selectors import AccountFacts, coverage_list
 
     accounts = Account.objects.for_tenant(tenant).exclude(status="lost").filter(tier__in=STAFFED_TIERS)
     tiers = dict(accounts.values_list("pk", "tier"))
-    coverage = coverage_for_accounts(
+    coverage = coverage_list(
         tenant,
         [AccountFacts(pk, tier) for pk, tier in tiers.items()],
         as_of=as_of,

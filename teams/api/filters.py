@@ -26,7 +26,7 @@ class TeamFilter(filters.FilterSet):
         if value is None:
             return queryset
         tenant = self.request._request.tenant
-        serving = selectors.active_members(tenant, as_of=tenant_today(tenant)).filter(user_id=value)
+        serving = selectors.team_member_list_active(tenant, as_of=tenant_today(tenant)).filter(user_id=value)
         return queryset.filter(pk__in=serving.values("team_id"))
 
 

@@ -58,13 +58,13 @@ class TeamMemberBriefSerializer(serializers.ModelSerializer):
 
 
 class TeamListSerializer(serializers.ListSerializer):
-    """Computes the coverage of a whole page of teams at once (selectors.coverage_for_accounts:
+    """Computes the coverage of a whole page of teams at once (selectors.coverage_list:
     four queries), so the list costs the same whatever its length."""
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
         teams = list(data.all() if hasattr(data, "all") else data)
         tenant = self.context["tenant"]
-        self.child.coverage_by_account = selectors.coverage_for_accounts(
+        self.child.coverage_by_account = selectors.coverage_list(
             tenant, [team.account for team in teams], as_of=tenant_today(tenant)
         )
         return super().to_representation(teams)
@@ -87,14 +87,16 @@ class TeamSerializer(CreateOnlyFieldsMixin, serializers.ModelSerializer):
     def get_members(self, team: AccountTeam) -> list[dict[str, Any]]:
         members = getattr(team, "active_member_list", None)
         if members is None:
-            members = selectors.team_members(self.context["tenant"], team, as_of=tenant_today(self.context["tenant"]))
+            members = selectors.team_member_list(
+                self.context["tenant"], team, as_of=tenant_today(self.context["tenant"])
+            )
         return TeamMemberBriefSerializer(members, many=True).data
 
     @extend_schema_field(CoverageSerializer)
     def get_coverage(self, team: AccountTeam) -> dict[str, Any]:
         coverage = getattr(self, "coverage_by_account", {}).get(team.account_id)
         if coverage is None:
-            coverage = selectors.team_coverage(self.context["tenant"], team.account)
+            coverage = selectors.coverage_get(self.context["tenant"], team.account)
         return {
             "percent": coverage.percent,
             "required": coverage.required,

@@ -54,7 +54,7 @@ class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     write_denied_message = WRITE_DENIED
 
     def get_queryset(self) -> QuerySet:
-        members = selectors.active_members(self.tenant, as_of=self.today).order_by("function", "id")
+        members = selectors.team_member_list_active(self.tenant, as_of=self.today).order_by("function", "id")
         return (
             super().get_queryset().prefetch_related(Prefetch("members", queryset=members, to_attr="active_member_list"))
         )
@@ -86,7 +86,7 @@ class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def matrix(self, request: Request, pk: str | None = None) -> Response:
         team = self.get_object()
-        rows = selectors.counterpart_matrix(self.tenant, team.account, team=team, as_of=self.today)
+        rows = selectors.counterpart_matrix_get(self.tenant, team.account, team=team, as_of=self.today)
         return Response(MatrixRowSerializer(rows, many=True).data)
 
     @action(detail=True, methods=["post"])
