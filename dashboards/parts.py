@@ -153,7 +153,7 @@ class Board:
         return run_get_latest_full(self.tenant)
 
     @cached_property
-    def tier_summary_get(self) -> dict[str, Any]:
+    def tier_summary(self) -> dict[str, Any]:
         """scoring's tier summary of the latest full run (kept with the run: its snapshots never change)."""
         from scoring.selectors import tier_summary_get
 

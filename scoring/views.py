@@ -30,9 +30,8 @@ from accounts.models import Account
 from accounts.selectors import account_get
 from kam import formats
 from kam.forms import add_service_errors
-from kam.models import Role
 from kam.pages import go, is_partial
-from kam.permissions import OVERRIDE_APPROVERS, READ_ALL, SCORECARD_EDITORS, tenant_view
+from kam.permissions import OVERRIDE_APPROVERS, READ_ALL, RUNNERS, SCORECARD_EDITORS, WRITERS, tenant_view
 from kam.runs import RunsPage
 from scoring import presenters, selectors, services, tasks
 from scoring.engine import TIER_ORDER
@@ -47,8 +46,6 @@ from scoring.forms import (
 )
 from scoring.models import Criterion, CriterionKind, Scorecard, ScorecardStatus
 
-RUNNERS = frozenset({Role.ADMIN, Role.DIRECTOR})
-RATERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 TIER_PAGE_SIZE = 50
 # The preview lists at most this many moved accounts (the counts cover all of them).
 PREVIEW_ROWS = 200
@@ -339,7 +336,7 @@ def _tab_context(
     notice: str = "",
 ) -> dict[str, Any]:
     tenant, membership = request.tenant, request.membership
-    can_rate = membership.role in RATERS and access.can_write(tenant, membership, account)
+    can_rate = membership.role in WRITERS and access.can_write(tenant, membership, account)
     can_override = membership.role in OVERRIDE_APPROVERS
     rating_criteria = _rating_criteria(request) if can_rate else []
     ratings = selectors.rating_list_latest(tenant, account) if rating_criteria else {}
@@ -417,7 +414,7 @@ def account_tab(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_POST
 def account_rate(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    if request.membership.role not in RATERS or not access.can_write(request.tenant, request.membership, account):
+    if request.membership.role not in WRITERS or not access.can_write(request.tenant, request.membership, account):
         raise PermissionDenied
     form = RatingForm(request.POST, criteria=_rating_criteria(request))
     if form.is_valid():

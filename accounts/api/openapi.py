@@ -22,15 +22,6 @@ from accounts.api.serializers import (
 )
 from kam.api.schema import error_response
 
-# The description of the account operations that have none of their own. drf-spectacular takes a
-# view's docstring for it, and these viewsets set this one (as their ``__doc__``): it is the
-# docstring of the base class the API had before kam.api.viewsets, kept so the published schema
-# does not change.
-ACCOUNT_DESCRIPTION = (
-    "What every accounts viewset shares: documented errors, numeric ids, the request's\n"
-    "membership (None for a token) and the checks on the accounts a session user writes."
-)
-
 # --- operations: summaries, descriptions and examples ---------------------------------------------
 
 ACCOUNT_EXAMPLE = {

@@ -55,7 +55,7 @@ WRITE_DENIED = gettext_lazy("You may only change the accounts you own or serve o
 
 @openapi.account_schema
 class AccountViewSet(TenantApiViewSetMixin, TenantModelViewSet):
-    __doc__ = openapi.ACCOUNT_DESCRIPTION
+    """Customer enterprises (accounts) with their group hierarchy, tier, score and health."""
 
     queryset = Account.unscoped.all()
     serializer_class = AccountSerializer

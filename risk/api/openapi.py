@@ -22,12 +22,6 @@ from risk.api.serializers import (
 )
 from risk.models import RunKind, WebhookEvent
 
-# The description of the operations below that have none of their own. drf-spectacular takes a
-# view's docstring for it, and these viewsets set this one (as their ``__doc__``): it is the
-# docstring of the base class the API had before kam.api.viewsets, kept so the published schema
-# does not change.
-VIEWSET_DESCRIPTION = "The request's tenant and membership (None for a token), documented errors, numeric ids."
-
 # --- alerts ------------------------------------------------------------------------------------------
 
 ALERT_EXAMPLE = {

@@ -70,7 +70,7 @@ class AlertViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Risk alerts: open, acknowledged and resolved, with their details."""
 
     queryset = RiskAlert.unscoped.select_related("account")
     serializer_class = AlertSerializer
@@ -139,7 +139,7 @@ class ConcentrationView(TenantApiMixin, APIView):
 
 @openapi.concentration_history_schema
 class ConcentrationHistoryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Concentration snapshots, newest first."""
 
     queryset = ConcentrationSnapshot.unscoped.all()
     serializer_class = ConcentrationSerializer
@@ -199,7 +199,7 @@ class RiskRunViewSet(TenantApiViewSetMixin, mixins.CreateModelMixin, viewsets.Re
 
 @openapi.contingency_plan_schema
 class ContingencyPlanViewSet(AccountRecordMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Contingency plans for accounts above a concentration line."""
 
     queryset = ContingencyPlan.unscoped.all()
     serializer_class = ContingencyPlanSerializer
@@ -219,7 +219,7 @@ class ContingencyPlanViewSet(AccountRecordMixin, viewsets.ModelViewSet):
 
 @openapi.webhook_schema
 class WebhookEndpointViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Webhook endpoints of the workspace: URL, events, signing secret."""
 
     queryset = WebhookEndpoint.unscoped.all()
     serializer_class = WebhookEndpointSerializer
@@ -263,7 +263,7 @@ class WebhookEndpointViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
 @openapi.webhook_delivery_schema
 class WebhookDeliveryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """The delivery log of the workspace's webhooks."""
 
     queryset = WebhookDelivery.unscoped.all()
     serializer_class = WebhookDeliverySerializer

@@ -7,16 +7,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from teams.api.serializers import CounterpartEndSerializer, CounterpartSerializer, MatrixRowSerializer, TeamSerializer
 
-# The description of the operations below that have none of their own. drf-spectacular takes a
-# view's docstring for it, and these viewsets set this one (as their ``__doc__``): it is the
-# docstring of the base class the API had before kam.api.viewsets, kept so the published schema
-# does not change.
-VIEWSET_DESCRIPTION = (
-    "Tenant-narrowed queryset (kam), documented errors, numeric ids, filters with a stable\n"
-    "order, and the account rules for session users. ``account_path`` names the account\n"
-    "from the viewset's model (e.g. ``team__account``)."
-)
-
 team_schema = extend_schema_view(
     list=extend_schema(summary="Account teams", description="Each with its members today and its coverage."),
     create=extend_schema(summary="Create the team of an account"),

@@ -43,7 +43,7 @@ WRITE_DENIED = gettext_lazy("You may only change the teams and plans of accounts
 
 @openapi.team_schema
 class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Account teams: one per key account, led by a member of the workspace."""
 
     queryset = AccountTeam.unscoped.select_related("account", "lead")
     serializer_class = TeamSerializer
@@ -103,7 +103,7 @@ class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
 @openapi.team_member_schema
 class TeamMemberViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Team members: who serves an account, in which function and level, with what allocation."""
 
     queryset = TeamMember.unscoped.select_related("team")
     serializer_class = TeamMemberSerializer
@@ -200,7 +200,7 @@ class CounterpartViewSet(
 
 @openapi.plan_schema
 class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Account plans: a period's objectives for one account."""
 
     queryset = AccountPlan.unscoped.all()
     serializer_class = PlanSerializer
@@ -249,7 +249,7 @@ class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
 @openapi.initiative_schema
 class InitiativeViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Initiatives of an account plan (joint lab, shared data platform, co-development, ...)."""
 
     queryset = Initiative.unscoped.select_related("plan__account")
     serializer_class = InitiativeSerializer
@@ -282,7 +282,7 @@ class InitiativeViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
 @openapi.plan_action_schema
 class PlanActionViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Actions of an account plan, with owner, due date and status."""
 
     queryset = PlanAction.unscoped.select_related("plan__account")
     serializer_class = PlanActionSerializer
@@ -336,7 +336,7 @@ class PlanActionViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 
 @openapi.staffing_rule_schema
 class StaffingRuleViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
-    __doc__ = openapi.VIEWSET_DESCRIPTION
+    """Staffing rules: the functions and levels a team of each tier must have."""
 
     queryset = StaffingRule.unscoped.all()
     serializer_class = StaffingRuleSerializer
