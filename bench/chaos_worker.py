@@ -52,12 +52,12 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from kam.celery import app  # noqa: E402
-from kam.models import Tenant  # noqa: E402
+from kam.models import RunStatus, Tenant  # noqa: E402
 from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 from risk import services as risk_services  # noqa: E402
 from risk.models import RiskRun, RunKind  # noqa: E402
 from scoring import services as scoring_services  # noqa: E402
-from scoring.models import RunStatus, RunTrigger, ScoreRun  # noqa: E402
+from scoring.models import RunTrigger, ScoreRun  # noqa: E402
 
 QUEUE = "kam-chaos"
 LOG = ROOT / "var" / "chaos" / "worker.log"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import HealthBand
-from kam.models import RunStatus, Tenant, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: risk.models.RunStatus)
+from kam.models import Tenant, TenantOwnedModel, TenantRun
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 9, "decimal_places": 8}

@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Tier
 from kam import audit, runs
-from kam.models import Membership, Tenant, User
+from kam.models import Membership, RunStatus, Tenant, User
+from kam.records import UNSET, given
 from kam.runs import advisory_xact_lock
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
 from risk import engine, notifications, selectors, webhooks
@@ -42,7 +43,6 @@ from risk.models import (
     RiskPolicy,
     RiskRun,
     RunKind,
-    RunStatus,
     RunTrigger,
     WebhookDelivery,
     WebhookEndpoint,
@@ -53,8 +53,6 @@ logger = logging.getLogger(__name__)
 
 # Tiers whose teams are checked against the staffing rules (team_gap alerts).
 STAFFED_TIERS = (Tier.S, Tier.A)
-# The default of an update's keyword arguments: the field is left as it is (None is a value).
-_UNSET: Any = object()
 
 
 def _user(actor: Any) -> User | None:
@@ -64,11 +62,6 @@ def _user(actor: Any) -> User | None:
 def _is_active_member(tenant: Tenant, user: User) -> bool:
     """Whom an alert or a plan may be given to: an active member of this tenant."""
     return Membership.objects.filter(tenant=tenant, user=user, is_active=True).exists()
-
-
-def _given(values: dict[str, Any]) -> dict[str, Any]:
-    """The fields an update was given (the others are _UNSET)."""
-    return {name: value for name, value in values.items() if value is not _UNSET}
 
 
 def _job_memory() -> None:
@@ -112,32 +105,30 @@ POLICY_FIELDS = (
 def risk_policy_update(
     tenant: Tenant,
     *,
-    single_customer_warning: Decimal = _UNSET,
-    single_customer_critical: Decimal = _UNSET,
-    top5_warning: Decimal = _UNSET,
-    hhi_warning: Decimal = _UNSET,
-    hhi_critical: Decimal = _UNSET,
-    health_drop_points: Decimal = _UNSET,
-    purchase_overdue_ratio: Decimal = _UNSET,
-    payment_overdue_days: int = _UNSET,
-    contract_expiring_days: int = _UNSET,
-    recent_days: int = _UNSET,
+    single_customer_warning: Decimal = UNSET,
+    single_customer_critical: Decimal = UNSET,
+    top5_warning: Decimal = UNSET,
+    hhi_warning: Decimal = UNSET,
+    hhi_critical: Decimal = UNSET,
+    health_drop_points: Decimal = UNSET,
+    purchase_overdue_ratio: Decimal = UNSET,
+    payment_overdue_days: int = UNSET,
+    contract_expiring_days: int = UNSET,
+    recent_days: int = UNSET,
     actor: Any = None,
 ) -> RiskPolicy:
     """Change the given lines and thresholds (POLICY_FIELDS); the others stay."""
-    fields = _given(
-        {
-            "single_customer_warning": single_customer_warning,
-            "single_customer_critical": single_customer_critical,
-            "top5_warning": top5_warning,
-            "hhi_warning": hhi_warning,
-            "hhi_critical": hhi_critical,
-            "health_drop_points": health_drop_points,
-            "purchase_overdue_ratio": purchase_overdue_ratio,
-            "payment_overdue_days": payment_overdue_days,
-            "contract_expiring_days": contract_expiring_days,
-            "recent_days": recent_days,
-        }
+    fields = given(
+        single_customer_warning=single_customer_warning,
+        single_customer_critical=single_customer_critical,
+        top5_warning=top5_warning,
+        hhi_warning=hhi_warning,
+        hhi_critical=hhi_critical,
+        health_drop_points=health_drop_points,
+        purchase_overdue_ratio=purchase_overdue_ratio,
+        payment_overdue_days=payment_overdue_days,
+        contract_expiring_days=contract_expiring_days,
+        recent_days=recent_days,
     )
     policy = risk_policy_of(tenant)
     before = audit.snapshot(policy)
@@ -483,21 +474,21 @@ def alert_update(
     tenant: Tenant,
     *,
     alert: RiskAlert,
-    assignee: User | None = _UNSET,
-    snoozed_until: dt.date | None = _UNSET,
+    assignee: User | None = UNSET,
+    snoozed_until: dt.date | None = UNSET,
     actor: Any = None,
 ) -> RiskAlert:
     """Assign (an active member of the tenant, or nobody) and snooze (until a future day, or not)."""
     _check_alert(tenant, alert)
     before = audit.snapshot(alert)
     changed = []
-    if assignee is not _UNSET:
+    if assignee is not UNSET:
         if assignee is not None and not _is_active_member(tenant, assignee):
             raise ValidationError({"assignee": _("Choose an active member of this workspace.")})
         if alert.assignee_id != (assignee.pk if assignee else None):
             alert.assignee = assignee
             changed.append("assignee")
-    if snoozed_until is not _UNSET:
+    if snoozed_until is not UNSET:
         if snoozed_until is not None and snoozed_until <= tenant_today(tenant):
             raise ValidationError({"snoozed_until": _("Snooze until a day in the future.")})
         if alert.snoozed_until != snoozed_until:
@@ -601,26 +592,17 @@ def contingency_plan_update(
     tenant: Tenant,
     *,
     plan: ContingencyPlan,
-    account: Account = _UNSET,
-    kind: str = _UNSET,
-    title: str = _UNSET,
-    owner: User | None = _UNSET,
-    actions: str = _UNSET,
-    review_on: dt.date | None = _UNSET,
+    account: Account = UNSET,
+    kind: str = UNSET,
+    title: str = UNSET,
+    owner: User | None = UNSET,
+    actions: str = UNSET,
+    review_on: dt.date | None = UNSET,
     actor: Any = None,
 ) -> ContingencyPlan:
     """Change the given fields; the others stay (an owner who has since left included)."""
     _check_plan(tenant, plan)
-    data = _given(
-        {
-            "account": account,
-            "kind": kind,
-            "title": title,
-            "owner": owner,
-            "actions": actions,
-            "review_on": review_on,
-        }
-    )
+    data = given(account=account, kind=kind, title=title, owner=owner, actions=actions, review_on=review_on)
     _check_plan_data(tenant, data)
     before = audit.snapshot(plan)
     for name, value in data.items():
@@ -709,15 +691,15 @@ def webhook_endpoint_update(
     tenant: Tenant,
     *,
     endpoint: WebhookEndpoint,
-    url: str = _UNSET,
-    events: list[str] = _UNSET,
-    description: str = _UNSET,
-    is_active: bool = _UNSET,
+    url: str = UNSET,
+    events: list[str] = UNSET,
+    description: str = UNSET,
+    is_active: bool = UNSET,
     actor: Any = None,
 ) -> WebhookEndpoint:
     """Change the given fields; the secret changes only by rotation."""
     _check_endpoint(tenant, endpoint)
-    data = _given({"url": url, "events": events, "description": description, "is_active": is_active})
+    data = given(url=url, events=events, description=description, is_active=is_active)
     before = _endpoint_snapshot(endpoint)
     if "url" in data:
         data["url"] = _check_url(data["url"])

@@ -17,11 +17,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from kam import runs
-from kam.models import Tenant
+from kam.models import RunStatus, Tenant
 from kam.tasks import tenant_task
 from kam.tenancy import tenant_context
 from risk import notifications, services, webhooks
-from risk.models import RiskRun, RunKind, RunStatus, RunTrigger
+from risk.models import RiskRun, RunKind, RunTrigger
 
 # A run scans every order of the tenant; a delivery waits at most its timeout.
 RUN_LIMITS = {"soft_time_limit": 25 * 60, "time_limit": 30 * 60}

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
-from kam.models import RunStatus, Tenant, TenantOwnedModel, TenantRun  # noqa: F401 (RunStatus: scoring.models.RunStatus)
+from kam.models import Tenant, TenantOwnedModel, TenantRun
 
 
 class ScorecardStatus(models.TextChoices):

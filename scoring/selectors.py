@@ -17,7 +17,7 @@ from django.db.models.functions import RowNumber
 
 from accounts.access import readable_accounts
 from accounts.models import Account, Event, Tier
-from kam.models import Membership, Tenant
+from kam.models import Membership, RunStatus, Tenant
 from kam.permissions import READ_ALL
 from kam.tenancy import get_object_for_tenant, tenant_today
 from scoring.engine import TIER_ORDER
@@ -25,7 +25,6 @@ from scoring.models import (
     AccountScore,
     Criterion,
     Rating,
-    RunStatus,
     RunTrigger,
     Scorecard,
     ScorecardStatus,

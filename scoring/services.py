@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from kam import audit, runs
-from kam.models import IndustryProfile, Tenant
+from kam.models import IndustryProfile, RunStatus, Tenant
 from kam.runs import advisory_xact_lock
 from kam.tenancy import tenant_service, tenant_today
 from scoring import selectors
@@ -24,7 +24,6 @@ from scoring.models import (
     Criterion,
     CriterionKind,
     Rating,
-    RunStatus,
     RunTrigger,
     ScoreBasis,
     Scorecard,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from accounts.models import Account
 from kam import runs
-from kam.models import Tenant
+from kam.models import RunStatus, Tenant
 from kam.tasks import tenant_task
 from kam.tenancy import tenant_context
 from scoring import selectors, services
-from scoring.models import RunStatus, RunTrigger, ScoreRun
+from scoring.models import RunTrigger, ScoreRun
 
 
 @tenant_task(name="scoring.execute_run", atomic=False)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from accounts.models import Account, HealthBand
 from kam.api.fields import MAX_ID, TenantMemberField, tenant_field, two_places
+from kam.models import RunStatus
 from risk import selectors, services
 from risk.models import (
     AlertKind,
@@ -26,7 +27,6 @@ from risk.models import (
     RiskPolicy,
     RiskRun,
     RunKind,
-    RunStatus,
     RunTrigger,
     Severity,
     WebhookDelivery,

@@ -18,10 +18,11 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from kam.models import RunStatus
 from kam.pages import is_partial
 from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from risk import presenters, selectors, services
-from risk.models import RunKind, RunStatus
+from risk.models import RunKind
 
 TEMPLATE = "risk/concentration.html"
 # The parts htmx swaps in place: the period selector answers the trend, the view switch the table.

@@ -27,10 +27,10 @@ from django.test import Client
 from accounts import services as account_services
 from accounts.imports.run import ImportBusy, ImportOutcome, import_file
 from accounts.models import Account, Order
-from kam.models import Tenant
+from kam.models import RunStatus, Tenant
 from kam.tenancy import tenant_context
 from scoring import services as scoring_services
-from scoring.models import AccountScore, RunStatus, Scorecard
+from scoring.models import AccountScore, Scorecard
 from tests.conftest import bearer, login
 from tests.factories import AccountFactory, ContactFactory, OrderFactory
 from tests.scoring.test_pages import FormValues

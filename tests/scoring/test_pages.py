@@ -17,9 +17,10 @@ from django.urls import reverse
 
 from accounts import services as account_services
 from kam import formats
+from kam.models import RunStatus
 from kam.tenancy import tenant_context
 from scoring import services
-from scoring.models import AccountScore, Rating, RunStatus, Scorecard, ScorecardStatus, ScoreRun, TierOverride
+from scoring.models import AccountScore, Rating, Scorecard, ScorecardStatus, ScoreRun, TierOverride
 from tests.factories import AccountFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db

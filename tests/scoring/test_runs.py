@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from kam.models import RunStatus
 from kam.tenancy import tenant_context
 from scoring import services, tasks
-from scoring.models import RunStatus, ScoreRun
+from scoring.models import ScoreRun
 from tests.factories import AccountFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kam.models import Tenant
+from kam.models import RunStatus, Tenant
 from risk import services
-from risk.models import RunKind, RunStatus
+from risk.models import RunKind
 
 
 class Command(BaseCommand):
