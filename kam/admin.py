@@ -95,13 +95,10 @@ class ApiTokenAdmin(AuditedAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    """Read-only. Under RLS the admin (no tenant set) sees no entries; admins browse the
-    log of their tenant on its settings page."""
+    """Read-only. Outside a tenant (the admin sets none) the scoped manager and RLS show no
+    entries; admins browse the log of their tenant on its settings page."""
 
     list_display = ("created_at", "tenant", "action", "object_type", "object_repr")
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        return AuditLog.unscoped.all()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

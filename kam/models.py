@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
+from collections.abc import Iterator
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import EmptyResultSet
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, router, transaction
+from django.db.models import signals
+from django.db.models.deletion import Collector
+from django.db.models.expressions import Col
+from django.db.models.fields.related import lazy_related_operation
+from django.db.models.lookups import Exact
+from django.db.models.signals import class_prepared
+from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -197,20 +208,127 @@ class ApiToken(models.Model):
 # --- Tenant-owned data --------------------------------------------------------------------
 
 
+class CurrentTenantId(models.Expression):
+    """The id of the active tenant (kam.tenancy), read when the statement is compiled.
+
+    Compiled rather than captured when the queryset is made: a queryset declared at import
+    (a viewset's ``queryset``, a form field's choices) reads the tenant of the request that
+    runs it. With no tenant active the condition matches nothing and no statement is sent,
+    as with ``.none()``: the application fails closed, as the database does.
+    """
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        tenant = get_current_tenant()
+        if tenant is None:
+            raise EmptyResultSet
+        return "%s", [tenant.pk]
+
+
+def _loaded_tenant_id(instance: Any) -> int | None:
+    """A tenant object's tenant id as loaded, without loading it: the deletion collector reads
+    related rows with only their keys, and a deferred field would be fetched through the
+    manager that asks for it."""
+    if isinstance(instance, TenantOwnedModel):
+        return instance.__dict__.get("tenant_id")
+    return None
+
+
+class TenantCollector(Collector):
+    """Django's deletion collector, deleting and nulling rows through each model's base
+    manager, so that a tenant table's DELETE and UPDATE name the tenant
+    (``WHERE tenant_id = %s AND id IN (...)``) where Django's own send ``WHERE id IN (...)``.
+
+    Otherwise as Collector.delete: the same order, signals and counts. The related rows it
+    collects come through the base manager too, so cascades name the tenant as well.
+    """
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        for model, instances in self.data.items():
+            self.data[model] = sorted(instances, key=attrgetter("pk"))
+        self.sort()
+        deleted: Counter[str] = Counter()
+        with transaction.atomic(using=self.using, savepoint=False):
+            for model, obj in self.instances_with_model():
+                if not model._meta.auto_created:
+                    signals.pre_delete.send(sender=model, instance=obj, using=self.using, origin=self.origin)
+            for queryset in self.fast_deletes:
+                deleted[queryset.model._meta.label] += queryset._raw_delete(using=self.using) or 0
+            for (field, value), batches in self.field_updates.items():
+                for batch in batches:
+                    if isinstance(batch, models.QuerySet) and batch._result_cache is None:
+                        batch.update(**{field.name: value})
+                    else:
+                        for rows in self._rows(list(batch)):
+                            rows.update(**{field.name: value})
+            for instances in self.data.values():
+                instances.reverse()
+            for model, instances in self.data.items():
+                for rows in self._rows(instances):
+                    deleted[model._meta.label] += rows._raw_delete(self.using) or 0
+                if not model._meta.auto_created:
+                    for obj in instances:
+                        signals.post_delete.send(sender=model, instance=obj, using=self.using, origin=self.origin)
+        for model, instances in self.data.items():
+            for instance in instances:
+                setattr(instance, model._meta.pk.attname, None)
+        return sum(deleted.values()), {label: count for label, count in deleted.items() if count}
+
+    def _rows(self, instances: list[models.Model]) -> Iterator[models.QuerySet]:
+        """The rows of ``instances`` (one model), by their full key: per tenant, the base
+        manager made for one of them (its tenant) and their ids."""
+        by_tenant: dict[Any, list[Any]] = {}
+        for instance in instances:
+            by_tenant.setdefault(_loaded_tenant_id(instance), []).append(instance)
+        for group in by_tenant.values():
+            manager = type(group[0])._base_manager.db_manager(self.using, hints={"instance": group[0]})
+            pks = list(dict.fromkeys(instance.pk for instance in group))
+            for start in range(0, len(pks), GET_ITERATOR_CHUNK_SIZE):
+                yield manager.filter(pk__in=pks[start : start + GET_ITERATOR_CHUNK_SIZE])
+
+
 class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant) -> TenantQuerySet:
-        return self.filter(tenant=tenant)
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """QuerySet.delete with :class:`TenantCollector`."""
+        self._not_support_combined_queries("delete")
+        if self.query.is_sliced:
+            raise TypeError("Cannot use 'limit' or 'offset' with delete().")
+        if self.query.distinct_fields:
+            raise TypeError("Cannot call delete() after .distinct(*fields).")
+        if self._fields is not None:
+            raise TypeError("Cannot call delete() after .values() or .values_list()")
+        rows = self._chain()
+        rows._for_write = True
+        rows.query.select_for_update = False
+        rows.query.select_related = False
+        rows.query.clear_ordering(force=True)
+        collector = TenantCollector(using=rows.db, origin=self)
+        collector.collect(rows)
+        result = collector.delete()
+        self._result_cache = None
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
 
 
 class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
-    """Rows of the current tenant only; none at all when no tenant is set (fail closed)."""
+    """Rows of the active tenant only (``tenant_id = <id>`` in every statement); none at all
+    when no tenant is active (fail closed).
+
+    It is also each tenant model's base manager (TenantOwnedModel.Meta), which Django uses
+    for related objects (``contact.account``), ``save()``'s UPDATE, ``refresh_from_db()`` and
+    the deletion collector: every statement on a tenant table names its tenant, as Citus
+    needs to send it to one worker (docs/design.md, section 2).
+    """
 
     def get_queryset(self) -> TenantQuerySet:
-        queryset = super().get_queryset()
-        tenant = get_current_tenant()
-        if tenant is None:
-            return queryset.none()
-        return queryset.filter(tenant_id=tenant.pk)
+        # A manager made for an object (Django's hint: its related objects, its own row when
+        # refreshed or saved) reads that object's tenant, as its key in the database is
+        # (tenant_id, id); row-level security still holds it to the active tenant.
+        tenant_id = _loaded_tenant_id(self._hints.get("instance"))
+        return super().get_queryset().filter(tenant_id=CurrentTenantId() if tenant_id is None else tenant_id)
 
 
 class TenantOwnedModel(models.Model):
@@ -224,11 +342,66 @@ class TenantOwnedModel(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
 
     objects = TenantManager()
-    # Unfiltered at the app level; the database still applies RLS. For admin and system code.
-    unscoped = models.Manager()  # noqa: DJ012
 
     class Meta:
         abstract = True
+        base_manager_name = "objects"
+
+    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        """Model.delete with :class:`TenantCollector`."""
+        if self.pk is None:
+            raise ValueError(f"{self._meta.object_name} object can't be deleted because its id is None.")
+        collector = TenantCollector(using=using or router.db_for_write(type(self), instance=self), origin=self)
+        collector.collect([self], keep_parents=keep_parents)
+        return collector.delete()
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
+    def _do_update(self, base_qs: Any, using: Any, pk_val: Any, values: Any, update_fields: Any, forced: Any) -> bool:
+        # save()'s UPDATE names the row by its full key: WHERE tenant_id = %s AND id = %s.
+        rows = type(self)._base_manager.db_manager(using, hints={"instance": self}).all()
+        return super()._do_update(rows, using, pk_val, values, update_fields, forced)
+
+
+class TenantJoin:
+    """The extra condition of every join along a foreign key between two tenant tables:
+    ``<target>.tenant_id = <source>.tenant_id``.
+
+    Citus runs a join on one worker only when each table names the tenant or is joined to
+    one that does on the distribution column (co-located); rows joined by a foreign key
+    always share their tenant (the composite foreign keys), so the condition changes no
+    result. Django asks a join's field for such conditions (``get_extra_restriction``, the
+    hook contenttypes' GenericRelation uses); :func:`_join_tenant_tables` gives it to every
+    such foreign key when its models are ready, so no model declares it.
+    """
+
+    def __init__(self, source: type[TenantOwnedModel], target: type[TenantOwnedModel]) -> None:
+        self.source_tenant = source._meta.get_field("tenant")
+        self.target_tenant = target._meta.get_field("tenant")
+
+    def __call__(self, alias: str | None, related_alias: str) -> Exact:
+        # alias: the target's table (None when Django moves the join into a subquery of an
+        # exclude(), whose rows then name the tenant by value); related_alias: the source's.
+        source = Col(related_alias, self.source_tenant)
+        if alias is None:
+            return Exact(source, CurrentTenantId())
+        return Exact(Col(alias, self.target_tenant), source)
+
+
+def _join_tenant_tables(sender: type[models.Model], **kwargs: Any) -> None:
+    if not issubclass(sender, TenantOwnedModel) or sender._meta.abstract:
+        return
+    for field in sender._meta.local_fields:
+        if field.many_to_one and field.name != "tenant":
+            lazy_related_operation(_add_tenant_join, sender, field.remote_field.model, field=field)
+
+
+def _add_tenant_join(model: type[models.Model], related_model: type[models.Model], *, field: Any) -> None:
+    if issubclass(related_model, TenantOwnedModel):
+        field.get_extra_restriction = TenantJoin(model, related_model)
+
+
+class_prepared.connect(_join_tenant_tables)
 
 
 class RunStatus(models.TextChoices):

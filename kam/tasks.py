@@ -32,11 +32,12 @@ def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[[Callab
     """A Celery task that runs inside its tenant: ``fn(tenant, *args, **kwargs)``.
 
     The task is called with ``tenant_id`` first. With ``atomic`` (the default) the
-    tenant context (app level and the RLS setting) is set for the whole task, in one
-    transaction. With ``atomic=False`` only the app-level tenant is set and every
-    service call runs in its own transaction (tenant_service enters the context), so a
-    long job can commit progress that pages see while it works. An unknown or inactive
-    tenant id does nothing, so a stale message is harmless.
+    tenant is entered (kam.tenancy.tenant_context: the app level and the RLS setting) for
+    the whole task, in one transaction. With ``atomic=False`` the body runs outside any
+    tenant and every service call enters it in its own transaction (tenant_service), so a
+    long job can commit progress that pages see while it works; it reads through
+    ``tenant_context`` blocks of its own. An unknown or inactive tenant id does nothing, so
+    a stale message is harmless.
 
     A task queued by beat (through :func:`fan_out`) carries ``kam_slot``, its scheduled
     time: it runs once per tenant and slot, however many copies arrive.

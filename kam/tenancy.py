@@ -1,12 +1,18 @@
 """The tenant context: which tenant the current request or task acts for.
 
-Two layers, both set together by :func:`activate` / :func:`tenant_context`:
-- app level: a context variable read by :class:`TenantManager`;
-- database level: ``set_config('app.tenant_id', id, true)``, local to the current
-  transaction, which the row-level security policy on every tenant table reads.
+Two layers, both set together by :func:`activate` / :func:`tenant_context`, the one place
+a tenant is entered (the page middleware, the API's authentication, Celery's tenant tasks,
+services, commands and tests all come through here):
+- app level: a context variable, which every tenant-owned queryset compiles into its SQL as
+  ``tenant_id = <id>`` (:class:`kam.models.TenantManager`);
+- database level: ``SET LOCAL app.tenant_id = '<id>'``, local to the current transaction,
+  which the row-level security policy on every tenant table reads.
 
 With no tenant set, tenant-owned querysets are empty and the database returns no
-rows (fail closed). DESIGN section 2.
+rows (fail closed). docs/design.md, section 2.
+
+Reads take the tenant explicitly and check that it is the active one
+(:func:`tenant_selector`); writes enter it (:func:`tenant_service`).
 """
 
 from __future__ import annotations
@@ -43,8 +49,12 @@ def get_current_actor() -> Any:
 
 
 def _set_database_tenant(tenant_id: int | None) -> None:
+    # SET LOCAL rather than set_config(..., true): Citus passes SET LOCAL on to its workers
+    # (citus.propagate_set_commands = 'local'), never set_config(). SET takes no bind
+    # parameters, so the id goes into the text, as an integer; '' clears it.
+    value = "" if tenant_id is None else str(int(tenant_id))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [RLS_SETTING, "" if tenant_id is None else str(tenant_id)])
+        cursor.execute(f"SET LOCAL {RLS_SETTING} = '{value}'")
 
 
 def activate(tenant: Tenant, *, actor: Any = None) -> tuple[Token, Token]:
@@ -117,18 +127,50 @@ def tenant_service(fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+def require_active(tenant: Tenant, reader: str) -> None:
+    """Raise unless ``tenant`` is the active tenant: tenant querysets read the active tenant's
+    rows, so a read for another tenant (or for one outside any tenant) is a bug, not an empty
+    answer."""
+    current = _current_tenant.get()
+    if current is None or current.pk != tenant.pk:
+        active = "no tenant" if current is None else f"tenant {current.pk}"
+        raise RuntimeError(f"{reader} reads tenant {tenant.pk} with {active} active")
+
+
+def tenant_selector(fn: _F) -> _F:
+    """Decorate a selector whose first argument is the tenant: it reads that tenant's rows
+    through the scoped managers, so it must be the active one (checked, never entered: the
+    querysets a selector returns are read later, inside the caller's tenant)."""
+
+    @wraps(fn)
+    def wrapper(tenant: Tenant, *args: Any, **kwargs: Any) -> Any:
+        require_active(tenant, fn.__qualname__)
+        return fn(tenant, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 _M = TypeVar("_M", bound=models.Model)
 
 
 def get_object_for_tenant(model_or_queryset: type[_M] | models.QuerySet[_M], tenant: Tenant, pk: Any) -> _M:
-    """The one way to look up a tenant's object by id: another tenant's id, or garbage, is 404."""
+    """The one way to look up a tenant's object by id: another tenant's id, or garbage, is 404.
+
+    A tenant-owned model's rows are the active tenant's already (``tenant`` must be it);
+    a platform model with a tenant (memberships, API tokens) is filtered here."""
+    from kam.models import TenantOwnedModel
+
     queryset = (
         model_or_queryset
         if isinstance(model_or_queryset, models.QuerySet)
         else model_or_queryset._default_manager.all()
     )
+    if issubclass(queryset.model, TenantOwnedModel):
+        require_active(tenant, "get_object_for_tenant")
+    else:
+        queryset = queryset.filter(tenant=tenant)
     try:
-        return queryset.filter(tenant=tenant).get(pk=pk)
+        return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} with that id") from exc
 

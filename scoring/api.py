@@ -105,7 +105,7 @@ class AccountRatingsView(TenantApiMixin, APIView):
     @extend_schema(summary="An account's ratings, newest first", responses=RatingSerializer(many=True))
     def get(self, request: Request, account_id: int) -> Response:
         account = self.readable_account(account_id)
-        ratings = Rating.objects.for_tenant(self.tenant).filter(account=account)[:500]
+        ratings = Rating.objects.filter(account=account)[:500]
         return Response(RatingSerializer(ratings, many=True).data)
 
     @extend_schema(
@@ -162,7 +162,7 @@ class ScorecardSerializer(serializers.ModelSerializer):
 class ScorecardViewSet(TenantApiMixin, TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Versions of the scorecard. POST makes a new draft version; activate/ makes it the one runs use."""
 
-    queryset = Scorecard.unscoped.prefetch_related("criteria", "tiers")
+    queryset = Scorecard.objects.prefetch_related("criteria", "tiers")
     serializer_class = ScorecardSerializer
     write_roles = SCORECARD_EDITORS
     ordering = ["-version"]
@@ -239,7 +239,7 @@ class ScoreRunSerializer(serializers.ModelSerializer):
 class ScoreRunViewSet(TenantApiMixin, TenantViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Score runs. POST starts one for every account; ?wait=true answers when it is done."""
 
-    queryset = ScoreRun.unscoped.all()
+    queryset = ScoreRun.objects.all()
     serializer_class = ScoreRunSerializer
     write_roles = RUNNERS
     ordering = ["-id"]

@@ -57,7 +57,7 @@ WRITE_DENIED = gettext_lazy("You may only change the accounts you own or serve o
 class AccountViewSet(TenantApiViewSetMixin, TenantModelViewSet):
     """Customer enterprises (accounts) with their group hierarchy, tier, score and health."""
 
-    queryset = Account.unscoped.all()
+    queryset = Account.objects.all()
     serializer_class = AccountSerializer
     filterset_class = filters.AccountFilter
     ordering_fields = ("name", "created_at", "updated_at", "id")
@@ -106,7 +106,7 @@ class AccountRecordViewSet(AccountRecordMixin, TenantModelViewSet):
 
 @openapi.contact_schema
 class ContactViewSet(AccountRecordViewSet):
-    queryset = Contact.unscoped.all()
+    queryset = Contact.objects.all()
     serializer_class = ContactSerializer
     filterset_class = filters.ContactFilter
     ordering_fields = ("name", "created_at", "updated_at", "id")
@@ -118,7 +118,7 @@ class ContactViewSet(AccountRecordViewSet):
 
 @openapi.order_schema
 class OrderViewSet(AccountRecordViewSet):
-    queryset = Order.unscoped.all()
+    queryset = Order.objects.all()
     serializer_class = OrderSerializer
     filterset_class = filters.OrderFilter
     ordering_fields = ("order_date", "id")
@@ -126,7 +126,7 @@ class OrderViewSet(AccountRecordViewSet):
     record_services = RecordServices("order", services.order_create, services.order_update, services.order_delete)
 
     def existing_order(self, external_ref: str) -> Order | None:
-        return Order.unscoped.filter(tenant=self.tenant, external_ref=external_ref).first()
+        return Order.objects.filter(external_ref=external_ref).first()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Idempotent by external_ref: re-sending a recorded order answers 200 with it."""
@@ -186,7 +186,7 @@ class OrderViewSet(AccountRecordViewSet):
     def resolve_accounts(self, validated: dict[int, dict[str, Any]], errors: dict[str, Any]) -> dict[int, Account]:
         """The batch's account ids, looked up in the tenant with one query; unknown ids are row errors."""
         ids = {row["account"] for row in validated.values()}
-        accounts = Account.unscoped.filter(tenant=self.tenant, pk__in=ids).only("id", "tenant_id").in_bulk()
+        accounts = Account.objects.filter(pk__in=ids).only("id", "tenant_id").in_bulk()
         message = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
         for index, row in validated.items():
             if row["account"] not in accounts:
@@ -210,7 +210,7 @@ class OrderViewSet(AccountRecordViewSet):
 
 @openapi.invoice_schema
 class InvoiceViewSet(AccountRecordViewSet):
-    queryset = Invoice.unscoped.all()
+    queryset = Invoice.objects.all()
     serializer_class = InvoiceSerializer
     filterset_class = filters.InvoiceFilter
     ordering_fields = ("issued_on", "due_on", "id")
@@ -224,7 +224,7 @@ class InvoiceViewSet(AccountRecordViewSet):
 class InteractionViewSet(AccountRecordViewSet):
     """Members log interactions on the accounts they read, and change only their own."""
 
-    queryset = Interaction.unscoped.all()
+    queryset = Interaction.objects.all()
     serializer_class = InteractionSerializer
     filterset_class = filters.InteractionFilter
     ordering_fields = ("occurred_at", "id")
@@ -253,7 +253,7 @@ class InteractionViewSet(AccountRecordViewSet):
 
 @openapi.contract_schema
 class ContractViewSet(AccountRecordViewSet):
-    queryset = Contract.unscoped.all()
+    queryset = Contract.objects.all()
     serializer_class = ContractSerializer
     filterset_class = filters.ContractFilter
     ordering_fields = ("end_on", "start_on", "id")
@@ -269,7 +269,7 @@ class AccountEventViewSet(
 ):
     """accounts/{account_id}/events/: an account's events; recording one rescores it."""
 
-    queryset = Event.unscoped.all()
+    queryset = Event.objects.all()
     serializer_class = EventSerializer
     filter_backends = (StableOrderingFilter,)
     ordering_fields = ("occurred_on", "id")

@@ -100,7 +100,7 @@ class ImportJobViewSet(
 ):
     """CSV / XLSX imports of accounts, contacts, orders and invoices."""
 
-    queryset = ImportJob.unscoped.select_related("created_by")
+    queryset = ImportJob.objects.select_related("created_by")
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["kind", "status"]

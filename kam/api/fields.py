@@ -23,25 +23,10 @@ def two_places(value: Decimal | None) -> float | None:
     return None if value is None else float(Decimal(value).quantize(CENT))
 
 
-class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """The id of one of the request tenant's own rows.
-
-    Give ``queryset`` from the model's ``unscoped`` manager: ``objects`` is bound to the
-    tenant current at import time (none), and the tenant is applied here per request.
-    With no tenant in the context nothing matches (fail closed).
-    """
-
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset()
-        tenant = self.context.get("tenant")
-        if tenant is None:
-            return queryset.none()
-        return queryset.filter(tenant=tenant)
-
-
-def tenant_field(model: type[Model], **kwargs: Any) -> TenantPrimaryKeyRelatedField:
-    """The id of one of the request tenant's ``model`` rows."""
-    return TenantPrimaryKeyRelatedField(queryset=model.unscoped.all(), **kwargs)  # type: ignore[attr-defined]
+def tenant_field(model: type[Model], **kwargs: Any) -> serializers.PrimaryKeyRelatedField:
+    """The id of one of the request tenant's ``model`` rows: the model's scoped manager reads
+    the active tenant's rows when the request runs, and none without one (fail closed)."""
+    return serializers.PrimaryKeyRelatedField(queryset=model._default_manager.all(), **kwargs)
 
 
 class TenantMemberField(serializers.PrimaryKeyRelatedField):

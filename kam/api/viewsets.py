@@ -1,7 +1,7 @@
 """The one base of the apps' API views and viewsets.
 
-- :class:`TenantViewSetMixin` narrows a viewset's queryset to the request's tenant, once,
-  here, and lists through kam.api.fastlist when it can.
+- :class:`TenantViewSetMixin` reads a viewset's queryset (declared on the model's scoped
+  manager: the request's tenant) and lists through kam.api.fastlist when it can.
 - :class:`TenantApiMixin` is what every API view knows of its request: the tenant, the
   session's membership (None for an API token), who acts, and the account rules a
   session user is held to (a token acts tenant-wide with its scope, which
@@ -31,7 +31,6 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
-from django.db.models.sql.where import NothingNode
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, serializers, status, viewsets
@@ -49,23 +48,6 @@ from kam.tenancy import tenant_today
 UNSAFE_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 
-def request_time_queryset(queryset: QuerySet) -> QuerySet:
-    """The class-level ``queryset`` re-read at request time.
-
-    ``Model.objects`` narrows to the current tenant when the queryset is made, and a
-    class attribute is made at import, when no tenant is set: it is then empty for
-    good. Declare ``queryset = Model.unscoped...``; for one declared on ``objects``
-    anyway, the emptiness that came from import time is dropped here, so the request's
-    tenant filter below decides (and the database's RLS still applies).
-    """
-    query = queryset.query.chain()
-    query.where.children = [child for child in query.where.children if not isinstance(child, NothingNode)]
-    fresh = queryset.model.unscoped.all()
-    fresh.query = query
-    fresh._prefetch_related_lookups = queryset._prefetch_related_lookups
-    return fresh
-
-
 class TenantViewSetMixin:
     queryset: QuerySet
     # Lists go through kam.api.fastlist when the serializer qualifies (same bytes, a fraction of
@@ -73,7 +55,9 @@ class TenantViewSetMixin:
     fast_list: bool = True
 
     def get_queryset(self) -> QuerySet:
-        return request_time_queryset(self.queryset).filter(tenant=self.request.tenant)  # type: ignore[attr-defined]
+        # The class's queryset, on the model's scoped manager, reads the tenant active when it
+        # runs: the request's, which its authentication activated.
+        return self.queryset.all()
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # DRF's ListModelMixin.list, read with .values() when kam.api.fastlist can answer exactly

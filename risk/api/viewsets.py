@@ -72,7 +72,7 @@ class AlertViewSet(
 ):
     """Risk alerts: open, acknowledged and resolved, with their details."""
 
-    queryset = RiskAlert.unscoped.select_related("account")
+    queryset = RiskAlert.objects.select_related("account")
     serializer_class = AlertSerializer
     filterset_class = filters.AlertFilter
     ordering_fields = ("opened_at", "updated_at", "id")
@@ -141,7 +141,7 @@ class ConcentrationView(TenantApiMixin, APIView):
 class ConcentrationHistoryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Concentration snapshots, newest first."""
 
-    queryset = ConcentrationSnapshot.unscoped.all()
+    queryset = ConcentrationSnapshot.objects.all()
     serializer_class = ConcentrationSerializer
     read_roles = READ_ALL
     filter_backends = ()
@@ -169,7 +169,7 @@ class AccountHealthView(TenantApiMixin, APIView):
 class RiskRunViewSet(TenantApiViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Risk runs: the concentration snapshot and the health assessment, each followed by alert evaluation."""
 
-    queryset = RiskRun.unscoped.all()
+    queryset = RiskRun.objects.all()
     serializer_class = RiskRunSerializer
     read_roles = READ_ALL
     write_roles = RUNNERS
@@ -201,7 +201,7 @@ class RiskRunViewSet(TenantApiViewSetMixin, mixins.CreateModelMixin, viewsets.Re
 class ContingencyPlanViewSet(AccountRecordMixin, viewsets.ModelViewSet):
     """Contingency plans for accounts above a concentration line."""
 
-    queryset = ContingencyPlan.unscoped.all()
+    queryset = ContingencyPlan.objects.all()
     serializer_class = ContingencyPlanSerializer
     filterset_class = filters.ContingencyPlanFilter
     ordering_fields = ("review_on", "id")
@@ -221,7 +221,7 @@ class ContingencyPlanViewSet(AccountRecordMixin, viewsets.ModelViewSet):
 class WebhookEndpointViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Webhook endpoints of the workspace: URL, events, signing secret."""
 
-    queryset = WebhookEndpoint.unscoped.all()
+    queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
     ordering = ("-id",)
     filter_backends = ()
@@ -265,7 +265,7 @@ class WebhookEndpointViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 class WebhookDeliveryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The delivery log of the workspace's webhooks."""
 
-    queryset = WebhookDelivery.unscoped.all()
+    queryset = WebhookDelivery.objects.all()
     serializer_class = WebhookDeliverySerializer
     filter_backends = (DjangoFilterBackend,)
     filterset_fields = ("status", "event")
@@ -275,7 +275,7 @@ class WebhookDeliveryViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, views
 
     @cached_property
     def endpoint(self) -> WebhookEndpoint:
-        return get_object_for_tenant(WebhookEndpoint.unscoped.all(), self.tenant, self.kwargs["endpoint_id"])
+        return get_object_for_tenant(WebhookEndpoint.objects.all(), self.tenant, self.kwargs["endpoint_id"])
 
     def get_queryset(self) -> QuerySet[WebhookDelivery]:
         return super().get_queryset().filter(endpoint=self.endpoint)
@@ -321,7 +321,7 @@ class NotificationViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets
     # or another tenant's notifications. (No docstring: the schema would take it as the
     # description of the operations that have none.)
 
-    queryset = Notification.unscoped.all()
+    queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
     filterset_class = filters.NotificationFilter
     filter_backends = (DjangoFilterBackend,)
@@ -333,7 +333,7 @@ class NotificationViewSet(TenantApiViewSetMixin, mixins.ListModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
-            return Notification.unscoped.none()
+            return Notification.objects.none()
         return selectors.notification_list(self.tenant, self.request.user)
 
     @action(detail=False, methods=["get"], url_path="unread-count")

@@ -45,7 +45,7 @@ WRITE_DENIED = gettext_lazy("You may only change the teams and plans of accounts
 class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Account teams: one per key account, led by a member of the workspace."""
 
-    queryset = AccountTeam.unscoped.select_related("account", "lead")
+    queryset = AccountTeam.objects.select_related("account", "lead")
     serializer_class = TeamSerializer
     filterset_class = filters.TeamFilter
     ordering_fields = ("id", "created_at")
@@ -105,7 +105,7 @@ class TeamViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 class TeamMemberViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Team members: who serves an account, in which function and level, with what allocation."""
 
-    queryset = TeamMember.unscoped.select_related("team")
+    queryset = TeamMember.objects.select_related("team")
     serializer_class = TeamMemberSerializer
     filterset_class = filters.TeamMemberFilter
     ordering_fields = ("id", "since", "allocation")
@@ -154,7 +154,7 @@ class CounterpartViewSet(
 ):
     """Links are never deleted: POST .../end/ ends one and keeps it in the history."""
 
-    queryset = CounterpartLink.unscoped.select_related("member", "contact")
+    queryset = CounterpartLink.objects.select_related("member", "contact")
     serializer_class = CounterpartSerializer
     filterset_class = filters.CounterpartFilter
     ordering_fields = ("id", "started_on")
@@ -164,7 +164,7 @@ class CounterpartViewSet(
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
-        member = TeamMember.unscoped.select_related("team__account").get(pk=data["member"].pk)
+        member = TeamMember.objects.select_related("team__account").get(pk=data["member"].pk)
         self.check_account_writable(member.team.account)
         with service_errors():
             serializer.instance = services.counterpart_link_create(
@@ -202,7 +202,7 @@ class CounterpartViewSet(
 class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Account plans: a period's objectives for one account."""
 
-    queryset = AccountPlan.unscoped.all()
+    queryset = AccountPlan.objects.all()
     serializer_class = PlanSerializer
     filterset_class = filters.PlanFilter
     ordering_fields = ("id", "period_start")
@@ -211,14 +211,12 @@ class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     write_denied_message = WRITE_DENIED
 
     def get_queryset(self) -> QuerySet:
-        actions = selectors.with_overdue(PlanAction.unscoped.filter(tenant=self.tenant), self.today).order_by(
-            "due_on", "id"
-        )
+        actions = selectors.with_overdue(PlanAction.objects.all(), self.today).order_by("due_on", "id")
         return (
             super()
             .get_queryset()
             .prefetch_related(
-                Prefetch("initiatives", queryset=Initiative.unscoped.filter(tenant=self.tenant).order_by("id")),
+                Prefetch("initiatives", queryset=Initiative.objects.order_by("id")),
                 Prefetch("actions", queryset=actions),
             )
         )
@@ -251,7 +249,7 @@ class PlanViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 class InitiativeViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Initiatives of an account plan (joint lab, shared data platform, co-development, ...)."""
 
-    queryset = Initiative.unscoped.select_related("plan__account")
+    queryset = Initiative.objects.select_related("plan__account")
     serializer_class = InitiativeSerializer
     filterset_class = filters.InitiativeFilter
     ordering_fields = ("id",)
@@ -284,7 +282,7 @@ class InitiativeViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 class PlanActionViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Actions of an account plan, with owner, due date and status."""
 
-    queryset = PlanAction.unscoped.select_related("plan__account")
+    queryset = PlanAction.objects.select_related("plan__account")
     serializer_class = PlanActionSerializer
     filterset_class = filters.PlanActionFilter
     ordering_fields = ("id", "due_on")
@@ -338,7 +336,7 @@ class PlanActionViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
 class StaffingRuleViewSet(TenantApiViewSetMixin, viewsets.ModelViewSet):
     """Staffing rules: the functions and levels a team of each tier must have."""
 
-    queryset = StaffingRule.unscoped.all()
+    queryset = StaffingRule.objects.all()
     serializer_class = StaffingRuleSerializer
     filterset_fields = ("tier", "kind", "function", "level")
     write_roles = SCORECARD_EDITORS

@@ -12,18 +12,20 @@ from kam import checks, rls
 from kam.models import AuditLog, TenantOwnedModel
 from kam.tenancy import get_current_tenant, tenant_context
 from tests.factories import AccountFactory, TenantFactory
+from tests.sqlaudit import audit
 
 pytestmark = pytest.mark.django_db
 
 
 def raw_count(table: str = "accounts_account") -> int:
-    with connection.cursor() as cursor:
+    # Unfiltered on purpose (tests/sqlaudit.py): the database alone must keep tenants apart.
+    with audit.expecting(), connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")
         return cursor.fetchone()[0]
 
 
 def raw_tenant_ids() -> set[int]:
-    with connection.cursor() as cursor:
+    with audit.expecting(), connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT tenant_id FROM accounts_account")
         return {row[0] for row in cursor.fetchall()}
 
@@ -50,7 +52,7 @@ def test_no_tenant_sees_no_rows(two_tenants):
     assert get_current_tenant() is None
     assert raw_count() == 0
     assert Account.objects.count() == 0  # the app-level manager fails closed too
-    assert Account.unscoped.count() == 0  # and the unfiltered manager still meets RLS
+    assert Account._base_manager.count() == 0  # and so does the base manager
 
 
 def test_nested_context_restores_the_outer_tenant(two_tenants):
@@ -83,7 +85,7 @@ def test_insert_for_another_tenant_is_refused(two_tenants):
 def test_update_cannot_move_a_row_to_another_tenant(two_tenants):
     a, b = two_tenants
     with tenant_context(a), pytest.raises(DatabaseError, match="row-level security"):
-        execute("UPDATE accounts_account SET tenant_id = %s", params=[b.pk])
+        execute("UPDATE accounts_account SET tenant_id = %s WHERE tenant_id = %s", params=[b.pk, a.pk])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -165,7 +167,7 @@ def test_app_role_cannot_switch_rls_off(statement):
 
 
 def test_row_security_off_errors_instead_of_bypassing(two_tenants):
-    with pytest.raises(DatabaseError, match="row-level security"):
+    with pytest.raises(DatabaseError, match="row-level security"), audit.expecting():
         execute("SET LOCAL row_security = off", "SELECT count(*) FROM accounts_account")
 
 
