@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 
 from kam.models import Membership, Role
 from kam.permissions import READ_ALL
+from kam.tenancy import tenant_selector
 
 if TYPE_CHECKING:
     from accounts.models import Account
@@ -43,19 +44,21 @@ def own_or_served(tenant: Tenant, user: User) -> Q:
     return condition
 
 
+@tenant_selector
 def readable_accounts(tenant: Tenant, membership: Membership) -> QuerySet[Account]:
     from accounts.models import Account
 
-    accounts = Account.objects.for_tenant(tenant)
+    accounts = Account.objects.all()
     if membership.role in READ_ALL:
         return accounts
     return accounts.filter(own_or_served(tenant, membership.user))
 
 
+@tenant_selector
 def writable_accounts(tenant: Tenant, membership: Membership) -> QuerySet[Account]:
     from accounts.models import Account
 
-    accounts = Account.objects.for_tenant(tenant)
+    accounts = Account.objects.all()
     if membership.role in WRITE_ALL:
         return accounts
     if membership.role == Role.MANAGER:

@@ -157,7 +157,7 @@ class AccountForm(forms.Form):
         code = self.cleaned_data["credit_code"].strip().upper()
         validate_credit_code(code)
         if code:
-            others = Account.objects.for_tenant(self.tenant).filter(credit_code=code)
+            others = Account.objects.filter(credit_code=code)
             if self.account is not None:
                 others = others.exclude(pk=self.account.pk)
             if others.exists():

@@ -37,7 +37,7 @@ from django.utils import timezone
 from accounts.access import can_write, readable_accounts
 from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
 from kam.models import AuditLog, Membership, Tenant, User
-from kam.tenancy import get_object_for_tenant, tenant_today
+from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_today
 
 # Tier sorts by rank (S first when descending); accounts not scored yet come last either way.
 TIER_RANK = Case(
@@ -64,6 +64,7 @@ SORTS = {
 RENEWAL_WINDOW_DAYS = 90
 
 
+@tenant_selector
 def account_list(
     tenant: Tenant,
     membership: Membership,
@@ -97,22 +98,25 @@ def account_list(
     return accounts.order_by(*SORTS.get(sort, SORTS["name"]))
 
 
+@tenant_selector
 def account_filter_choice_list(tenant: Tenant) -> dict[str, list[str]]:
     """Distinct industries and regions of the tenant, for the list filters."""
-    accounts = Account.objects.for_tenant(tenant).order_by()
+    accounts = Account.objects.order_by()
     return {
         "industries": sorted(filter(None, accounts.values_list("industry", flat=True).distinct())),
         "regions": sorted(filter(None, accounts.values_list("region", flat=True).distinct())),
     }
 
 
+@tenant_selector
 def account_get(tenant: Tenant, membership: Membership | None, pk: Any) -> Account:
     """An account the member may read, or 404 (another tenant's, or not theirs to read).
     ``membership`` None is an API token: it reads every account of its tenant."""
-    accounts = Account.objects.for_tenant(tenant) if membership is None else readable_accounts(tenant, membership)
+    accounts = Account.objects.all() if membership is None else readable_accounts(tenant, membership)
     return get_object_for_tenant(accounts.select_related("owner", "parent"), tenant, pk)
 
 
+@tenant_selector
 def account_get_writable(tenant: Tenant, membership: Membership | None, pk: Any) -> Account:
     """An account the member may write: 404 when they may not read it, 403 when they only read it.
     ``membership`` None is an API token (its scope is checked by the API's permission class)."""
@@ -122,21 +126,22 @@ def account_get_writable(tenant: Tenant, membership: Membership | None, pk: Any)
     return account
 
 
+@tenant_selector
 def account_is_deletable(tenant: Tenant, account: Account) -> bool:
     """No orders, invoices or subsidiaries: the rules of services.account_delete, for showing
     the Delete button (the service still decides). One query."""
     return not (
-        Account.objects.for_tenant(tenant)
-        .filter(pk=account.pk)
+        Account.objects.filter(pk=account.pk)
         .filter(
-            Exists(Order.objects.for_tenant(tenant).filter(account=OuterRef("pk")))
-            | Exists(Invoice.objects.for_tenant(tenant).filter(account=OuterRef("pk")))
-            | Exists(Account.objects.for_tenant(tenant).filter(parent=OuterRef("pk")))
+            Exists(Order.objects.filter(account=OuterRef("pk")))
+            | Exists(Invoice.objects.filter(account=OuterRef("pk")))
+            | Exists(Account.objects.filter(parent=OuterRef("pk")))
         )
         .exists()
     )
 
 
+@tenant_selector
 def account_id_list_readable(tenant: Tenant, membership: Membership, ids: Iterable[int]) -> set[int]:
     """Which of these accounts the member may open (group trees show the whole group)."""
     return set(readable_accounts(tenant, membership).filter(pk__in=list(ids)).values_list("pk", flat=True))
@@ -145,19 +150,22 @@ def account_id_list_readable(tenant: Tenant, membership: Membership, ids: Iterab
 # --- choices of the forms ------------------------------------------------------------------------------
 
 
+@tenant_selector
 def account_choice_list(tenant: Tenant, *, exclude: Account | None = None) -> QuerySet[Account]:
     """The tenant's accounts by name, e.g. to choose a parent from (the account itself left out;
     deeper cycles are refused by the service)."""
-    accounts = Account.objects.for_tenant(tenant).order_by("name", "id")
+    accounts = Account.objects.order_by("name", "id")
     return accounts.exclude(pk=exclude.pk) if exclude is not None and exclude.pk else accounts
 
 
+@tenant_selector
 def contact_choice_list(tenant: Tenant, account: Account, *, exclude: Contact | None = None) -> QuerySet[Contact]:
     """The account's contacts by name (whom a contact reports to, whom an interaction was with)."""
-    contacts = Contact.objects.for_tenant(tenant).filter(account=account).order_by("name", "id")
+    contacts = Contact.objects.filter(account=account).order_by("name", "id")
     return contacts.exclude(pk=exclude.pk) if exclude is not None and exclude.pk else contacts
 
 
+@tenant_selector
 def user_list(tenant: Tenant, *, include: Iterable[int | None] = ()) -> QuerySet[User]:
     """The tenant's people: users with an active membership, by name (owners, leads, team
     members to choose from); ``include`` keeps given users (e.g. an account's current owner
@@ -211,9 +219,10 @@ def median_purchase_interval(order_dates: list[dt.date]) -> float | None:
     return float(statistics.median(gaps))
 
 
+@tenant_selector
 def account_figures_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountFigures:
     as_of = as_of or tenant_today(tenant)
-    orders = Order.objects.for_tenant(tenant)
+    orders = Order.objects.all()
     year_ago, two_years_ago = as_of - dt.timedelta(days=365), as_of - dt.timedelta(days=730)
     mine = orders.filter(account=account, order_date__lte=as_of).aggregate(
         revenue_12m=Sum("amount", filter=Q(order_date__gt=year_ago)),
@@ -238,7 +247,7 @@ def account_figures_get(tenant: Tenant, account: Account, *, as_of: dt.date | No
     expected = (
         mine["last_order"] + dt.timedelta(days=round(interval)) if interval is not None and mine["last_order"] else None
     )
-    invoices = Invoice.objects.for_tenant(tenant).filter(account=account, issued_on__lte=as_of)
+    invoices = Invoice.objects.filter(account=account, issued_on__lte=as_of)
     counts = invoices.aggregate(
         open=Count("id", filter=Q(paid_on__isnull=True)),
         overdue=Count("id", filter=Q(paid_on__isnull=True, due_on__lt=as_of)),
@@ -272,16 +281,18 @@ class GroupNode:
     children: list[GroupNode]
 
 
+@tenant_selector
 def group_root_get(tenant: Tenant, account: Account) -> Account:
     """The top-most parent: the customer group (集团客户) the account belongs to."""
     node = account
     seen = {node.pk}
     while node.parent_id is not None and node.parent_id not in seen:
-        node = Account.objects.for_tenant(tenant).get(pk=node.parent_id)
+        node = Account.objects.get(pk=node.parent_id)
         seen.add(node.pk)
     return node
 
 
+@tenant_selector
 def account_group_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> GroupNode:
     """The account's whole group as a tree, each node with its own and rolled-up revenue_12m."""
     as_of = as_of or tenant_today(tenant)
@@ -304,7 +315,7 @@ def account_group_get(tenant: Tenant, account: Account, *, as_of: dt.date | None
             {"root": root.pk, "tenant": tenant.pk, "year_ago": as_of - dt.timedelta(days=365), "as_of": as_of},
         )
         rows = cursor.fetchall()
-    accounts = Account.objects.for_tenant(tenant).select_related("owner").in_bulk([row[0] for row in rows])
+    accounts = Account.objects.select_related("owner").in_bulk([row[0] for row in rows])
     nodes = {pk: GroupNode(accounts[pk], depth, Decimal(revenue), Decimal(revenue), []) for pk, depth, revenue in rows}
     for node in sorted(nodes.values(), key=lambda n: (n.depth, n.account.name)):
         parent = nodes.get(node.account.parent_id) if node.depth else None
@@ -328,10 +339,11 @@ class OrgNode:
     reports: list[OrgNode]
 
 
+@tenant_selector
 def contact_org_chart_get(tenant: Tenant, account: Account) -> list[OrgNode]:
     """The account's contacts as trees from reports_to; people who report to nobody at
     the account are roots. Those who left are included (marked by left_on)."""
-    contacts = list(Contact.objects.for_tenant(tenant).filter(account=account).order_by("name", "id"))
+    contacts = list(Contact.objects.filter(account=account).order_by("name", "id"))
     nodes = {contact.pk: OrgNode(contact, []) for contact in contacts}
     roots = []
     for contact in contacts:
@@ -340,24 +352,24 @@ def contact_org_chart_get(tenant: Tenant, account: Account) -> list[OrgNode]:
     return roots
 
 
+@tenant_selector
 def invoice_list(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> QuerySet[Invoice]:
     """Newest first; each carries ``is_overdue`` (unpaid past its due date)."""
     as_of = as_of or tenant_today(tenant)
     return (
-        Invoice.objects.for_tenant(tenant)
-        .filter(account=account)
+        Invoice.objects.filter(account=account)
         .annotate(is_overdue=ExpressionWrapper(Q(paid_on__isnull=True, due_on__lt=as_of), output_field=BooleanField()))
         .order_by("-issued_on", "-id")
     )
 
 
+@tenant_selector
 def contract_list_with_renewal_flag(tenant: Tenant, account: Account, *, today: dt.date) -> QuerySet[Contract]:
     """The account's contracts, the latest end first, each with ``ends_soon``: ending within
     the renewal window (renewal comes up)."""
     window_end = today + dt.timedelta(days=RENEWAL_WINDOW_DAYS)
     return (
-        Contract.objects.for_tenant(tenant)
-        .filter(account=account)
+        Contract.objects.filter(account=account)
         .annotate(
             ends_soon=ExpressionWrapper(Q(end_on__gte=today, end_on__lte=window_end), output_field=BooleanField())
         )
@@ -365,8 +377,9 @@ def contract_list_with_renewal_flag(tenant: Tenant, account: Account, *, today: 
     )
 
 
+@tenant_selector
 def order_list(tenant: Tenant, account: Account) -> QuerySet[Order]:
-    return Order.objects.for_tenant(tenant).filter(account=account).order_by("-order_date", "-id")
+    return Order.objects.filter(account=account).order_by("-order_date", "-id")
 
 
 # --- timeline ---------------------------------------------------------------------------------------
@@ -414,6 +427,7 @@ def _before(field: str, rank: int, cursor: tuple[dt.datetime, int, int], value: 
     return Q(**{f"{field}__lt": value})
 
 
+@tenant_selector
 def timeline_entry_list(
     tenant: Tenant, account: Account, *, cursor: tuple[dt.datetime, int, int] | None = None, limit: int = 20
 ) -> tuple[list[TimelineEntry], str | None]:
@@ -442,20 +456,18 @@ def timeline_entry_list(
         return queryset.order_by(f"-{field}", "-id")[: limit + 1]
 
     entries: list[TimelineEntry] = []
-    interactions = Interaction.objects.for_tenant(tenant).filter(account=account).select_related("contact")
+    interactions = Interaction.objects.filter(account=account).select_related("contact")
     for item in page_of(interactions, "occurred_at", "interaction", False):
         who = f" · {item.contact.name}" if item.contact else ""
         entries.append(
             TimelineEntry(item.occurred_at, "interaction", item.get_kind_display() + who, item.summary, item)
         )
-    for item in page_of(Event.objects.for_tenant(tenant).filter(account=account), "occurred_on", "event", True):
+    for item in page_of(Event.objects.filter(account=account), "occurred_on", "event", True):
         entries.append(TimelineEntry(noon(item.occurred_on), "event", item.get_kind_display(), item.note, item))
-    for item in page_of(Order.objects.for_tenant(tenant).filter(account=account), "order_date", "order", True):
+    for item in page_of(Order.objects.filter(account=account), "order_date", "order", True):
         entries.append(TimelineEntry(noon(item.order_date), "order", item.product_line, str(item.amount), item))
-    changes = (
-        AuditLog.objects.for_tenant(tenant)
-        .filter(object_type="accounts.account", object_id=str(account.pk))
-        .select_related("actor_user", "actor_token")
+    changes = AuditLog.objects.filter(object_type="accounts.account", object_id=str(account.pk)).select_related(
+        "actor_user", "actor_token"
     )
     for item in page_of(changes, "created_at", "change", False):
         entries.append(TimelineEntry(item.created_at, "change", item.get_action_display(), item.actor_display, item))

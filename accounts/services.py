@@ -210,7 +210,7 @@ def accounts_set_current_values(tenant: Tenant, *, values: Iterable[tuple[int, M
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not a denormalised account value: {sorted(unknown)}")
-        count += Account.objects.for_tenant(tenant).filter(pk=account_id).update(**fields)
+        count += Account.objects.filter(pk=account_id).update(**fields)
     return count
 
 
@@ -392,9 +392,9 @@ def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any
     without_ref = [order for order in orders if not order.external_ref]
     created = 0
     if with_ref:
-        before = Order.objects.for_tenant(tenant).filter(external_ref__in=[o.external_ref for o in with_ref]).count()
+        before = Order.objects.filter(external_ref__in=[o.external_ref for o in with_ref]).count()
         Order.objects.bulk_create(with_ref, batch_size=2000, ignore_conflicts=True)
-        after = Order.objects.for_tenant(tenant).filter(external_ref__in=[o.external_ref for o in with_ref]).count()
+        after = Order.objects.filter(external_ref__in=[o.external_ref for o in with_ref]).count()
         created += after - before
     if without_ref:
         Order.objects.bulk_create(without_ref, batch_size=2000)

@@ -41,5 +41,5 @@ def sweep_stale_imports(tenant: Tenant) -> int:
     from accounts.models import ImportJob, ImportStatus
 
     cutoff = timezone.now() - dt.timedelta(hours=STALE_UPLOAD_AGE_HOURS)
-    stale = ImportJob.objects.for_tenant(tenant).filter(status=ImportStatus.PENDING, created_at__lt=cutoff)
+    stale = ImportJob.objects.filter(status=ImportStatus.PENDING, created_at__lt=cutoff)
     return sum(1 for job in stale if jobs.import_job_discard(tenant, job))

@@ -63,15 +63,12 @@ def member(tenant: Tenant, email: str, role: str) -> User:
 def give_accounts(tenant: Tenant, user: User, count: int) -> int:
     """Make the user the owner of ``count`` accounts (those without an owner, lowest ids first)."""
     with tenant_context(tenant):
-        owned = Account.objects.for_tenant(tenant).filter(owner=user).count()
+        owned = Account.objects.filter(owner=user).count()
         if owned < count:
             ids = list(
-                Account.objects.for_tenant(tenant)
-                .filter(owner__isnull=True)
-                .order_by("id")
-                .values_list("id", flat=True)[: count - owned]
+                Account.objects.filter(owner__isnull=True).order_by("id").values_list("id", flat=True)[: count - owned]
             )
-            Account.objects.for_tenant(tenant).filter(id__in=ids).update(owner=user)
+            Account.objects.filter(id__in=ids).update(owner=user)
             owned += len(ids)
     return owned
 
@@ -114,7 +111,7 @@ def main() -> None:
         raise SystemExit(f"No tenant {args.slug}: build it with bench/generate.py first.")
     with tenant_context(tenant):
         version = data_version(tenant)
-        accounts = Account.objects.for_tenant(tenant).count()
+        accounts = Account.objects.count()
     if version.score_run is None or version.risk_run is None:
         raise SystemExit("Run `manage.py score` and `manage.py assess_risk` for the tenant first.")
     executive = member(tenant, f"bench-executive@{args.slug}.example.com", Role.EXECUTIVE)

@@ -443,7 +443,7 @@ def health_heatmap(board: Board) -> Part:
         board.tenant,
         "health-matrix",
         (board.version.token,),
-        lambda: selectors.health_matrix(Account.objects.for_tenant(board.tenant)),
+        lambda: selectors.health_matrix(Account.objects.all()),
         ttl=cache.CURRENT_TTL,
     )
     return heatmap_part(board, key="heatmap", title=_("Health by tier"), counts=counts, link_query={}, depends=BOTH)

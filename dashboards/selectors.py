@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from accounts.access import own_or_served
 from accounts.models import Account, AccountStatus, Contract, Tier
 from kam.models import Membership, RunStatus, Tenant
+from kam.tenancy import tenant_selector
 from risk.models import AlertKind, AlertStatus, HealthAssessment, RiskAlert, RiskRun, RunKind
 from scoring.models import AccountScore, ScoreRun
 from teams.models import AccountTeam
@@ -54,6 +55,7 @@ class DataVersion:
         return cls(score or None, risk or None)
 
 
+@tenant_selector
 def data_version(tenant: Tenant) -> DataVersion:
     """The runs that finished last (by finish time: a long full run may finish after a later
     single-account rescore). One statement, two index scans of a tenant's few runs."""
@@ -92,6 +94,7 @@ class ParetoPoint:
         return self.accounts / self.total_accounts if self.total_accounts else 0.0
 
 
+@tenant_selector
 def pareto_curve(tenant: Tenant, run: ScoreRun) -> list[ParetoPoint]:
     """The cumulative revenue share of the top 5 %, 10 %, ... 100 % of the run's accounts with
     revenue_12m > 0 (DESIGN section 4's population and order: ceil(p * N) accounts, revenue
@@ -147,16 +150,17 @@ def health_matrix(accounts: QuerySet[Account]) -> Counter[tuple[str, str]]:
 # --- tier migration ------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def baseline_run(tenant: Tenant, *, on_or_before: dt.date) -> ScoreRun | None:
     """The last full score run as of the day or before: the tiers at a period's start."""
     return (
-        ScoreRun.objects.for_tenant(tenant)
-        .filter(status=RunStatus.DONE, account__isnull=True, as_of__lte=on_or_before)
+        ScoreRun.objects.filter(status=RunStatus.DONE, account__isnull=True, as_of__lte=on_or_before)
         .order_by("-as_of", F("finished_at").desc(nulls_last=True), "-id")
         .first()
     )
 
 
+@tenant_selector
 def tier_migration(tenant: Tenant, baseline: ScoreRun) -> Counter[tuple[str, str]]:
     """(tier in the baseline run's snapshot, current tier) -> accounts. '' on the left: not in
     the baseline (new since); '' on the right: archived since, or not tiered now."""
@@ -192,19 +196,19 @@ class TierCoverage:
         return self.accounts - self.no_team - self.with_gaps
 
 
+@tenant_selector
 def key_account_coverage(tenant: Tenant) -> dict[str, TierCoverage]:
     """Per key tier (S, A): the accounts, those without a team, and those whose team has gaps.
 
     Gaps are the open ``team_gap`` alerts: the nightly risk run measures every S and A
     team against the staffing rules (teams' coverage), so this reads its result instead of
     re-measuring 1,000s of teams per page view."""
-    open_gap = RiskAlert.objects.for_tenant(tenant).filter(
+    open_gap = RiskAlert.objects.filter(
         account=OuterRef("pk"), kind=AlertKind.TEAM_GAP, status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
     )
-    has_team = AccountTeam.objects.for_tenant(tenant).filter(account=OuterRef("pk"))
+    has_team = AccountTeam.objects.filter(account=OuterRef("pk"))
     rows = (
-        Account.objects.for_tenant(tenant)
-        .exclude(status=AccountStatus.LOST)
+        Account.objects.exclude(status=AccountStatus.LOST)
         .filter(tier__in=KEY_TIERS)
         .annotate(has_team=Exists(has_team), has_gap=Exists(open_gap))
         .order_by()
@@ -222,18 +226,16 @@ def key_account_coverage(tenant: Tenant) -> dict[str, TierCoverage]:
     return coverage
 
 
+@tenant_selector
 def gaps_measured(tenant: Tenant) -> bool:
     """Whether a risk run has assessed the teams yet (team gaps come with the health step)."""
-    return (
-        RiskRun.objects.for_tenant(tenant)
-        .filter(status=RunStatus.DONE, kind__in=[RunKind.FULL, RunKind.HEALTH])
-        .exists()
-    )
+    return RiskRun.objects.filter(status=RunStatus.DONE, kind__in=[RunKind.FULL, RunKind.HEALTH]).exists()
 
 
 # --- the account manager's accounts --------------------------------------------------------------------
 
 
+@tenant_selector
 def my_account_ids(tenant: Tenant, membership: Membership) -> list[int]:
     """Ids of the accounts the member owns or serves on (their team's), not archived — "my
     accounts" for every role, also those that read the whole tenant.
@@ -245,17 +247,19 @@ def my_account_ids(tenant: Tenant, membership: Membership) -> list[int]:
     joined rows by primary key."""
     condition = own_or_served(tenant, membership.user)
     branches = condition.children if condition.connector == Q.OR and not condition.negated else [condition]
-    accounts = Account.objects.for_tenant(tenant).exclude(status=AccountStatus.LOST).order_by()
+    accounts = Account.objects.exclude(status=AccountStatus.LOST).order_by()
     ids: set[int] = set()
     for branch in branches:
         ids.update(accounts.filter(branch if isinstance(branch, Q) else Q(branch)).values_list("pk", flat=True))
     return sorted(ids)
 
 
+@tenant_selector
 def my_accounts(tenant: Tenant, account_ids: list[int]) -> QuerySet[Account]:
-    return Account.objects.for_tenant(tenant).filter(pk__in=account_ids)
+    return Account.objects.filter(pk__in=account_ids)
 
 
+@tenant_selector
 def my_open_alerts(tenant: Tenant, membership: Membership, account_ids: list[int]) -> QuerySet[RiskAlert]:
     """Open (and acknowledged) alerts on the accounts, or assigned to the member; the most
     severe first, then the newest."""
@@ -268,8 +272,7 @@ def my_open_alerts(tenant: Tenant, membership: Membership, account_ids: list[int
         output_field=IntegerField(),
     )
     return (
-        RiskAlert.objects.for_tenant(tenant)
-        .filter(Q(account_id__in=account_ids) | Q(assignee=membership.user))
+        RiskAlert.objects.filter(Q(account_id__in=account_ids) | Q(assignee=membership.user))
         .exclude(status=AlertStatus.RESOLVED)
         .select_related("account")
         .annotate(severity_rank=severity_rank)
@@ -277,31 +280,32 @@ def my_open_alerts(tenant: Tenant, membership: Membership, account_ids: list[int
     )
 
 
+@tenant_selector
 def expected_purchases(
     tenant: Tenant, account_ids: list[int], *, start: dt.date, end: dt.date
 ) -> QuerySet[HealthAssessment]:
     """The accounts' latest health assessments whose expected next purchase (采购周期预测)
     falls in [start, end], the soonest first."""
     latest = (
-        HealthAssessment.objects.for_tenant(tenant)
-        .filter(account_id__in=account_ids)
+        HealthAssessment.objects.filter(account_id__in=account_ids)
         .order_by("account_id", "-as_of")
         .distinct("account_id")
         .values("pk")
     )
     return (
-        HealthAssessment.objects.for_tenant(tenant)
-        .filter(pk__in=latest, expected_next_purchase__gte=start, expected_next_purchase__lte=end)
+        HealthAssessment.objects.filter(
+            pk__in=latest, expected_next_purchase__gte=start, expected_next_purchase__lte=end
+        )
         .select_related("account")
         .order_by("expected_next_purchase", "account__name", "id")
     )
 
 
+@tenant_selector
 def contract_renewals(tenant: Tenant, account_ids: list[int], *, start: dt.date, end: dt.date) -> QuerySet[Contract]:
     """The accounts' contracts that end in [start, end], the soonest first."""
     return (
-        Contract.objects.for_tenant(tenant)
-        .filter(account_id__in=account_ids, end_on__gte=start, end_on__lte=end)
+        Contract.objects.filter(account_id__in=account_ids, end_on__gte=start, end_on__lte=end)
         .select_related("account")
         .order_by("end_on", "account__name", "id")
     )

@@ -41,7 +41,7 @@ from typing import IO, Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from kam.models import ApiToken, Membership, Tenant, User
+from kam.models import ApiToken, Membership, Tenant, TenantOwnedModel, User
 from kam.rls import tenant_owned_models
 from kam.tenancy import tenant_context
 
@@ -307,7 +307,7 @@ class _Restorer:
                 self._link_self_references(model)
             counts = self._check_counts()
             for model in [Tenant, ApiToken, *tenant_models()]:
-                self._advance_sequence(model)  # under the tenant's RLS: the restored rows' ids
+                self._advance_sequence(model)  # past the restored rows' ids
         self._drop_staging()
         return Restored(tenant=tenant, counts=counts, users_created=created, users_matched=matched)
 
@@ -473,10 +473,12 @@ class _Restorer:
     def _advance_sequence(self, model: type[models.Model]) -> None:
         """Past the restored ids, never back: the next row made here gets a new id."""
         table = _quote(model._meta.db_table)
+        # A tenant table's restored rows are the tenant's (every statement on one names it).
+        mine = " WHERE tenant_id = %s" if issubclass(model, TenantOwnedModel) else ""
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
             sequence = cursor.fetchone()[0]
-            cursor.execute(f"SELECT max(id) FROM {table}")
+            cursor.execute(f"SELECT max(id) FROM {table}{mine}", [self.tenant_id] if mine else None)
             top = cursor.fetchone()[0]
             if sequence and top:
                 cursor.execute(f"SELECT last_value, is_called FROM {sequence}")

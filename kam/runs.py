@@ -95,7 +95,7 @@ def queue(task: Task, run: TenantRun) -> None:
 
 
 def _this(tenant: Tenant, run: TenantRun) -> QuerySet[Any]:
-    return type(run).objects.for_tenant(tenant).filter(pk=run.pk)
+    return type(run).objects.filter(pk=run.pk)
 
 
 @tenant_service

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from kam.models import ApiToken, AuditLog, Membership, Role, Tenant, User
+from kam.tenancy import tenant_selector
 
 
 def membership_for(*, user: User, tenant_slug: str) -> Membership | None:
@@ -40,10 +41,11 @@ def tenant_tokens(tenant: Tenant) -> QuerySet[ApiToken]:
     return ApiToken.objects.select_related("created_by").filter(tenant=tenant)
 
 
+@tenant_selector
 def audit_entries(
     tenant: Tenant, *, object_type: str = "", actor_id: int | None = None, action: str = ""
 ) -> QuerySet[AuditLog]:
-    entries = AuditLog.objects.for_tenant(tenant).select_related("actor_user", "actor_token")
+    entries = AuditLog.objects.select_related("actor_user", "actor_token")
     if object_type:
         entries = entries.filter(object_type=object_type)
     if actor_id:
@@ -53,5 +55,6 @@ def audit_entries(
     return entries
 
 
+@tenant_selector
 def audit_object_types(tenant: Tenant) -> list[str]:
-    return list(AuditLog.objects.for_tenant(tenant).order_by().values_list("object_type", flat=True).distinct())
+    return list(AuditLog.objects.order_by().values_list("object_type", flat=True).distinct())

@@ -120,7 +120,7 @@ group_accounts AS (
                'revenue_12m', ROUND(gm.revenue_12m, 2)::text,
                'share', ROUND(gm.revenue_12m / t.revenue_12m, 8)
            ) ORDER BY gm.position) AS accounts
-    FROM group_members gm JOIN accounts_account x ON x.id = gm.account_id CROSS JOIN total t
+    FROM group_members gm JOIN accounts_account x ON x.id = gm.account_id AND x.tenant_id = %(tenant)s CROSS JOIN total t
     WHERE gm.position <= {ACCOUNTS_PER_GROUP}
     GROUP BY gm.root_id
 ),
@@ -133,7 +133,7 @@ groups_json AS (
                'accounts', ga.accounts
            ) ORDER BY g.position), '[]'::jsonb) AS groups
     FROM ranked_groups g
-    JOIN accounts_account a ON a.id = g.root_id
+    JOIN accounts_account a ON a.id = g.root_id AND a.tenant_id = %(tenant)s
     JOIN group_accounts ga ON ga.root_id = g.root_id
     CROSS JOIN total t
     WHERE g.position <= {TOP_GROUPS}
@@ -146,7 +146,8 @@ accounts_json AS (
                'revenue_12m', ROUND(r.revenue_12m, 2)::text,
                'share', ROUND(r.revenue_12m / t.revenue_12m, 8)
            ) ORDER BY r.position), '[]'::jsonb) AS accounts
-    FROM ranked_accounts r JOIN accounts_account a ON a.id = r.account_id CROSS JOIN total t
+    FROM ranked_accounts r JOIN accounts_account a ON a.id = r.account_id AND a.tenant_id = %(tenant)s
+    CROSS JOIN total t
     WHERE r.position <= {TOP_ACCOUNTS}
 )
 SELECT t.revenue_12m, g.n,

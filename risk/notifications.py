@@ -154,8 +154,7 @@ class AlertTarget:
 
 def _targets(tenant: Tenant, alert_ids: list[int]) -> list[AlertTarget]:
     rows = (
-        RiskAlert.objects.for_tenant(tenant)
-        .filter(pk__in=alert_ids)
+        RiskAlert.objects.filter(pk__in=alert_ids)
         .order_by("id")
         .values_list("pk", "account_id", "account__owner_id", "assignee_id")
     )
@@ -184,7 +183,7 @@ def notify_alerts(tenant: Tenant, *, alert_ids: list[int], event: str) -> int:
     recipients = {pk: users for pk, users in _recipients(tenant, _targets(tenant, alert_ids)).items() if users}
     if not recipients:
         return 0
-    alerts = RiskAlert.objects.for_tenant(tenant).filter(pk__in=list(recipients)).select_related("account")
+    alerts = RiskAlert.objects.filter(pk__in=list(recipients)).select_related("account")
     link = alert_link_builder(tenant)
     users, alert_refs, titles, bodies, links = [], [], [], [], []
     for alert in alerts.order_by("id"):
@@ -241,9 +240,7 @@ def _account_name(alert: RiskAlert) -> str | None:
 def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_users: list[int] | None = None) -> int:
     """One e-mail per recipient listing their alerts. Read inside the tenant's context from
     its own rows. Returns the number of messages sent."""
-    alerts = list(
-        RiskAlert.objects.for_tenant(tenant).filter(pk__in=alert_ids).select_related("account").order_by("id")
-    )
+    alerts = list(RiskAlert.objects.filter(pk__in=alert_ids).select_related("account").order_by("id"))
     if not alerts:
         return 0
     recipients = _recipients(

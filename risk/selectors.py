@@ -23,7 +23,7 @@ from accounts.access import readable_accounts
 from accounts.models import Account
 from kam.models import Membership, Tenant, User
 from kam.permissions import READ_ALL
-from kam.tenancy import get_object_for_tenant, tenant_today
+from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_today
 from risk.models import (
     SIGNAL_WEIGHTS,
     AlertStatus,
@@ -59,15 +59,18 @@ def _of_readable_accounts(rows: QuerySet[_M], tenant: Tenant, membership: Member
 # --- concentration -----------------------------------------------------------------------------------
 
 
+@tenant_selector
 def concentration_latest(tenant: Tenant) -> ConcentrationSnapshot | None:
     return concentration_list(tenant).first()
 
 
+@tenant_selector
 def concentration_list(tenant: Tenant) -> QuerySet[ConcentrationSnapshot]:
     """Every snapshot, newest first."""
-    return ConcentrationSnapshot.objects.for_tenant(tenant).order_by("-as_of", "-id")
+    return ConcentrationSnapshot.objects.order_by("-as_of", "-id")
 
 
+@tenant_selector
 def concentration_trend(tenant: Tenant, *, since: dt.date | None) -> list[dict[str, Any]]:
     """The snapshots' figures from ``since`` on (all of them for None), oldest first; one query."""
     snapshots = concentration_list(tenant)
@@ -108,19 +111,15 @@ def concentration_lines(policy: RiskPolicy, snapshot: ConcentrationSnapshot) -> 
 # --- health ------------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def health_latest(tenant: Tenant, account: Account) -> HealthAssessment | None:
-    return (
-        HealthAssessment.objects.for_tenant(tenant)
-        .filter(account=account)
-        .select_related("run")
-        .order_by("-as_of", "-id")
-        .first()
-    )
+    return HealthAssessment.objects.filter(account=account).select_related("run").order_by("-as_of", "-id").first()
 
 
+@tenant_selector
 def health_list(tenant: Tenant, account: Account, *, limit: int = 365) -> list[HealthAssessment]:
     """The latest ``limit`` assessments, oldest first, for the band history chart."""
-    rows = list(HealthAssessment.objects.for_tenant(tenant).filter(account=account).order_by("-as_of")[:limit])
+    rows = list(HealthAssessment.objects.filter(account=account).order_by("-as_of")[:limit])
     return rows[::-1]
 
 
@@ -153,6 +152,7 @@ def health_signals(assessment: HealthAssessment) -> dict[str, dict[str, Any] | N
 # --- alerts ------------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def alert_list(
     tenant: Tenant,
     membership: Membership | None,
@@ -168,7 +168,7 @@ def alert_list(
     tokens, membership None; for a team member those of the accounts they read, without the
     tenant-wide ones), filtered, newest first; one query whatever the page size (account and
     assignee joined). ``status="open"`` means not resolved (open or acknowledged)."""
-    alerts = _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership)
+    alerts = _of_readable_accounts(RiskAlert.objects.all(), tenant, membership)
     alerts = alerts.select_related("account", "assignee")
     if kind:
         alerts = alerts.filter(kind=kind)
@@ -187,20 +187,22 @@ def alert_list(
     return alerts.order_by("-opened_at", "-id")
 
 
+@tenant_selector
 def alert_get(tenant: Tenant, membership: Membership | None, alert_id: Any) -> RiskAlert:
     """An alert the member may read, with the people of its timeline, or 404 (another
     tenant's, or not theirs to read)."""
-    alerts = _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership).select_related(
+    alerts = _of_readable_accounts(RiskAlert.objects.all(), tenant, membership).select_related(
         "account", "assignee", "acknowledged_by", "resolved_by"
     )
     return get_object_for_tenant(alerts, tenant, alert_id)
 
 
+@tenant_selector
 def alert_counts_open(tenant: Tenant, membership: Membership | None = None) -> dict[str, dict[str, int]]:
     """{kind: {severity: count}} of the open (not resolved) alerts the member reads, for dashboards."""
     counts: dict[str, dict[str, int]] = {}
     rows = (
-        _of_readable_accounts(RiskAlert.objects.for_tenant(tenant), tenant, membership)
+        _of_readable_accounts(RiskAlert.objects.all(), tenant, membership)
         .exclude(status=AlertStatus.RESOLVED)
         .values("kind", "severity")
         .annotate(count=Count("id"))
@@ -214,16 +216,19 @@ def alert_counts_open(tenant: Tenant, membership: Membership | None = None) -> d
 # --- contingency plans -------------------------------------------------------------------------------
 
 
+@tenant_selector
 def plan_list(tenant: Tenant, *, account: Account | None = None) -> QuerySet[ContingencyPlan]:
-    plans = ContingencyPlan.objects.for_tenant(tenant).select_related("account", "owner")
+    plans = ContingencyPlan.objects.select_related("account", "owner")
     return plans.filter(account=account) if account is not None else plans
 
 
+@tenant_selector
 def plan_get(tenant: Tenant, membership: Membership | None, plan_id: Any) -> ContingencyPlan:
     """A plan of an account the member may read, or 404 (another tenant's id included)."""
     return get_object_for_tenant(_of_readable_accounts(plan_list(tenant), tenant, membership), tenant, plan_id)
 
 
+@tenant_selector
 def plan_root_ids(tenant: Tenant) -> set[int]:
     """The customer groups (their root account ids) with a contingency plan on any of their
     accounts, as the concentration alerts count them: walked up from the (few) accounts
@@ -250,19 +255,22 @@ def plan_root_ids(tenant: Tenant) -> set[int]:
 # --- runs and policy ---------------------------------------------------------------------------------
 
 
+@tenant_selector
 def run_list(tenant: Tenant) -> QuerySet[RiskRun]:
-    return RiskRun.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-id")
+    return RiskRun.objects.select_related("created_by").order_by("-created_at", "-id")
 
 
+@tenant_selector
 def run_get(tenant: Tenant, run_id: Any) -> RiskRun:
     """One run of the tenant, or 404."""
     return get_object_for_tenant(run_list(tenant), tenant, run_id)
 
 
+@tenant_selector
 def policy_get(tenant: Tenant) -> RiskPolicy | None:
     """The tenant's policy; None for a tenant made before risk whose defaults were never seeded
     (risk.services.risk_policy_of seeds them)."""
-    return RiskPolicy.objects.for_tenant(tenant).first()
+    return RiskPolicy.objects.first()
 
 
 # --- webhooks ----------------------------------------------------------------------------------------
@@ -286,25 +294,29 @@ LOG_COLUMNS = (
 )
 
 
+@tenant_selector
 def webhook_list(tenant: Tenant) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.for_tenant(tenant).order_by("id")
+    return WebhookEndpoint.objects.order_by("id")
 
 
+@tenant_selector
 def webhook_get(tenant: Tenant, endpoint_id: Any) -> WebhookEndpoint:
     """The tenant's endpoint with who made it; another tenant's id, or none, is 404."""
     return get_object_for_tenant(WebhookEndpoint.objects.select_related("created_by"), tenant, endpoint_id)
 
 
 def _deliveries(tenant: Tenant, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint).order_by("-created_at", "-id")
+    return WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
 
 
+@tenant_selector
 def delivery_list(tenant: Tenant, endpoint: WebhookEndpoint, *, status: str = "") -> QuerySet[WebhookDelivery]:
     """The endpoint's delivery log, newest first, of one status or all."""
     rows = _deliveries(tenant, endpoint).only(*LOG_COLUMNS)
     return rows.filter(status=status) if status in DeliveryStatus.values else rows
 
 
+@tenant_selector
 def delivery_latest_per_endpoint(tenant: Tenant, endpoints: Iterable[WebhookEndpoint]) -> dict[int, WebhookDelivery]:
     """endpoint id -> its newest delivery, in one query whatever the number of endpoints
     (DISTINCT ON over the (tenant, endpoint, -created_at) index)."""
@@ -312,8 +324,7 @@ def delivery_latest_per_endpoint(tenant: Tenant, endpoints: Iterable[WebhookEndp
     if not ids:
         return {}
     rows = (
-        WebhookDelivery.objects.for_tenant(tenant)
-        .filter(endpoint_id__in=ids)
+        WebhookDelivery.objects.filter(endpoint_id__in=ids)
         .order_by("endpoint_id", "-created_at", "-id")
         .distinct("endpoint_id")
         .only(*LOG_COLUMNS)
@@ -321,6 +332,7 @@ def delivery_latest_per_endpoint(tenant: Tenant, endpoints: Iterable[WebhookEndp
     return {row.endpoint_id: row for row in rows}
 
 
+@tenant_selector
 def delivery_counts(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, int]:
     """{status: count} for every status (0 when none), and "all"."""
     rows = (
@@ -337,10 +349,12 @@ def delivery_counts(tenant: Tenant, endpoint: WebhookEndpoint) -> dict[str, int]
 # --- notifications -----------------------------------------------------------------------------------
 
 
+@tenant_selector
 def notification_list(tenant: Tenant, user: User) -> QuerySet[Notification]:
     """The user's own notifications, newest first: nobody reads another person's."""
-    return Notification.objects.for_tenant(tenant).filter(user=user).order_by("-created_at", "-id")
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
 
 
+@tenant_selector
 def notification_count_unread(tenant: Tenant, user: User) -> int:
-    return Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True).count()
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,8 +68,13 @@ def _is_active_member(tenant: Tenant, user: User) -> bool:
 def _job_memory() -> None:
     """More memory for the job's hash aggregates than an ordinary request gets (a few MB by
     default): without it PostgreSQL sorts 100,000 groups instead of hashing them."""
+    memory = getattr(settings, "RISK_JOB_WORK_MEM", "64MB")
+    if not re.fullmatch(r"\d+\s*(kB|MB|GB)?", memory):
+        raise ValueError(f"RISK_JOB_WORK_MEM is not a PostgreSQL memory size: {memory!r}")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [getattr(settings, "RISK_JOB_WORK_MEM", "64MB")])
+        # SET LOCAL, not set_config(): Citus passes it on to the worker that runs the job's
+        # statements. It takes no bind parameters, hence the check above.
+        cursor.execute(f"SET LOCAL work_mem = '{memory}'")
 
 
 # --- policy ----------------------------------------------------------------------------------------
@@ -251,7 +257,7 @@ def run_payload(run: RiskRun) -> dict[str, Any]:
         "error": run.error or None,
     }
     if run.includes_concentration and run.status == RunStatus.DONE:
-        snapshot = ConcentrationSnapshot.objects.for_tenant(run.tenant).filter(as_of=run.as_of).first()
+        snapshot = ConcentrationSnapshot.objects.filter(as_of=run.as_of).first()
         if snapshot is not None:
             payload["concentration"] = {
                 "as_of": snapshot.as_of,
@@ -275,7 +281,7 @@ def concentration_take(tenant: Tenant, *, as_of: dt.date, run: RiskRun | None = 
         params.update(zip(engine.CONCENTRATION_COLUMNS, cursor.fetchone(), strict=True))
         cursor.execute(engine.CONCENTRATION_UPSERT_SQL, params)
         (snapshot_id,) = cursor.fetchone()
-    return ConcentrationSnapshot.objects.for_tenant(tenant).get(pk=snapshot_id)
+    return ConcentrationSnapshot.objects.get(pk=snapshot_id)
 
 
 @tenant_service
@@ -300,11 +306,11 @@ def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
 
 def _is_latest_snapshot(tenant: Tenant, snapshot: ConcentrationSnapshot) -> bool:
     """Alerts describe the present: a snapshot of a past day (a backfill) does not move them."""
-    return not ConcentrationSnapshot.objects.for_tenant(tenant).filter(as_of__gt=snapshot.as_of).exists()
+    return not ConcentrationSnapshot.objects.filter(as_of__gt=snapshot.as_of).exists()
 
 
 def _is_latest_assessment(tenant: Tenant, as_of: dt.date) -> bool:
-    return not HealthAssessment.objects.for_tenant(tenant).filter(as_of__gt=as_of).exists()
+    return not HealthAssessment.objects.filter(as_of__gt=as_of).exists()
 
 
 # --- alert evaluation --------------------------------------------------------------------------------
@@ -384,7 +390,7 @@ def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
     """The staffing gaps of the S and A accounts' teams (teams' selectors: four queries)."""
     from teams.selectors import AccountFacts, coverage_list
 
-    accounts = Account.objects.for_tenant(tenant).exclude(status="lost").filter(tier__in=STAFFED_TIERS)
+    accounts = Account.objects.exclude(status="lost").filter(tier__in=STAFFED_TIERS)
     tiers = dict(accounts.values_list("pk", "tier"))
     coverage = coverage_list(
         tenant,
@@ -512,7 +518,7 @@ def alerts_bulk(tenant: Tenant, *, alert_ids: list[int], action: str, actor: Any
     """Acknowledge or resolve many alerts at once (the risk center's bulk actions). Returns how many changed."""
     if action not in BULK_ACTIONS:
         raise ValidationError({"action": _("Choose acknowledge or resolve.")})
-    alerts = RiskAlert.objects.for_tenant(tenant).filter(pk__in=alert_ids[:500]).exclude(status=AlertStatus.RESOLVED)
+    alerts = RiskAlert.objects.filter(pk__in=alert_ids[:500]).exclude(status=AlertStatus.RESOLVED)
     count = 0
     for alert in alerts.select_related("account"):
         if action == "acknowledge" and alert.status == AlertStatus.ACKNOWLEDGED:
@@ -742,7 +748,7 @@ def webhook_send_test(tenant: Tenant, *, endpoint: WebhookEndpoint) -> WebhookDe
 @tenant_service
 def notifications_mark_read(tenant: Tenant, *, user: User, ids: list[int] | None = None) -> int:
     """Mark the user's notifications read: those ids, or all of them."""
-    unread = Notification.objects.for_tenant(tenant).filter(user=user, read_at__isnull=True)
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=timezone.now())

@@ -145,7 +145,7 @@ def envelope(tenant: Tenant, event: str, event_id: uuid.UUID, data: dict[str, An
 
 
 def subscribed_endpoints(tenant: Tenant, event: str) -> list[WebhookEndpoint]:
-    endpoints = WebhookEndpoint.objects.for_tenant(tenant).filter(is_active=True).order_by("id")
+    endpoints = WebhookEndpoint.objects.filter(is_active=True).order_by("id")
     return [endpoint for endpoint in endpoints if event in (endpoint.events or [])]
 
 
@@ -184,7 +184,7 @@ def emit_alert_events(tenant: Tenant, events: dict[str, list[int]]) -> int:
     for event, alert_ids in events.items():
         if not alert_ids or not subscribed_endpoints(tenant, event):
             continue
-        alerts = RiskAlert.objects.for_tenant(tenant).filter(pk__in=alert_ids).select_related("account").order_by("id")
+        alerts = RiskAlert.objects.filter(pk__in=alert_ids).select_related("account").order_by("id")
         count += len(emit(tenant, event, [{"alert": alert_payload(alert)} for alert in alerts]))
     return count
 
@@ -363,18 +363,16 @@ def deliver(tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
     that claim and record it."""
     now = timezone.now()
     with tenant_context(tenant):
-        claimed = (
-            WebhookDelivery.objects.for_tenant(tenant)
-            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .update(
-                attempts=F("attempts") + 1,
-                last_attempt_at=now,
-                next_attempt_at=now + dt_seconds(CLAIM_LEASE),
-            )
+        claimed = WebhookDelivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        ).update(
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            next_attempt_at=now + dt_seconds(CLAIM_LEASE),
         )
         if not claimed:
             return None
-        delivery = WebhookDelivery.objects.for_tenant(tenant).select_related("endpoint").get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
     if endpoint.is_active:
         attempt = post(
@@ -453,8 +451,7 @@ def send_test(tenant: Tenant, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 def due_deliveries(tenant: Tenant, *, limit: int = SWEEP_BATCH) -> list[int]:
     return list(
-        WebhookDelivery.objects.for_tenant(tenant)
-        .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -471,9 +468,6 @@ def sweep(tenant: Tenant) -> dict[str, int]:
         )
     cutoff = timezone.now() - dt_seconds(DELIVERY_LOG_DAYS * 86400)
     removed, _detail = (
-        WebhookDelivery.objects.for_tenant(tenant)
-        .filter(created_at__lt=cutoff)
-        .exclude(status=DeliveryStatus.PENDING)
-        .delete()
+        WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=DeliveryStatus.PENDING).delete()
     )
     return {"queued": len(due), "removed": removed}

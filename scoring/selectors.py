@@ -19,7 +19,7 @@ from accounts.access import readable_accounts
 from accounts.models import Account, Event, Tier
 from kam.models import Membership, RunStatus, Tenant
 from kam.permissions import READ_ALL
-from kam.tenancy import get_object_for_tenant, tenant_today
+from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_today
 from scoring.engine import TIER_ORDER
 from scoring.models import (
     AccountScore,
@@ -44,16 +44,17 @@ def _reads_all(membership: Membership) -> bool:
 # --- an account's snapshots ---------------------------------------------------------------------------
 
 
+@tenant_selector
 def score_list_of_account(tenant: Tenant, account: Account) -> QuerySet[AccountScore]:
     """The account's snapshots of completed runs, newest first."""
     return (
-        AccountScore.objects.for_tenant(tenant)
-        .filter(account=account, run__status=RunStatus.DONE)
+        AccountScore.objects.filter(account=account, run__status=RunStatus.DONE)
         .select_related("run")
         .order_by("-as_of", "-run__created_at", "-id")
     )
 
 
+@tenant_selector
 def score_get_latest(tenant: Tenant, account: Account) -> AccountScore | None:
     """The account's current score: its newest snapshot of a completed run (None before the first)."""
     return score_list_of_account(tenant, account).first()
@@ -62,14 +63,16 @@ def score_get_latest(tenant: Tenant, account: Account) -> AccountScore | None:
 # --- the snapshots of a run (the tier page) -----------------------------------------------------------
 
 
+@tenant_selector
 def score_list_of_run(tenant: Tenant, membership: Membership, run: ScoreRun) -> QuerySet[AccountScore]:
     """The snapshots of ``run`` of the accounts the member may read."""
-    scores = AccountScore.objects.for_tenant(tenant).filter(run=run)
+    scores = AccountScore.objects.filter(run=run)
     if not _reads_all(membership):
         scores = scores.filter(account__in=readable_accounts(tenant, membership).values("pk"))
     return scores
 
 
+@tenant_selector
 def score_list_of_tier(tenant: Tenant, membership: Membership, run: ScoreRun, tier: str) -> QuerySet[AccountScore]:
     """Every account of one tier in ``run``, highest total first (for paging through a tier)."""
     return (
@@ -80,6 +83,7 @@ def score_list_of_tier(tenant: Tenant, membership: Membership, run: ScoreRun, ti
     )
 
 
+@tenant_selector
 def score_list_of_tier_leaders(
     tenant: Tenant, membership: Membership, run: ScoreRun, *, per_tier: int = ROWS_PER_TIER
 ) -> dict[str, list[AccountScore]]:
@@ -96,6 +100,7 @@ def score_list_of_tier_leaders(
     return leaders
 
 
+@tenant_selector
 def tier_counts_get(tenant: Tenant, membership: Membership, run: ScoreRun) -> dict[str, dict[str, Any]]:
     """Per tier, the number and revenue_12m of the accounts the member may read (one query)."""
     rows = (
@@ -110,14 +115,16 @@ def tier_counts_get(tenant: Tenant, membership: Membership, run: ScoreRun) -> di
     return counts
 
 
+@tenant_selector
 def tier_get_of_accounts(tenant: Tenant, run: ScoreRun | None, account_ids: Iterable[int]) -> dict[int, str]:
     """The tier each of these accounts got in ``run`` (one query; none without a run)."""
     if run is None:
         return {}
-    scores = AccountScore.objects.for_tenant(tenant).filter(run=run, account_id__in=list(account_ids))
+    scores = AccountScore.objects.filter(run=run, account_id__in=list(account_ids))
     return dict(scores.values_list("account_id", "tier"))
 
 
+@tenant_selector
 def tier_summary_get(tenant: Tenant) -> dict[str, Any]:
     """Per tier: accounts, revenue_12m and share, from the latest full run; and its Pareto."""
     run = run_get_latest_full(tenant)
@@ -125,8 +132,7 @@ def tier_summary_get(tenant: Tenant) -> dict[str, Any]:
         return {"as_of": None, "run": None, "tiers": [], "pareto": None}
     rows = {
         row["tier"]: row
-        for row in AccountScore.objects.for_tenant(tenant)
-        .filter(run=run)
+        for row in AccountScore.objects.filter(run=run)
         .values("tier")
         .annotate(count=Count("id"), revenue_12m=Sum("revenue_12m"))
         .order_by()
@@ -156,12 +162,12 @@ def tier_summary_get(tenant: Tenant) -> dict[str, Any]:
 # --- runs ---------------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def run_list(tenant: Tenant, membership: Membership) -> QuerySet[ScoreRun]:
     """Runs, newest first, with what the runs page shows of them; a member sees the full runs
     and the rescoring of the accounts they read."""
     runs = (
-        ScoreRun.objects.for_tenant(tenant)
-        .select_related("scorecard", "account", "created_by")
+        ScoreRun.objects.select_related("scorecard", "account", "created_by")
         .exclude(trigger=RunTrigger.PREVIEW)
         .order_by("-created_at", "-id")
     )
@@ -170,15 +176,17 @@ def run_list(tenant: Tenant, membership: Membership) -> QuerySet[ScoreRun]:
     return runs
 
 
+@tenant_selector
 def run_get(tenant: Tenant, membership: Membership, run_id: Any) -> ScoreRun:
     """A run the member may see, or 404 (another tenant's id included)."""
     return get_object_for_tenant(run_list(tenant, membership), tenant, run_id)
 
 
 def _full_runs_done(tenant: Tenant) -> QuerySet[ScoreRun]:
-    return ScoreRun.objects.for_tenant(tenant).filter(status=RunStatus.DONE, account__isnull=True)
+    return ScoreRun.objects.filter(status=RunStatus.DONE, account__isnull=True)
 
 
+@tenant_selector
 def run_get_latest_full(tenant: Tenant) -> ScoreRun | None:
     """The completed full run the tier page and the summary show (None before the first)."""
     return (
@@ -189,6 +197,7 @@ def run_get_latest_full(tenant: Tenant) -> ScoreRun | None:
     )
 
 
+@tenant_selector
 def run_get_previous_full(tenant: Tenant, run: ScoreRun) -> ScoreRun | None:
     """The full run finished before ``run``: the tier page's movements are "since" it."""
     return (
@@ -203,72 +212,80 @@ def run_get_previous_full(tenant: Tenant, run: ScoreRun) -> ScoreRun | None:
 # --- scorecards ---------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def scorecard_list(tenant: Tenant) -> QuerySet[Scorecard]:
     """Every version, newest first."""
-    return Scorecard.objects.for_tenant(tenant).select_related("created_by").order_by("-version")
+    return Scorecard.objects.select_related("created_by").order_by("-version")
 
 
+@tenant_selector
 def scorecard_get(tenant: Tenant, scorecard_id: Any) -> Scorecard:
     """One version of the tenant, or 404."""
     return get_object_for_tenant(Scorecard.objects.select_related("created_by"), tenant, scorecard_id)
 
 
+@tenant_selector
 def scorecard_get_active(tenant: Tenant) -> Scorecard | None:
     """The version runs use; None while the tenant has none (a run then cannot start)."""
-    return Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).first()
+    return Scorecard.objects.filter(status=ScorecardStatus.ACTIVE).first()
 
 
+@tenant_selector
 def criterion_list(tenant: Tenant, scorecard: Scorecard) -> list[Criterion]:
     """The version's criteria in scorecard order."""
-    return list(Criterion.objects.for_tenant(tenant).filter(scorecard=scorecard).order_by("position", "id"))
+    return list(Criterion.objects.filter(scorecard=scorecard).order_by("position", "id"))
 
 
+@tenant_selector
 def tier_rule_list(tenant: Tenant, scorecard: Scorecard | int) -> list[TierRule]:
     """The tier rules of a version, highest threshold first (as the engine reads them)."""
-    rules = TierRule.objects.for_tenant(tenant).filter(scorecard=scorecard)
+    rules = TierRule.objects.filter(scorecard=scorecard)
     return sorted(rules, key=lambda rule: (-rule.threshold, TIER_ORDER.index(rule.tier)))
 
 
 # --- ratings, overrides and events of an account ------------------------------------------------------
 
 
+@tenant_selector
 def rating_list_latest(tenant: Tenant, account: Account) -> dict[str, Rating]:
     """The account's latest rating per criterion key."""
     ratings: dict[str, Rating] = {}
-    for rating in Rating.objects.for_tenant(tenant).filter(account=account).select_related("rated_by"):
+    for rating in Rating.objects.filter(account=account).select_related("rated_by"):
         ratings.setdefault(rating.criterion, rating)  # newest first by Meta.ordering
     return ratings
 
 
+@tenant_selector
 def override_get_active(tenant: Tenant, account: Account) -> TierOverride | None:
     """The override the next run applies: not lifted, not expired today."""
     return (
-        TierOverride.objects.for_tenant(tenant)
-        .filter(account=account, lifted_at__isnull=True)
+        TierOverride.objects.filter(account=account, lifted_at__isnull=True)
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=tenant_today(tenant)))
         .select_related("set_by")
         .first()
     )
 
 
+@tenant_selector
 def override_get_applied(tenant: Tenant, score: AccountScore) -> TierOverride | None:
     """The override a snapshot applied: the latest one of that tier set before its run."""
     if not score.override_tier:
         return None
     return (
-        TierOverride.objects.for_tenant(tenant)
-        .filter(account_id=score.account_id, tier=score.override_tier, set_at__lte=score.run.created_at)
+        TierOverride.objects.filter(
+            account_id=score.account_id, tier=score.override_tier, set_at__lte=score.run.created_at
+        )
         .select_related("set_by")
         .order_by("-set_at", "-id")
         .first()
     )
 
 
+@tenant_selector
 def event_list_active(tenant: Tenant, account_id: int, as_of: dt.date) -> QuerySet[Event]:
     """The account's events that count on ``as_of`` (occurred_on <= as_of < expires_on, or no expiry)."""
     return (
-        Event.objects.for_tenant(tenant)
-        .filter(account_id=account_id, occurred_on__lte=as_of)
+        Event.objects.filter(account_id=account_id, occurred_on__lte=as_of)
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=as_of))
         .order_by("-occurred_on", "-id")
     )

@@ -117,9 +117,9 @@ def rating_add(
     if account.tenant_id != tenant.pk:
         raise ValidationError({"account": _("No such account in this workspace.")})
     keys = set(
-        Criterion.objects.for_tenant(tenant)
-        .filter(scorecard__status__in=[ScorecardStatus.ACTIVE, ScorecardStatus.DRAFT], kind=CriterionKind.RATING)
-        .values_list("key", flat=True)
+        Criterion.objects.filter(
+            scorecard__status__in=[ScorecardStatus.ACTIVE, ScorecardStatus.DRAFT], kind=CriterionKind.RATING
+        ).values_list("key", flat=True)
     )
     if criterion not in keys:
         raise ValidationError(
@@ -152,9 +152,7 @@ def tier_override_set(
         raise ValidationError({"reason": _("Say why the tier is set by hand.")})
     if expires_on is not None and expires_on <= tenant_today(tenant):
         raise ValidationError({"expires_on": _("The expiry must be in the future.")})
-    TierOverride.objects.for_tenant(tenant).filter(account=account, lifted_at__isnull=True).update(
-        lifted_at=timezone.now()
-    )
+    TierOverride.objects.filter(account=account, lifted_at__isnull=True).update(lifted_at=timezone.now())
     override = TierOverride.objects.create(
         tenant=tenant, account=account, tier=tier, reason=reason.strip(), expires_on=expires_on, set_by=_user(actor)
     )
@@ -165,7 +163,7 @@ def tier_override_set(
 
 @tenant_service
 def tier_override_lift(tenant: Tenant, *, account: Account, actor: Any = None) -> int:
-    lifted = TierOverride.objects.for_tenant(tenant).filter(account=account, lifted_at__isnull=True)
+    lifted = TierOverride.objects.filter(account=account, lifted_at__isnull=True)
     count = lifted.update(lifted_at=timezone.now())
     if count:
         audit.record(
@@ -272,7 +270,7 @@ def _create_result(cursor: Any, sql: str, params: dict[str, Any]) -> int:
 def _score_basis(tenant: Tenant, run: ScoreRun, spec: ScoringSpec) -> Basis | None:
     if run.account_id is None or not spec.ranks_only_revenue_share:
         return None
-    row = ScoreBasis.objects.for_tenant(tenant).filter(as_of=run.as_of).values_list("run_id", "snapshot", "xid").first()
+    row = ScoreBasis.objects.filter(as_of=run.as_of).values_list("run_id", "snapshot", "xid").first()
     return Basis(*row) if row else None
 
 
@@ -350,7 +348,7 @@ def score_preview(tenant: Tenant, *, scorecard: Scorecard, as_of: dt.date | None
 
 
 def next_version(tenant: Tenant) -> int:
-    return (Scorecard.objects.for_tenant(tenant).aggregate(top=Max("version"))["top"] or 0) + 1
+    return (Scorecard.objects.aggregate(top=Max("version"))["top"] or 0) + 1
 
 
 # --- scorecard versions ------------------------------------------------------------------------------
@@ -490,7 +488,7 @@ def scorecard_activate(tenant: Tenant, *, scorecard: Scorecard, actor: Any = Non
         list(scorecard.tiers.values("tier", "threshold")),
     )
     advisory_xact_lock(tenant, "scorecard")
-    Scorecard.objects.for_tenant(tenant).filter(status=ScorecardStatus.ACTIVE).update(status=ScorecardStatus.RETIRED)
+    Scorecard.objects.filter(status=ScorecardStatus.ACTIVE).update(status=ScorecardStatus.RETIRED)
     before = audit.snapshot(scorecard)
     scorecard.status = ScorecardStatus.ACTIVE
     scorecard.activated_at = timezone.now()

@@ -29,7 +29,7 @@ def execute_run(tenant: Tenant, run_id: int) -> None:
 
 @tenant_task(name="scoring.rescore_account")
 def rescore_account(tenant: Tenant, account_id: int, trigger: str = RunTrigger.EVENT) -> None:
-    account = Account.objects.for_tenant(tenant).filter(pk=account_id).first()
+    account = Account.objects.filter(pk=account_id).first()
     if account is None or account.status == "lost" or selectors.scorecard_get_active(tenant) is None:
         return
     run = services.score_run_create(tenant, trigger=trigger, account=account)

@@ -34,7 +34,7 @@ from accounts.access import readable_accounts
 from accounts.models import Account, Contact, Tier
 from accounts.selectors import user_list
 from kam.models import Membership, Role, Tenant, User
-from kam.tenancy import tenant_today
+from kam.tenancy import tenant_selector, tenant_today
 from teams.models import (
     DEFAULT_LEVEL_BY_FUNCTION,
     LEVELS_TOP_DOWN,
@@ -81,17 +81,20 @@ def link_active_q(as_of: dt.date) -> Q:
     )
 
 
+@tenant_selector
 def team_member_list_active(tenant: Tenant, *, as_of: dt.date) -> QuerySet[TeamMember]:
-    return TeamMember.objects.for_tenant(tenant).filter(member_active_q(as_of))
+    return TeamMember.objects.filter(member_active_q(as_of))
 
 
+@tenant_selector
 def counterpart_link_list_active(tenant: Tenant, *, as_of: dt.date) -> QuerySet[CounterpartLink]:
-    return CounterpartLink.objects.for_tenant(tenant).filter(link_active_q(as_of))
+    return CounterpartLink.objects.filter(link_active_q(as_of))
 
 
 # --- served accounts (accounts.access provider) ----------------------------------------------------
 
 
+@tenant_selector
 def account_id_list_served(tenant: Tenant, user: User) -> QuerySet:
     """Ids of the accounts the user serves on today: an active team membership, or leading the team.
 
@@ -100,34 +103,35 @@ def account_id_list_served(tenant: Tenant, user: User) -> QuerySet:
     """
     today = tenant_today(tenant)
     serving = team_member_list_active(tenant, as_of=today).filter(user=user, team_id=OuterRef("pk"))
-    return AccountTeam.objects.for_tenant(tenant).filter(Q(lead=user) | Exists(serving)).order_by().values("account_id")
+    return AccountTeam.objects.filter(Q(lead=user) | Exists(serving)).order_by().values("account_id")
 
 
 # --- teams ----------------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def team_get(tenant: Tenant, account: Account) -> AccountTeam | None:
     """The account's team, or None when it has none yet."""
-    return AccountTeam.objects.for_tenant(tenant).filter(account=account).select_related("lead").first()
+    return AccountTeam.objects.filter(account=account).select_related("lead").first()
 
 
+@tenant_selector
 def team_member_list(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
     return list(
         team_member_list_active(tenant, as_of=as_of).filter(team=team).select_related("user").order_by("function", "id")
     )
 
 
+@tenant_selector
 def team_member_list_former(tenant: Tenant, team: AccountTeam, *, as_of: dt.date) -> list[TeamMember]:
     return list(
-        TeamMember.objects.for_tenant(tenant)
-        .filter(team=team, until__lt=as_of)
-        .select_related("user")
-        .order_by("-until", "-id")[:50]
+        TeamMember.objects.filter(team=team, until__lt=as_of).select_related("user").order_by("-until", "-id")[:50]
     )
 
 
+@tenant_selector
 def staffing_rule_list(tenant: Tenant, tier: str | None = None) -> QuerySet[StaffingRule]:
-    rules = StaffingRule.objects.for_tenant(tenant)
+    rules = StaffingRule.objects.all()
     return rules.filter(tier=tier) if tier is not None else rules
 
 
@@ -254,6 +258,7 @@ class AccountFacts:
     tier: str
 
 
+@tenant_selector
 def coverage_list(
     tenant: Tenant,
     accounts: Iterable[Account | AccountFacts],
@@ -292,8 +297,7 @@ def coverage_list(
     contact_levels: dict[int, set[str]] = defaultdict(set)
     if level_gaps:
         for account_id, level in (
-            Contact.objects.for_tenant(tenant)
-            .filter(contact_present_q(as_of), account_id__in=ids)
+            Contact.objects.filter(contact_present_q(as_of), account_id__in=ids)
             .order_by()
             .values_list("account_id", "level")
             .distinct()
@@ -317,6 +321,7 @@ def coverage_list(
     return result
 
 
+@tenant_selector
 def coverage_get(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> Coverage:
     return coverage_list(tenant, [account], as_of=as_of)[account.pk]
 
@@ -345,6 +350,7 @@ class MatrixRow:
         return [contact for contact in self.contacts if contact.pk not in linked]
 
 
+@tenant_selector
 def counterpart_matrix_get(
     tenant: Tenant, account: Account, *, team: AccountTeam | None = None, as_of: dt.date | None = None
 ) -> list[MatrixRow]:
@@ -380,27 +386,29 @@ def counterpart_matrix_get(
     return rows
 
 
+@tenant_selector
 def counterpart_link_list_ended(
     tenant: Tenant, team: AccountTeam, *, as_of: dt.date, limit: int = 20
 ) -> list[CounterpartLink]:
     """Links no longer active (ended, or their contact left or member's last day passed): the history."""
     return list(
-        CounterpartLink.objects.for_tenant(tenant)
-        .filter(member__team=team)
+        CounterpartLink.objects.filter(member__team=team)
         .exclude(link_active_q(as_of))
         .select_related("member__user", "contact")
         .order_by("-ended_on", "-id")[:limit]
     )
 
 
+@tenant_selector
 def contact_list_present(tenant: Tenant, account: Account, *, as_of: dt.date) -> QuerySet[Contact]:
     """The account's contacts still there on the day, by name (the matrix's side, whom to link)."""
-    return Contact.objects.for_tenant(tenant).filter(contact_present_q(as_of), account=account).order_by("name", "id")
+    return Contact.objects.filter(contact_present_q(as_of), account=account).order_by("name", "id")
 
 
 # --- allocation ------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def allocation_subquery(tenant: Tenant, *, as_of: dt.date, user_ref: str = "pk") -> Subquery:
     """The total allocation % of the user the outer row names (``user_ref``): an annotation."""
     totals = (
@@ -414,6 +422,7 @@ def allocation_subquery(tenant: Tenant, *, as_of: dt.date, user_ref: str = "pk")
     return Subquery(totals, output_field=IntegerField())
 
 
+@tenant_selector
 def allocation_get(tenant: Tenant, user: User, *, as_of: dt.date | None = None) -> int:
     """The user's total allocation % over their active team memberships."""
     as_of = as_of or tenant_today(tenant)
@@ -421,6 +430,7 @@ def allocation_get(tenant: Tenant, user: User, *, as_of: dt.date | None = None) 
     return int(total or 0)
 
 
+@tenant_selector
 def allocation_list(tenant: Tenant, *, user_ids: Iterable[int], as_of: dt.date) -> dict[int, int]:
     """Each user's total allocation % over their active team memberships, by user id (one
     query; users on no team are left out)."""
@@ -434,6 +444,7 @@ def allocation_list(tenant: Tenant, *, user_ids: Iterable[int], as_of: dt.date) 
     )
 
 
+@tenant_selector
 def user_list_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -> QuerySet[User]:
     """The tenant's people (and anyone still on a team), each with ``total_allocation``,
     ``over_allocated`` and ``active_team_memberships`` (their teams, accounts, functions)."""
@@ -460,6 +471,7 @@ def user_list_with_allocation(tenant: Tenant, *, as_of: dt.date | None = None) -
     )
 
 
+@tenant_selector
 def user_list_suggested(
     tenant: Tenant, *, team: AccountTeam | None, function: str, as_of: dt.date | None = None, limit: int = 3
 ) -> list[User]:
@@ -494,6 +506,7 @@ class SlotProposal:
         return self.gap.level or DEFAULT_LEVEL_BY_FUNCTION.get(self.gap.function, Level.OPERATIONAL)
 
 
+@tenant_selector
 def slot_proposal_list(
     tenant: Tenant, account: Account, *, as_of: dt.date | None = None, limit: int = 3
 ) -> list[SlotProposal]:
@@ -514,6 +527,7 @@ def slot_proposal_list(
 # --- overview --------------------------------------------------------------------------------------
 
 
+@tenant_selector
 def key_account_list(tenant: Tenant, membership: Membership, *, tier: str = "") -> QuerySet[Account]:
     """The S and A accounts the member reads (those of ``tier`` only, when given), each with
     its team (``team_list``) and lead."""
@@ -524,13 +538,14 @@ def key_account_list(tenant: Tenant, membership: Membership, *, tier: str = "") 
         accounts.prefetch_related(
             Prefetch(
                 "teams",
-                queryset=AccountTeam.objects.for_tenant(tenant).select_related("lead"),
+                queryset=AccountTeam.objects.select_related("lead"),
                 to_attr="team_list",
             )
         ).order_by("-tier", "-score", "name", "id")  # S before A
     )
 
 
+@tenant_selector
 def key_account_count(tenant: Tenant, membership: Membership) -> dict[str, int]:
     """How many S (``s``) and A (``a``) accounts the member reads."""
     return (
@@ -551,10 +566,12 @@ def with_overdue(actions: QuerySet[PlanAction], as_of: dt.date) -> QuerySet[Plan
     )
 
 
+@tenant_selector
 def account_plan_list(tenant: Tenant, account: Account) -> QuerySet[AccountPlan]:
-    return AccountPlan.objects.for_tenant(tenant).filter(account=account).order_by("-period_start", "-id")
+    return AccountPlan.objects.filter(account=account).order_by("-period_start", "-id")
 
 
+@tenant_selector
 def account_plan_get_current(tenant: Tenant, account: Account, *, as_of: dt.date | None = None) -> AccountPlan | None:
     """The plan whose period covers the day; else the one that started last."""
     as_of = as_of or tenant_today(tenant)
@@ -562,28 +579,27 @@ def account_plan_get_current(tenant: Tenant, account: Account, *, as_of: dt.date
     return plans.filter(period_start__lte=as_of, period_end__gte=as_of).first() or plans.first()
 
 
+@tenant_selector
 def initiative_list(tenant: Tenant, plan: AccountPlan) -> QuerySet[Initiative]:
-    return Initiative.objects.for_tenant(tenant).filter(plan=plan).order_by("id")
+    return Initiative.objects.filter(plan=plan).order_by("id")
 
 
+@tenant_selector
 def plan_action_list(tenant: Tenant, plan: AccountPlan, *, as_of: dt.date | None = None) -> QuerySet[PlanAction]:
     as_of = as_of or tenant_today(tenant)
-    actions = PlanAction.objects.for_tenant(tenant).filter(plan=plan).select_related("owner", "initiative")
+    actions = PlanAction.objects.filter(plan=plan).select_related("owner", "initiative")
     return with_overdue(actions, as_of).order_by("due_on", "id")
 
 
+@tenant_selector
 def plan_action_list_open(
     tenant: Tenant, membership: Membership, *, as_of: dt.date | None = None
 ) -> QuerySet[PlanAction]:
     """The member's open and in-progress actions on the accounts they read, the most urgent first."""
     as_of = as_of or tenant_today(tenant)
-    actions = (
-        PlanAction.objects.for_tenant(tenant)
-        .filter(
-            owner=membership.user,
-            status__in=list(OPEN_STATUSES),
-            plan__account__in=readable_accounts(tenant, membership).values("pk"),
-        )
-        .select_related("plan__account", "initiative")
-    )
+    actions = PlanAction.objects.filter(
+        owner=membership.user,
+        status__in=list(OPEN_STATUSES),
+        plan__account__in=readable_accounts(tenant, membership).values("pk"),
+    ).select_related("plan__account", "initiative")
     return with_overdue(actions, as_of).order_by("due_on", "id")

@@ -145,7 +145,7 @@ def staffing_rule_delete(tenant: Tenant, *, rule: StaffingRule, actor: Any = Non
 def team_create(tenant: Tenant, *, account: Account, lead: User | None = None, actor: Any = None) -> AccountTeam:
     _check_same_tenant(tenant, account=account)
     _check_tenant_user(tenant, "lead", lead)
-    if AccountTeam.objects.for_tenant(tenant).filter(account=account).exists():
+    if AccountTeam.objects.filter(account=account).exists():
         raise ValidationError({"account": _("This account has a team already.")})
     return _create(tenant, AccountTeam, {"account": account, "lead": lead}, actor=actor)
 
@@ -153,7 +153,7 @@ def team_create(tenant: Tenant, *, account: Account, lead: User | None = None, a
 @tenant_service
 def team_get_or_create(tenant: Tenant, *, account: Account, actor: Any = None) -> AccountTeam:
     _check_same_tenant(tenant, account=account)
-    team = AccountTeam.objects.for_tenant(tenant).filter(account=account).first()
+    team = AccountTeam.objects.filter(account=account).first()
     return team if team is not None else team_create(tenant, account=account, actor=actor)
 
 
@@ -303,11 +303,7 @@ def counterpart_link_create(
 ) -> CounterpartLink:
     today = tenant_today(tenant)
     _check_link(tenant, member, contact, today)
-    if (
-        CounterpartLink.objects.for_tenant(tenant)
-        .filter(member=member, contact=contact, ended_on__isnull=True)
-        .exists()
-    ):
+    if CounterpartLink.objects.filter(member=member, contact=contact, ended_on__isnull=True).exists():
         raise ValidationError({"contact": _("These two are linked already.")})
     data = {
         "member": member,

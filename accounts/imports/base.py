@@ -31,7 +31,7 @@ class AccountIndex:
         self.parent_of: dict[int, int | None] = {}
         self.name_of: dict[int, str] = {}
         self.code_of: dict[int, str] = {}
-        rows = Account.objects.for_tenant(tenant).values_list("id", "name", "credit_code", "parent_id")
+        rows = Account.objects.values_list("id", "name", "credit_code", "parent_id")
         for pk, name, code, parent_id in rows.iterator(chunk_size=5000):
             if code:
                 self.by_code[code] = pk

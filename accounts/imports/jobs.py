@@ -269,4 +269,4 @@ def import_job_discard(tenant: Tenant, job: ImportJob) -> bool:
 
 
 def import_jobs_recent(tenant: Tenant) -> QuerySet[ImportJob]:
-    return ImportJob.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-id")
+    return ImportJob.objects.select_related("created_by").order_by("-created_at", "-id")

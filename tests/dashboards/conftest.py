@@ -48,7 +48,7 @@ def drop_cache() -> None:
 def score_run(tenant: Tenant, as_of: dt.date, snapshots: dict[Account, tuple[str, str]], **pareto: Any) -> ScoreRun:
     """A finished full score run with one snapshot per account: {account: (tier, revenue_12m)}."""
     with tenant_context(tenant):
-        scorecard = Scorecard.objects.for_tenant(tenant).first() or scorecard_seed_default(tenant)
+        scorecard = Scorecard.objects.first() or scorecard_seed_default(tenant)
         run = ScoreRun.objects.create(
             tenant=tenant,
             trigger="manual",
