@@ -16,6 +16,12 @@ from kam.db import owner_connection
 from kam.models import ApiToken, Membership, Role, Tenant, User
 from kam.tenancy import tenant_context
 from tests import factories
+from tests.sqlaudit import audit
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every statement of the session is checked for its tenant filter (tests/sqlaudit.py).
+    config.pluginmanager.register(audit, "kam-sqlaudit")
 
 
 @pytest.fixture(scope="session")

@@ -94,7 +94,7 @@ def test_parent_cycle_is_refused_by_the_database(tenant):
     a = AccountFactory(tenant=tenant)
     b = AccountFactory(tenant=tenant, parent=a)
     with tenant_context(tenant), pytest.raises(IntegrityError, match="cycle"):
-        raw("UPDATE accounts_account SET parent_id = %s WHERE id = %s", [b.pk, a.pk])
+        raw("UPDATE accounts_account SET parent_id = %s WHERE tenant_id = %s AND id = %s", [b.pk, tenant.pk, a.pk])
 
 
 def test_parent_of_another_tenant_is_refused(tenant, other_tenant):
@@ -103,7 +103,10 @@ def test_parent_of_another_tenant_is_refused(tenant, other_tenant):
         services.account_create(tenant, name="x", parent=foreign)
     mine = AccountFactory(tenant=tenant)
     with tenant_context(tenant), pytest.raises(IntegrityError, match="not an account of this tenant"):
-        raw("UPDATE accounts_account SET parent_id = %s WHERE id = %s", [foreign.pk, mine.pk])
+        raw(
+            "UPDATE accounts_account SET parent_id = %s WHERE tenant_id = %s AND id = %s",
+            [foreign.pk, tenant.pk, mine.pk],
+        )
 
 
 # --- orders, invoices, events -------------------------------------------------------------------

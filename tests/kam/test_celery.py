@@ -13,11 +13,13 @@ from kam.celery import app
 from kam.models import ApiToken
 from kam.tasks import tenant_task
 from tests.factories import AccountFactory, TenantFactory
+from tests.sqlaudit import audit
 
 
 @tenant_task(name="tests.report_visible_accounts")
 def report_visible_accounts(tenant, marker: str) -> None:
-    with connection.cursor() as cursor:
+    # unfiltered on purpose (tests/sqlaudit.py): the database alone must keep tenants apart
+    with audit.expecting(), connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT tenant_id FROM accounts_account")
         raw_ids = sorted(row[0] for row in cursor.fetchall())
     names = sorted(Account.objects.values_list("name", flat=True))

@@ -525,7 +525,7 @@ def test_an_account_deleted_by_any_statement_takes_its_assessments_along(tenant,
         services.health_assess(tenant, as_of=day, run=services.risk_run_create(tenant, kind=RunKind.HEALTH, as_of=day))
     with tenant_context(tenant), connection.cursor() as cursor:
         # not through the ORM, whose collector would delete the assessments first
-        cursor.execute("DELETE FROM accounts_account WHERE id = %s", [gone.pk])
+        cursor.execute("DELETE FROM accounts_account WHERE tenant_id = %s AND id = %s", [tenant.pk, gone.pk])
         names = set(HealthAssessment.objects.values_list("account__name", flat=True))
         assert (HealthAssessment.objects.count(), names) == (2, {"kept"})
 

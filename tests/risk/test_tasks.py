@@ -89,7 +89,9 @@ def test_execute_run_runs_a_queued_run_once(tenant, policy):
 def test_a_failing_step_fails_the_run_and_tells_the_integrators(tenant, policy, monkeypatch):
     services.webhook_endpoint_create(tenant, url="https://kam-hooks.invalid/x", events=["risk_run.failed"])
     AccountFactory(tenant=tenant)
-    monkeypatch.setattr(engine, "HEALTH_CREATE_RESULT_SQL", "SELECT no_such_column FROM accounts_account")
+    monkeypatch.setattr(
+        engine, "HEALTH_CREATE_RESULT_SQL", "SELECT no_such_column FROM accounts_account WHERE tenant_id = %(tenant)s"
+    )
     run = services.risk_run_execute(tenant, run=services.risk_run_create(tenant, as_of=D))
     assert run.status == "failed"
     assert "no_such_column" in run.error
