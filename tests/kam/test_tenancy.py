@@ -27,18 +27,21 @@ def settings_sent(queries: CaptureQueriesContext) -> list[str]:
 
 def test_the_tenant_is_set_with_set_local_and_cleared_with_an_empty_one(tenant, other_tenant):
     # Citus passes SET LOCAL on to its workers, never set_config()
-    with CaptureQueriesContext(connection) as queries, tenant_context(tenant):
-        with tenant_context(other_tenant):
-            pass
+    with CaptureQueriesContext(connection) as queries, tenant_context(tenant), tenant_context(other_tenant):
+        pass
     assert settings_sent(queries) == [
         f"SET LOCAL app.tenant_id = '{tenant.pk}'",
         f"SET LOCAL app.tenant_id = '{other_tenant.pk}'",
         f"SET LOCAL app.tenant_id = '{tenant.pk}'",  # the outer tenant back after the inner block
         "SET LOCAL app.tenant_id = ''",  # and none after the outer one (the test's transaction goes on)
     ]
-    with CaptureQueriesContext(connection) as queries, tenant_context(tenant):
-        with tenant_context(other_tenant), tenant_context(other_tenant):
-            pass
+    with (
+        CaptureQueriesContext(connection) as queries,
+        tenant_context(tenant),
+        tenant_context(other_tenant),
+        tenant_context(other_tenant),
+    ):
+        pass
     # the innermost block, of the same tenant, leaves the setting as it is
     assert [sql.split(" = ")[1] for sql in settings_sent(queries)] == [
         f"'{tenant.pk}'",
