@@ -53,7 +53,13 @@ class Account(TenantOwnedModel):
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+        db_constraint=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -134,7 +140,9 @@ class Attitude(models.TextChoices):
 
 
 class Contact(TenantOwnedModel):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("account"), db_constraint=False
+    )
     name = models.CharField(_("name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
@@ -142,7 +150,13 @@ class Contact(TenantOwnedModel):
     buying_role = models.CharField(_("buying role"), max_length=16, choices=BuyingRole.choices, default=BuyingRole.USER)
     attitude = models.CharField(_("attitude"), max_length=16, choices=Attitude.choices, default=Attitude.NEUTRAL)
     reports_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports", verbose_name=_("reports to")
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("reports to"),
+        db_constraint=False,
     )
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -173,7 +187,9 @@ class Contact(TenantOwnedModel):
 class Order(TenantOwnedModel):
     """A purchase record. Re-sending one with the same external_ref changes nothing."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"), db_constraint=False
+    )
     order_date = models.DateField(_("order date"))
     amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     cost = models.DecimalField(_("cost"), **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
@@ -213,7 +229,9 @@ class Order(TenantOwnedModel):
 
 
 class Invoice(TenantOwnedModel):
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("account"), db_constraint=False
+    )
     number = models.CharField(_("number"), max_length=64)
     issued_on = models.DateField(_("issued on"))
     due_on = models.DateField(_("due on"))
@@ -277,7 +295,7 @@ class InteractionKind(models.TextChoices):
 
 class Interaction(TenantOwnedModel):
     account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, related_name="interactions", verbose_name=_("account")
+        Account, on_delete=models.CASCADE, related_name="interactions", verbose_name=_("account"), db_constraint=False
     )
     contact = models.ForeignKey(
         Contact,
@@ -286,6 +304,7 @@ class Interaction(TenantOwnedModel):
         blank=True,
         related_name="interactions",
         verbose_name=_("contact"),
+        db_constraint=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -338,7 +357,9 @@ REVIEW_EVENT_KINDS = frozenset({EventKind.LEADERSHIP_CHANGE, EventKind.MERGER})
 class Event(TenantOwnedModel):
     """A signal that should move the tier now (动态调整)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="events", verbose_name=_("account"), db_constraint=False
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=EventKind.choices)
     occurred_on = models.DateField(_("occurred on"))
     impact_points = models.DecimalField(_("impact points"), max_digits=6, decimal_places=2)
@@ -372,7 +393,9 @@ class Event(TenantOwnedModel):
 
 
 class Contract(TenantOwnedModel):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("account"), db_constraint=False
+    )
     title = models.CharField(pgettext_lazy("contract", "title"), max_length=200)
     start_on = models.DateField(_("start"))
     end_on = models.DateField(_("end"))

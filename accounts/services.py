@@ -31,6 +31,7 @@ from accounts.models import (
 from kam import audit
 from kam.models import AuditAction, Tenant, User
 from kam.records import UNSET, check_same_tenant, create_record, delete_record, given, update_record
+from kam.runs import wait_for_account_readers
 from kam.tenancy import tenant_service
 
 M = TypeVar("M", bound=models.Model)
@@ -189,6 +190,9 @@ def account_archive(tenant: Tenant, *, account: Account, actor: Any = None) -> A
 
 @tenant_service
 def account_delete(tenant: Tenant, *, account: Account, actor: Any = None) -> None:
+    # First, before any account row is locked: the jobs that read the accounts finish, and
+    # no new one starts until this commits (no job writes a row for the deleted account).
+    wait_for_account_readers(tenant)
     if account.orders.exists() or account.invoices.exists():
         raise ValidationError(
             _("%(name)s has orders or invoices; archive it (status lost) instead of deleting its history.")

@@ -276,11 +276,15 @@ def import_tenant(path: Path) -> Restored:
             restorer = _Restorer(archive, manifest)
             return restorer.run()
     except IntegrityError as exc:
-        raise BackupError(
-            "this database already uses ids of the archive's rows (another tenant's data, or the same tenant under "
-            "another slug); restore into an empty database, or into the one the tenant was exported from after "
-            f"deleting it there. Nothing was written. ({str(exc).splitlines()[0]})"
-        ) from exc
+        raise _ids_taken(str(exc).splitlines()[0]) from exc
+
+
+def _ids_taken(detail: str) -> BackupError:
+    return BackupError(
+        "this database already uses ids of the archive's rows (another tenant's data, or the same tenant under "
+        "another slug); restore into an empty database, or into the one the tenant was exported from after "
+        f"deleting it there. Nothing was written. ({detail})"
+    )
 
 
 class _Restorer:
@@ -300,6 +304,7 @@ class _Restorer:
         self._insert(Membership, omit_id=True)
         self._insert(ApiToken, id_map="_kam_token_map")
         tenant = Tenant.objects.get(pk=self.tenant_id)
+        self._refuse_taken_ids()
         with tenant_context(tenant):
             for model in tenant_models():
                 self._insert(model)
@@ -316,7 +321,7 @@ class _Restorer:
     def _drop_staging(self) -> None:
         """The TEMP tables go at commit anyway; dropped now for a caller that goes on in the transaction."""
         with connection.cursor() as cursor:
-            for table in [*self.stages.values(), "_kam_user_map", "_kam_token_map", "_kam_links"]:
+            for table in [*self.stages.values(), "_kam_user_map", "_kam_token_map", "_kam_archive_ids", "_kam_links"]:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _stage_all(self) -> None:
@@ -395,6 +400,34 @@ class _Restorer:
             )
             cursor.execute(f"ALTER TABLE {map_table} ADD PRIMARY KEY (old)")
             cursor.execute(f"ANALYZE {map_table}")
+
+    def _refuse_taken_ids(self) -> None:
+        """The rows' ids must be free in every tenant: ids are unique per table, but a tenant
+        table's primary key is (tenant_id, id), which refuses an id taken only within one
+        tenant, and row-level security shows one tenant at a time: so each other tenant is
+        asked in turn, one statement for all tables (its rows against the archive's ids)."""
+        ids = "_kam_archive_ids"
+        tables = [model._meta.db_table for model in tenant_models()]
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE {ids} (tbl text NOT NULL, id bigint NOT NULL) ON COMMIT DROP")
+            for table in tables:
+                cursor.execute(
+                    f"INSERT INTO {ids} SELECT %s, (s.line::json ->> 'id')::bigint FROM {self.stages[table]} s",
+                    [table],
+                )
+            cursor.execute(f"ALTER TABLE {ids} ADD PRIMARY KEY (tbl, id)")
+            cursor.execute(f"ANALYZE {ids}")
+        probe = " UNION ALL ".join(
+            f"(SELECT i.tbl, i.id FROM {_quote(table)} x JOIN {ids} i ON i.tbl = %s AND i.id = x.id"
+            " WHERE x.tenant_id = %s LIMIT 1)"
+            for table in tables
+        )
+        for other in Tenant.objects.exclude(pk=self.tenant_id).order_by("pk"):
+            with tenant_context(other), connection.cursor() as cursor:
+                cursor.execute(probe, [value for table in tables for value in (table, other.pk)])
+                taken = cursor.fetchone()
+            if taken:
+                raise _ids_taken(f"{taken[0]} id {taken[1]}")
 
     # -- rows
 

@@ -1,15 +1,20 @@
-"""System checks that keep the tenancy rules of DESIGN section 2 true as apps grow.
+"""System checks that keep the tenancy rules of DESIGN sections 2 and 10 true as apps grow.
 
-The database half (every tenant table has RLS enabled, forced and the policy) is
-checked against a live database by tests/kam/test_rls.py.
+The database half is checked against a live database: every tenant table has RLS enabled,
+forced and the policy (tests/kam/test_rls.py); its primary key is (tenant_id, id) and its
+foreign keys to tenant tables are composite (tests/kam/test_schema.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core import checks
 from django.db.models import UniqueConstraint
+from django.db.models.fields import AutoFieldMixin
+
+from kam import schema
 
 
 @checks.register(checks.Tags.models)
@@ -19,6 +24,7 @@ def tenant_models_follow_the_rules(app_configs: Any = None, **kwargs: Any) -> li
     errors: list[checks.CheckMessage] = []
     for model in tenant_owned_models():
         label = model._meta.label
+        errors.extend(_key_errors(model))
         for field in model._meta.get_fields():
             if getattr(field, "concrete", False) and field.unique and not field.primary_key:
                 errors.append(
@@ -58,4 +64,69 @@ def tenant_models_follow_the_rules(app_configs: Any = None, **kwargs: Any) -> li
                         id="kam.E003",
                     )
                 )
+    return errors
+
+
+@checks.register(checks.Tags.models)
+def platform_models_name_no_tenant_rows(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A platform table (no tenant) holding a foreign key to a tenant table: its rows would
+    point into the tenants' rows from outside any tenant, which no database distributed by
+    tenant accepts either (a reference table cannot name a distributed one)."""
+    errors: list[checks.CheckMessage] = []
+    for model in apps.get_models(include_auto_created=True):
+        if schema.is_tenant_model(model):
+            continue
+        for field in model._meta.concrete_fields:
+            if field.many_to_one and schema.is_tenant_model(field.related_model):
+                errors.append(
+                    checks.Error(
+                        f"{model._meta.label}.{field.name} names a tenant table from a table without tenant.",
+                        hint="Make the model tenant-owned (inherit TenantOwnedModel).",
+                        obj=model,
+                        id="kam.E007",
+                    )
+                )
+    return errors
+
+
+def _key_errors(model: Any) -> list[checks.CheckMessage]:
+    """The rules of kam/schema.py: the automatic id as pk (the database key is (tenant_id, id)),
+    foreign keys only to tenant and platform tables, none of them simple between tenant tables."""
+    label = model._meta.label
+    errors: list[checks.CheckMessage] = []
+    pk = model._meta.pk
+    if pk.name != "id" or not isinstance(pk, AutoFieldMixin):
+        errors.append(
+            checks.Error(
+                f"{label}: the primary key is {pk.name}, not the automatic id.",
+                hint="Tenant tables are keyed (tenant_id, id) in the database; keep Django's id as the pk.",
+                obj=model,
+                id="kam.E006",
+            )
+        )
+    for field in model._meta.concrete_fields:
+        if not field.many_to_one:
+            continue
+        target = field.related_model
+        if schema.is_tenant_model(target):
+            if field.db_constraint:
+                errors.append(
+                    checks.Error(
+                        f"{label}.{field.name} would get a simple foreign key ({field.column} -> id) to the tenant "
+                        f"table {target._meta.db_table}.",
+                        hint="Declare it db_constraint=False; its migration adds CompositeForeignKey (kam/schema.py), "
+                        "or nothing in a table without database foreign keys.",
+                        obj=model,
+                        id="kam.E004",
+                    )
+                )
+        elif target._meta.label not in schema.REFERENCE_MODELS:
+            errors.append(
+                checks.Error(
+                    f"{label}.{field.name} names {target._meta.label}, neither a tenant table nor a platform table.",
+                    hint=f"Tenant tables may name each other and {', '.join(sorted(schema.REFERENCE_MODELS))}.",
+                    obj=model,
+                    id="kam.E005",
+                )
+            )
     return errors

@@ -339,7 +339,10 @@ class TenantOwnedModel(models.Model):
     when a tenant table lacks the policy or has a unique constraint without tenant.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    # No index of its own: the primary key in the database, (tenant_id, id), leads with it (kam/schema.py).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
 
     objects = TenantManager()
 

@@ -3,8 +3,9 @@
 
 The lock: a job takes it inside its transaction, on the connection that writes (on Citus,
 the coordinator); the lock is released when the transaction ends. The key is the pair
-(crc32 of the job's name, tenant id), so database triggers that must wait for a job
-(scoring and risk migrations) compute the same key.
+(crc32 of the job's name, tenant id). Whatever must wait for a job takes the same lock in
+the application, never in a database trigger (which on Citus runs on a worker): deleting
+accounts waits for the jobs that read them (``wait_for_account_readers``).
 
 The life of a run: created queued (who started it, as of which day), queued to a worker
 once the creating transaction commits, claimed (running, since when), its progress, and
@@ -72,6 +73,24 @@ def advisory_xact_lock(tenant: Tenant, name: str, *, wait: bool = True) -> bool:
             return True
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [lock_class(name), tenant.pk])
         return bool(cursor.fetchone()[0])
+
+
+# The jobs that read a tenant's accounts and write rows naming them that have no foreign key
+# in the database (the score run's snapshots, the health assessment's rows), by their locks'
+# names. Names, not imports: the jobs belong to apps above accounts, which deletes accounts.
+ACCOUNT_READING_JOBS = ("score", "risk:health")
+
+
+def wait_for_account_readers(tenant: Tenant) -> None:
+    """Before deleting accounts: wait until no job that reads them runs in the tenant, and keep
+    any from starting until the transaction ends, so that none writes a row for an account
+    deleted meanwhile (the account's rows go with it by triggers, the job's included once it
+    committed). Call it before the transaction locks any account row, which the jobs update.
+
+    In the application rather than in a trigger: a trigger runs beside the tenant's shard on
+    a database distributed by tenant (Citus), and the jobs hold their locks on the coordinator."""
+    for name in ACCOUNT_READING_JOBS:
+        advisory_xact_lock(tenant, name)
 
 
 # --- the life of a run -------------------------------------------------------------------------------

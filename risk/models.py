@@ -154,7 +154,9 @@ class ConcentrationSnapshot(TenantOwnedModel):
     its descendants count as one customer), with the per-account figures beside them.
     One per day: a re-run of the day replaces it."""
 
-    run = models.ForeignKey(RiskRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    run = models.ForeignKey(
+        RiskRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
     as_of = models.DateField(_("as of"))
     total_revenue_12m = models.DecimalField(_("total revenue, last 12 months"), **MONEY)
     group_count = models.PositiveIntegerField(_("customer groups with revenue"), default=0)
@@ -201,8 +203,10 @@ class HealthAssessment(TenantOwnedModel):
     # index, which leads with tenant and account), and every index costs the nightly INSERT of one
     # row per account. Nor are there foreign keys in the database: their checks took longer than
     # the INSERT itself (1.4 s for 100,000 rows). Deletes still cascade: Django's collector for
-    # deletes through the ORM, and triggers on accounts_account for any other (risk migration 0002),
-    # which also make an account delete wait for a running health assessment of its tenant.
+    # deletes through the ORM, and a trigger on accounts_account for any other (risk migration
+    # 0002); an account delete waits for a running health assessment of its tenant first
+    # (accounts.services.account_delete takes its lock). The tenant key's db_constraint=False
+    # says the table has no foreign keys at all (kam/schema.py).
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
@@ -343,6 +347,7 @@ class RiskAlert(TenantOwnedModel):
         related_name="risk_alerts",
         verbose_name=_("account"),
         help_text=_("The subject; empty for a tenant-wide alert (top 5 share, HHI)."),
+        db_constraint=False,
     )
     dedupe_key = models.CharField(_("dedupe key"), max_length=200)
     details = models.JSONField(_("details"), default=dict, blank=True)
@@ -356,7 +361,13 @@ class RiskAlert(TenantOwnedModel):
     )
     snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
     run = models.ForeignKey(
-        RiskRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text=_("Last evaluated by.")
+        RiskRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Last evaluated by."),
+        db_constraint=False,
     )
     opened_at = models.DateTimeField(_("opened"))
     updated_at = models.DateTimeField(_("updated"))
@@ -408,7 +419,11 @@ class ContingencyPlan(TenantOwnedModel):
     """替代市场培育计划 / 突发流失应急预案 for an account above a concentration line."""
 
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="contingency_plans", verbose_name=_("account")
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="contingency_plans",
+        verbose_name=_("account"),
+        db_constraint=False,
     )
     kind = models.CharField(_("kind"), max_length=24, choices=ContingencyKind.choices)
     title = models.CharField(_("title"), max_length=200, blank=True)
@@ -495,7 +510,9 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(TenantOwnedModel):
     """One event for one endpoint, and the outcome of its attempts (the delivery log)."""
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
     event = models.CharField(_("event"), max_length=32)
     event_id = models.UUIDField(_("event id"), help_text=_("Sent as X-KAM-Delivery; the same on every attempt."))
     payload = models.JSONField(_("payload"))
@@ -530,7 +547,9 @@ class Notification(TenantOwnedModel):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32)
-    alert = models.ForeignKey(RiskAlert, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    alert = models.ForeignKey(
+        RiskAlert, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_constraint=False
+    )
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("text"), blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)

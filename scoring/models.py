@@ -76,7 +76,7 @@ class Normalization(models.TextChoices):
 
 
 class Criterion(TenantOwnedModel):
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria")
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria", db_constraint=False)
     key = models.SlugField(_("key"), max_length=40)
     label_zh = models.CharField(_("label (Chinese)"), max_length=60)
     label_en = models.CharField(_("label (English)"), max_length=60)
@@ -118,7 +118,7 @@ class Criterion(TenantOwnedModel):
 class TierRule(TenantOwnedModel):
     """A tier of a scorecard version: its threshold and optional revenue gate."""
 
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="tiers")
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="tiers", db_constraint=False)
     tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
     threshold = models.DecimalField(_("minimum score"), max_digits=5, decimal_places=2)
     min_revenue_12m = models.DecimalField(
@@ -140,7 +140,9 @@ class TierRule(TenantOwnedModel):
 class Rating(TenantOwnedModel):
     """A qualitative rating 1..5 of one criterion for an account; history is kept, the latest counts."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="ratings")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="ratings", db_constraint=False
+    )
     criterion = models.SlugField(_("criterion"), max_length=40)
     value = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
     comment = models.TextField(_("comment"), blank=True)
@@ -170,7 +172,7 @@ class RunTrigger(models.TextChoices):
 
 class ScoreRun(TenantRun):
     trigger = models.CharField(_("trigger"), max_length=8, choices=RunTrigger.choices)
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="runs")
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="runs", db_constraint=False)
     account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.CASCADE,
@@ -178,6 +180,7 @@ class ScoreRun(TenantRun):
         blank=True,
         related_name="+",
         help_text=_("Set when only this account was rescored."),
+        db_constraint=False,
     )
     accounts_scored = models.PositiveIntegerField(_("accounts scored"), default=0)
     moved_up = models.PositiveIntegerField(_("moved up"), default=0)
@@ -238,9 +241,10 @@ class AccountScore(TenantOwnedModel):
     # their checks, one per row and key at commit, were the largest part of a large run's
     # commit. The one statement that writes snapshots takes the tenant from row-level
     # security, the run from the row it holds locked and the accounts from the accounts
-    # table; an account deleted meanwhile waits for the run and then takes its snapshots
-    # along (triggers of migration 0002). Django deletes snapshots with their run, account
-    # or tenant as before.
+    # table; an account deleted meanwhile waits for the run (accounts.services.account_delete
+    # takes the run's lock first) and then takes its snapshots along (a trigger of migration
+    # 0002). Django deletes snapshots with their run, account or tenant as before. The
+    # tenant key's db_constraint=False says the table has no foreign keys at all (kam/schema.py).
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
@@ -305,7 +309,9 @@ class AccountScore(TenantOwnedModel):
 class TierOverride(TenantOwnedModel):
     """等级调整（人工）: a director's tier for an account, with a reason, until it expires or is lifted."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_overrides")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="tier_overrides", db_constraint=False
+    )
     tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
     reason = models.TextField(_("reason"))
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -330,7 +336,7 @@ class ScoreBasis(TenantOwnedModel):
     One row per tenant, replaced by every full run in its own transaction.
     """
 
-    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     as_of = models.DateField(_("as of"))
     # pg_current_snapshot() of the run's statement, as text: which transactions it saw; and the
     # run's own transaction, which the snapshot shows only up to that statement.

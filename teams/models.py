@@ -71,7 +71,11 @@ class AccountTeam(TenantOwnedModel):
     """The dedicated service team of one account (a "virtual company" service unit)."""
 
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="teams", verbose_name=_("account")
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="teams",
+        verbose_name=_("account"),
+        db_constraint=False,
     )
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -102,7 +106,9 @@ class AccountTeam(TenantOwnedModel):
 
 
 class TeamMember(TenantOwnedModel):
-    team = models.ForeignKey(AccountTeam, on_delete=models.CASCADE, related_name="members", verbose_name=_("team"))
+    team = models.ForeignKey(
+        AccountTeam, on_delete=models.CASCADE, related_name="members", verbose_name=_("team"), db_constraint=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships", verbose_name=_("person")
     )
@@ -155,10 +161,14 @@ class CounterpartLink(TenantOwnedModel):
     """One of our team members facing one customer contact, with the relationship now and the one aimed at."""
 
     member = models.ForeignKey(
-        TeamMember, on_delete=models.CASCADE, related_name="links", verbose_name=_("team member")
+        TeamMember, on_delete=models.CASCADE, related_name="links", verbose_name=_("team member"), db_constraint=False
     )
     contact = models.ForeignKey(
-        "accounts.Contact", on_delete=models.CASCADE, related_name="counterpart_links", verbose_name=_("contact")
+        "accounts.Contact",
+        on_delete=models.CASCADE,
+        related_name="counterpart_links",
+        verbose_name=_("contact"),
+        db_constraint=False,
     )
     strength = models.CharField(
         _("relationship now"), max_length=16, choices=Strength.choices, default=Strength.UNKNOWN
@@ -259,7 +269,11 @@ class AccountPlan(TenantOwnedModel):
     """客户计划: a period's objectives for one account, its initiatives and actions."""
 
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="plans", verbose_name=_("account")
+        "accounts.Account",
+        on_delete=models.CASCADE,
+        related_name="plans",
+        verbose_name=_("account"),
+        db_constraint=False,
     )
     title = models.CharField(_("title"), max_length=200, blank=True)
     period_start = models.DateField(_("period start"))
@@ -297,7 +311,9 @@ class InitiativeKind(models.TextChoices):
 
 
 class Initiative(TenantOwnedModel):
-    plan = models.ForeignKey(AccountPlan, on_delete=models.CASCADE, related_name="initiatives", verbose_name=_("plan"))
+    plan = models.ForeignKey(
+        AccountPlan, on_delete=models.CASCADE, related_name="initiatives", verbose_name=_("plan"), db_constraint=False
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=InitiativeKind.choices)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -325,7 +341,9 @@ OPEN_STATUSES = frozenset({ActionStatus.OPEN, ActionStatus.IN_PROGRESS})
 
 
 class PlanAction(TenantOwnedModel):
-    plan = models.ForeignKey(AccountPlan, on_delete=models.CASCADE, related_name="actions", verbose_name=_("plan"))
+    plan = models.ForeignKey(
+        AccountPlan, on_delete=models.CASCADE, related_name="actions", verbose_name=_("plan"), db_constraint=False
+    )
     initiative = models.ForeignKey(
         Initiative,
         on_delete=models.SET_NULL,
@@ -333,6 +351,7 @@ class PlanAction(TenantOwnedModel):
         blank=True,
         related_name="actions",
         verbose_name=_("initiative"),
+        db_constraint=False,
     )
     title = models.CharField(_("title"), max_length=200)
     owner = models.ForeignKey(

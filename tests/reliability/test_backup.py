@@ -182,6 +182,21 @@ def test_a_restore_into_a_database_that_uses_its_ids_writes_nothing(world, tmp_p
     assert not Tenant.objects.filter(slug="backup-src").exists()
 
 
+def test_ids_another_tenant_uses_are_refused_though_the_primary_key_is_per_tenant(world, tmp_path):
+    # given: the archive of a tenant without API tokens (whose unique hashes would collide
+    # first), and the tenant still there under another slug: its rows' ids are taken, in
+    # another tenant now, which the key (tenant_id, id) alone would not refuse
+    ApiToken.objects.filter(tenant=world.tenant).delete()
+    path = export(world.tenant, tmp_path)
+    Tenant.objects.filter(pk=world.tenant.pk).update(slug="backup-renamed")
+    tenants_before = Tenant.objects.count()
+    # when
+    with pytest.raises(CommandError, match="already uses ids of the archive's rows.*Nothing was written"):
+        call_command("import_tenant", str(path))
+    # then
+    assert Tenant.objects.count() == tenants_before
+
+
 def test_an_existing_slug_a_damaged_archive_and_another_schema_are_refused(world, tmp_path):
     path = export(world.tenant, tmp_path)
     # the tenant exists
