@@ -9,10 +9,11 @@ On the coordinator, as the owner role (it owns the tables), in one transaction:
    between two of them) is distributed on ``tenant_id``, parents before children, all in
    one co-location group with ``accounts_account`` (first in that order): a tenant's rows
    of every table live on one worker;
-3. the foreign keys from tenant tables to reference tables are dropped before step 1 and
-   added again after step 2. Citus requires it: a plain table that references a table
-   turned into a reference table becomes a Citus local table, and a Citus local table
-   with an identity column (every ``id`` here) can no longer be distributed;
+3. the foreign keys of the tenant tables being distributed are dropped before step 1 and
+   added again after step 2. Citus requires it for those to reference tables: a plain
+   table that references a table turned into a reference table becomes a Citus local
+   table, and a Citus local table with an identity column (every ``id`` here) can no
+   longer be distributed. For those between tenant tables, see distribute();
 4. row-level security (kam/rls.py) and the app role's grants are applied again where a
    shard lacks them.
 
@@ -51,6 +52,8 @@ REFERENCE_MODELS: tuple[type[models.Model], ...] = (Tenant, get_user_model(), Me
 APP_ROLE_SETTINGS = {"citus.propagate_set_commands": "local"}
 OWNER_ROLE_SETTINGS = {"citus.enable_unsafe_triggers": "on", "citus.enable_local_reference_table_foreign_keys": "off"}
 APP_PRIVILEGES = "SELECT,INSERT,UPDATE,DELETE"
+# pg_trigger.tgenabled of a trigger that fires, and how ALTER TABLE switches it on so again.
+TRIGGER_STATES = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}
 
 
 def reference_tables() -> list[str]:
@@ -89,6 +92,7 @@ class Schema:
     keys: dict[str, list[tuple[str, tuple[str, ...]]]]  # table -> [(constraint or index, its columns)]
     foreign_keys: list[ForeignKey]
     columns: dict[str, set[str]]
+    triggers: dict[str, list[tuple[str, str]]]  # table -> [(name, pg_trigger.tgenabled)] of its firing triggers
 
     def kind(self, table: str) -> str:
         return self.citus.get(table, ("plain", None, 0))[0]
@@ -165,9 +169,11 @@ class Command(BaseCommand):
             kind, column, group = schema.citus.get(table, ("plain", None, 0))
             holds = kind == "distributed" and column == DISTRIBUTION_COLUMN and group == anchor_group
             text = f"distribute {table} on {DISTRIBUTION_COLUMN}, co-located with {anchor}"
-            keys = [key for key in schema.foreign_keys if key.table == table and key.target in reference]
+            keys = [key for key in schema.foreign_keys if key.table == table]
             if keys:
-                text += "; then its foreign keys " + ", ".join(f"{', '.join(k.columns)} -> {k.target}" for k in keys)
+                text += "; its foreign keys after: " + ", ".join(
+                    f"({', '.join(k.columns)}) -> {k.target}" for k in keys
+                )
             plan.step(holds, text)
             if kind == "distributed" and not holds:
                 plan.blockers.append(f"{table} is distributed otherwise (by {column}, co-location {group})")
@@ -202,11 +208,9 @@ class Command(BaseCommand):
         # tables on the coordinator when it turns into a reference table.
         cursor.execute("SET LOCAL citus.enable_unsafe_triggers TO on")
         cursor.execute("SET LOCAL citus.enable_local_reference_table_foreign_keys TO on")
-        readd = [
-            key
-            for key in schema.foreign_keys
-            if key.table in order and key.target in reference and schema.kind(key.table) != "distributed"
-        ]
+        # The foreign keys of the tables to distribute go first and come back last: see the
+        # module's docstring (reference tables) and distribute() (the copy of the rows).
+        readd = [key for key in schema.foreign_keys if key.table in order and schema.kind(key.table) != "distributed"]
         for key in readd:
             cursor.execute(f"ALTER TABLE {quote(key.table)} DROP CONSTRAINT {quote(key.name)}")
         for table in reference:
@@ -215,11 +219,7 @@ class Command(BaseCommand):
         anchor = order[0]
         for table in order:
             if schema.kind(table) != "distributed":
-                colocate = "none" if table == anchor and schema.kind(anchor) != "distributed" else anchor
-                cursor.execute(
-                    "SELECT create_distributed_table(%s, %s, colocate_with => %s)",
-                    [table, DISTRIBUTION_COLUMN, colocate],
-                )
+                distribute(cursor, table, schema.triggers.get(table, []), anchor if table != anchor else "none")
         for key in readd:
             cursor.execute(f"ALTER TABLE {quote(key.table)} ADD CONSTRAINT {quote(key.name)} {key.definition}")
         role = app_role()
@@ -229,6 +229,29 @@ class Command(BaseCommand):
                 enable_rls(connection, table)
         if role:
             grant_app_role(connection, role)
+
+
+def distribute(cursor: CursorWrapper, table: str, triggers: list[tuple[str, str]], colocate_with: str) -> None:
+    """Distribute ``table`` on tenant_id, its existing rows copied into the shards.
+
+    Citus copies them with COPY, which PostgreSQL refuses under row-level security even
+    to the owner when it is forced: forcing is off for the copy (the caller forces it
+    again with the policy). The table's triggers are off too: the rows were checked when
+    they were written, and the copy, shard by shard in no particular order, would show a
+    trigger a child before its parent. The table has no foreign keys at this point (the
+    caller adds them back once every table is distributed): their checks, deferred to the
+    end of the transaction on every worker, would make ALTER TABLE refuse to switch the
+    triggers on again ("pending trigger events").
+    """
+    quoted = connection.ops.quote_name(table)
+    cursor.execute(f"ALTER TABLE {quoted} NO FORCE ROW LEVEL SECURITY")
+    if triggers:
+        cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
+    cursor.execute(
+        "SELECT create_distributed_table(%s, %s, colocate_with => %s)", [table, DISTRIBUTION_COLUMN, colocate_with]
+    )
+    for name, enabled in triggers:
+        cursor.execute(f"ALTER TABLE {quoted} {TRIGGER_STATES[enabled]} TRIGGER {connection.ops.quote_name(name)}")
 
 
 # --- catalog ---------------------------------------------------------------------------
@@ -291,7 +314,17 @@ def read_schema(cursor: CursorWrapper) -> Schema:
     columns: dict[str, set[str]] = {}
     for table, column in cursor.fetchall():
         columns.setdefault(table, set()).add(column)
-    return Schema(citus=citus, keys=keys, foreign_keys=foreign_keys, columns=columns)
+    cursor.execute(
+        """
+        SELECT c.relname, t.tgname, t.tgenabled::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+         ORDER BY c.relname, t.tgname
+        """
+    )
+    triggers: dict[str, list[tuple[str, str]]] = {}
+    for table, name, enabled in cursor.fetchall():
+        triggers.setdefault(table, []).append((name, enabled))
+    return Schema(citus=citus, keys=keys, foreign_keys=foreign_keys, columns=columns, triggers=triggers)
 
 
 def distribution_order(schema: Schema, tables: list[str]) -> list[str]:
