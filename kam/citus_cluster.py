@@ -59,12 +59,10 @@ APP_ROLE = embedded.APP_ROLE
 # Few shards per table: the suites create and truncate every table many times, and a
 # table's shards are what a TRUNCATE visits. Enough that tenants spread over both workers.
 SHARD_COUNT = 4
-# Every node's postgresql.conf. Prepared transactions: Citus commits a transaction that
-# wrote to several nodes in two phases. fsync off: a test cluster, rebuilt for each run.
+# Every node's postgresql.conf (Citus raises max_prepared_transactions for its two-phase
+# commits by itself). fsync off: a test cluster, made afresh for each run.
 NODE_SETTINGS = {
     "shared_preload_libraries": "'citus'",
-    "max_prepared_transactions": "100",
-    "max_connections": "200",
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
