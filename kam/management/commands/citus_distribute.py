@@ -102,10 +102,10 @@ class Schema:
 class Plan:
     lines: list[tuple[bool, str]] = field(default_factory=list)  # (holds, what)
     blockers: list[str] = field(default_factory=list)
+    tables_to_do: int = 0  # of the steps on tables (the rest are role settings)
 
-    def step(self, holds: bool, text: str) -> bool:
+    def step(self, holds: bool, text: str) -> None:
         self.lines.append((holds, text))
-        return not holds
 
     @property
     def to_do(self) -> int:
@@ -124,9 +124,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = app_role()
+        app = app_role()  # None when the app runs as the owner: the owner takes its settings too
         with owner_connection():
             owner = connection.settings_dict["USER"]
+            owner_settings = OWNER_ROLE_SETTINGS if app else {**OWNER_ROLE_SETTINGS, **APP_ROLE_SETTINGS}
             with connection.cursor() as cursor:
                 cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'citus'")
                 row = cursor.fetchone()
@@ -140,16 +141,18 @@ class Command(BaseCommand):
                 order = distribution_order(schema, tenant_tables())
                 plan = Plan()
                 self._plan_tables(plan, schema, order, cursor)
-                self._plan_roles(plan, cursor, owner, app)
+                plan.tables_to_do = plan.to_do
+                self._plan_roles(plan, cursor, {owner: owner_settings, **({app: APP_ROLE_SETTINGS} if app else {})})
             self._print(plan)
             if plan.blockers:
                 raise CommandError("Not distributable, nothing was changed:\n  " + "\n  ".join(plan.blockers))
             if options["check"] or not plan.to_do:
                 return
-            with transaction.atomic(), connection.cursor() as cursor:
-                self._apply_tables(cursor, schema, order)
+            if plan.tables_to_do:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    self._apply_tables(cursor, schema, order)
             with connection.cursor() as cursor:
-                set_role_settings(cursor, OWNER_ROLE_SETTINGS)
+                set_role_settings(cursor, owner_settings)
         if app:
             # The app role may set its own defaults; the owner may not (it is no superuser).
             with connection.cursor() as cursor:
@@ -181,10 +184,8 @@ class Command(BaseCommand):
             holds = schema.kind(table) == "distributed" and shards_hold(cursor, table, app_role())
             plan.step(holds, f"row-level security and grants on every shard of {table}")
 
-    def _plan_roles(self, plan: Plan, cursor: CursorWrapper, owner: str, app: str | None) -> None:
-        for role, wanted in ((owner, OWNER_ROLE_SETTINGS), (app, APP_ROLE_SETTINGS)):
-            if role is None:
-                continue
+    def _plan_roles(self, plan: Plan, cursor: CursorWrapper, roles: dict[str, dict[str, str]]) -> None:
+        for role, wanted in roles.items():
             current = role_settings(cursor, role)
             for name, value in wanted.items():
                 plan.step(current.get(name) == value, f"ALTER ROLE {role} SET {name} = '{value}'")
