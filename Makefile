@@ -8,7 +8,7 @@ PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
+.PHONY: run test test-citus setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
 
 run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
@@ -16,6 +16,14 @@ run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 
 test: setup chromium ## The whole test suite against real PostgreSQL and Redis, browser tests included
 	$(BIN)/pytest
+
+# The suites that run on the Citus cluster: tenancy and row-level security, the isolation
+# sweep, the APIs, scoring, risk, and the cluster's own (distribution, placement, a worker down).
+CITUS_TESTS ?= tests/citus tests/kam/test_rls.py tests/reliability/test_isolation_sweep.py \
+	tests/kam/test_api.py tests/accounts/test_api.py tests/teams/test_api.py tests/scoring tests/risk
+
+test-citus: install messages ## The Citus suites on a local coordinator and two workers (builds Citus once from the source tarball CITUS_SRC, or CI's copy beside the checkout)
+	$(PY) -m kam.citus_cluster test $(CITUS_TESTS)
 
 setup: install services messages migrate
 

@@ -178,8 +178,8 @@ class Services:
 
 
 def start_postgres() -> subprocess.Popen:
-    """In a process of its own, as `python -m kam.embedded start` would (pgserver keeps the
-    server object of its first start per process, so this process cannot start it again)."""
+    """In a process of its own, as `python -m kam.embedded start` would, so that this one
+    measures when connections are accepted again while the start runs."""
     code = "from kam import embedded; embedded.ensure_postgres()"
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -190,7 +190,9 @@ def accepts_connections(embedded) -> bool:  # noqa: ANN001
     import psycopg2
 
     try:
-        psycopg2.connect(host=str(embedded.PG_DATA), user="postgres", dbname="postgres", connect_timeout=1).close()
+        psycopg2.connect(
+            host=str(embedded.PG_SOCKET_DIR), user="postgres", dbname="postgres", connect_timeout=1
+        ).close()
         return True
     except psycopg2.Error:
         return False

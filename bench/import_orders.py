@@ -87,12 +87,12 @@ def write_orders(path: Path, rows: int, accounts: list[tuple[str, str]], seed: i
 
 def psql_copy(path: Path) -> float:
     """Seconds for psql to \\copy the file into a TEMP table of text columns."""
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from kam import embedded
 
     db = settings.DATABASES["default"]
-    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    env = {**embedded.pg_env(), "PGPASSWORD": db.get("PASSWORD") or ""}
     command = [
-        str(Path(POSTGRES_BIN_PATH) / "psql"),
+        embedded.pg_bin("psql"),
         "-X",
         "-q",
         "-v",

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, InternalError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
@@ -22,8 +22,16 @@ logger = logging.getLogger(__name__)
 NO_TRANSACTION_PATHS = frozenset({"/healthz"})
 # What "the database is unreachable" looks like: refused or dropped connections.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# On Citus, a worker lost under a connection that the coordinator kept open fails a write
+# that needs every node (a reference table) with an internal error of this text.
+CITUS_WORKER_LOST = "failure on connection marked as essential"
+
 # Clients (and the 503 page) try again after this many seconds.
 RETRY_AFTER_SECONDS = 15
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE) or (isinstance(exc, InternalError) and CITUS_WORKER_LOST in str(exc))
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
@@ -86,7 +94,9 @@ class TenantMiddleware:
                 response = self.get_response(request)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
-        except DATABASE_UNAVAILABLE as exc:
+        except (*DATABASE_UNAVAILABLE, InternalError) as exc:
+            if not is_database_unavailable(exc):
+                raise
             logger.warning("database unavailable for %s %s: %s", request.method, request.path_info, exc)
             return database_unavailable(request)
         finally:
@@ -101,13 +111,15 @@ class TenantMiddleware:
             return None
         try:
             return self._activate_tenant(request, slug)
-        except DATABASE_UNAVAILABLE:
+        except (*DATABASE_UNAVAILABLE, InternalError) as exc:
+            if not is_database_unavailable(exc):
+                raise
             # Django hands process_view's exceptions to the 500 handler, not process_exception.
             return database_unavailable(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """The database went away while the view ran (the API's handler passes these on)."""
-        if isinstance(exception, DATABASE_UNAVAILABLE):
+        if is_database_unavailable(exception):
             logger.warning("database unavailable during %s %s: %s", request.method, request.path_info, exception)
             return database_unavailable(request)
         return None

@@ -26,13 +26,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(
-    request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any
+    request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any, django_db_keepdb: bool
 ) -> Iterator[None]:
     from django.test.utils import setup_databases, teardown_databases
 
     verbosity = request.config.option.verbose
+    # --reuse-db keeps an existing test database (the Citus run's: tests/citus/settings.py).
     with django_db_blocker.unblock(), owner_connection():
-        db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases=["default"])
+        db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases=["default"], keepdb=django_db_keepdb)
         role = settings.DATABASE_APP_ROLE
         if role != settings.DATABASE_OWNER["USER"]:
             with connection.cursor() as cursor:
@@ -41,7 +42,7 @@ def django_db_setup(
         # From here on the default connection is the app role on the test database.
     yield
     with django_db_blocker.unblock(), owner_connection():
-        teardown_databases(db_cfg, verbosity=verbosity)
+        teardown_databases(db_cfg, verbosity=verbosity, keepdb=django_db_keepdb)
 
 
 @pytest.fixture(autouse=True)
