@@ -77,7 +77,7 @@ def platform_models_name_no_tenant_rows(app_configs: Any = None, **kwargs: Any) 
         if schema.is_tenant_model(model):
             continue
         for field in model._meta.concrete_fields:
-            if field.many_to_one and schema.is_tenant_model(field.related_model):
+            if field.is_relation and schema.is_tenant_model(field.related_model):
                 errors.append(
                     checks.Error(
                         f"{model._meta.label}.{field.name} names a tenant table from a table without tenant.",
@@ -105,7 +105,7 @@ def _key_errors(model: Any) -> list[checks.CheckMessage]:
             )
         )
     for field in model._meta.concrete_fields:
-        if not field.many_to_one:
+        if not field.is_relation:
             continue
         target = field.related_model
         if schema.is_tenant_model(target):

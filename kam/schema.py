@@ -58,9 +58,7 @@ def has_database_foreign_keys(model: type[models.Model]) -> bool:
 def tenant_relations(model: type[models.Model]) -> list[models.ForeignKey]:
     """The model's foreign keys to tenant models."""
     return [
-        field
-        for field in model._meta.concrete_fields
-        if field.many_to_one and is_tenant_model(field.related_model)  # type: ignore[arg-type]
+        field for field in model._meta.concrete_fields if field.is_relation and is_tenant_model(field.related_model)
     ]
 
 
@@ -69,7 +67,8 @@ def composite_relations(model: type[models.Model]) -> list[models.ForeignKey]:
     return tenant_relations(model) if has_database_foreign_keys(model) else []
 
 
-def composite_foreign_key_name(table: str, column: str, max_length: int = 63) -> str:
+def composite_foreign_key_name(table: str, column: str, max_length: int) -> str:
+    """``<table>_<column>_fk``, shortened with a hash as PostgreSQL's names must be."""
     return truncate_name(f"{table}_{column}_fk", max_length)
 
 
