@@ -19,9 +19,17 @@ from django.db import migrations
 NOTE_FUNCTION = """
 CREATE OR REPLACE FUNCTION scoring_note_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    row_tenant bigint;
 BEGIN
+    -- An IF, not CASE TG_OP WHEN ...: Citus deparses the simple CASE wrongly on a worker.
+    IF TG_OP = 'DELETE' THEN
+        row_tenant := OLD.tenant_id;
+    ELSE
+        row_tenant := NEW.tenant_id;
+    END IF;
     INSERT INTO scoring_scorechange (tenant_id, xid)
-    VALUES (CASE TG_OP WHEN 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END, pg_current_xact_id()::text::bigint)
+    VALUES (row_tenant, pg_current_xact_id()::text::bigint)
     ON CONFLICT (tenant_id, xid) DO NOTHING;
     RETURN NULL;
 END;
