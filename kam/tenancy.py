@@ -48,13 +48,19 @@ def get_current_actor() -> Any:
     return _current_actor.get()
 
 
-def _set_database_tenant(tenant_id: int | None) -> None:
-    # SET LOCAL rather than set_config(..., true): Citus passes SET LOCAL on to its workers
-    # (citus.propagate_set_commands = 'local'), never set_config(). SET takes no bind
-    # parameters, so the id goes into the text, as an integer; '' clears it.
+def set_tenant_sql(tenant_id: int | None) -> str:
+    """The statement that sets the tenant for the rest of a transaction (any connection's).
+
+    SET LOCAL rather than set_config(..., true): Citus passes SET LOCAL on to its workers
+    (citus.propagate_set_commands = 'local'), never set_config(). SET takes no bind
+    parameters, so the id goes into the text, as an integer; '' clears it."""
     value = "" if tenant_id is None else str(int(tenant_id))
+    return f"SET LOCAL {RLS_SETTING} = '{value}'"
+
+
+def _set_database_tenant(tenant_id: int | None) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL {RLS_SETTING} = '{value}'")
+        cursor.execute(set_tenant_sql(tenant_id))
 
 
 def activate(tenant: Tenant, *, actor: Any = None) -> tuple[Token, Token]:

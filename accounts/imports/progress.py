@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ImportJob, ImportStatus
+from kam.tenancy import set_tenant_sql
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +70,8 @@ class JobProgress(Progress):
                 self._raw = connection.get_new_connection(connection.get_connection_params())
                 self._raw.autocommit = False
             with self._raw.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('app.tenant_id', %s, true), set_config('lock_timeout', '2s', true)",
-                    [str(self.tenant_id)],
-                )
+                cursor.execute(set_tenant_sql(self.tenant_id))
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
                 assignments = ", ".join(f"{name} = %s" for name in values)
                 cursor.execute(
                     f"UPDATE accounts_importjob SET {assignments} WHERE id = %s AND tenant_id = %s",
