@@ -1,4 +1,4 @@
-"""Cost of the tenant context: a transaction that sets the tenant (set_config) and
+"""Cost of the tenant context: a transaction that sets the tenant (SET LOCAL) and
 reads one row of a tenant table under RLS, against a transaction that reads one
 row of a platform table with no tenant and no RLS — the lower bound, timed in the
 same run.
