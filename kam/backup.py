@@ -96,7 +96,10 @@ class Manifest:
 
 # Derived caches, not data: bound to the source database's transaction ids (which a
 # restored row would compare with this database's), and rebuilt by the next full score run.
-NOT_CARRIED = frozenset({"scoring.ScoreBasis", "scoring.ScoreChange"})
+# And the jobs' stages (kam.models.TenantStageModel), which never hold a committed row.
+NOT_CARRIED = frozenset(
+    {"scoring.ScoreBasis", "scoring.ScoreChange", "scoring.ScoreStage", "risk.HealthStage", "risk.AlertStage"}
+)
 
 
 def tenant_models() -> list[type[models.Model]]:

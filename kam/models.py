@@ -14,7 +14,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import EmptyResultSet
@@ -346,6 +346,9 @@ class TenantOwnedModel(models.Model):
 
     objects = TenantManager()
 
+    # Stage tables (TenantStageModel) are the one exception: see there.
+    row_level_security: ClassVar[bool] = True
+
     class Meta:
         abstract = True
         base_manager_name = "objects"
@@ -364,6 +367,51 @@ class TenantOwnedModel(models.Model):
         # save()'s UPDATE names the row by its full key: WHERE tenant_id = %s AND id = %s.
         rows = type(self)._base_manager.db_manager(using, hints={"instance": self}).all()
         return super()._do_update(rows, using, pk_val, values, update_fields, forced)
+
+
+class TenantStageModel(TenantOwnedModel):
+    """A job's stage: rows a job computed on the coordinator, on their way into a tenant table.
+
+    A job computes its result into a TEMP table (CREATE TABLE AS may aggregate in
+    parallel), copies it into its stage table, and writes its tenant tables from the stage,
+    which it empties again before it commits (kam.stage.staged): a stage never holds a
+    committed row. The detour is for Citus. There a TEMP table lives on the coordinator and
+    may not be joined with distributed tables; rows that a statement pulls to the
+    coordinator go back to the shards with COPY, which PostgreSQL refuses on a table under
+    row-level security; and an INSERT ... SELECT runs on the shards only when nothing in it
+    is volatile, not even an identity column's default. So the stage is distributed like
+    every tenant table but has no row-level security (it is written with COPY there), and
+    it carries the primary key each row will have in its tenant table, drawn from that
+    table's sequence on the way in. Every statement on it names its tenant, as everywhere.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("tenant"),
+        db_index=False,
+        db_constraint=False,
+    )
+    # The job's run; and the primary key the row gets in the tenant table it is staged for.
+    run_id = models.BigIntegerField()
+    row_id = models.BigIntegerField()
+
+    row_level_security = False
+
+    class Meta:
+        abstract = True
+        base_manager_name = "objects"
+
+
+class Numeric(models.Field):
+    """``numeric`` without a type modifier: a stage column keeps every digit a statement
+    computed, as a TEMP table of CREATE TABLE AS does. Read as Decimal."""
+
+    description = "Numeric"
+
+    def db_type(self, connection: Any) -> str:
+        return "numeric"
 
 
 class TenantJoin:

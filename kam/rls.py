@@ -2,7 +2,8 @@
 
 Runs after every ``migrate`` (post_migrate), as the owner role that migrations use,
 so a new app gets RLS by declaring :class:`kam.models.TenantOwnedModel`; nothing
-else to remember. Idempotent. DESIGN section 2.
+else to remember (a job's stage, :class:`kam.models.TenantStageModel`, is the one
+table without: it never holds a committed row). Idempotent. DESIGN section 2.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ def tenant_owned_models() -> list[type]:
 
 def tenant_tables() -> list[str]:
     return sorted({model._meta.db_table for model in tenant_owned_models()})
+
+
+def stage_tables() -> list[str]:
+    """The jobs' stages (kam.models.TenantStageModel): tenant tables without row-level
+    security, which never hold a committed row."""
+    return sorted({model._meta.db_table for model in tenant_owned_models() if not model.row_level_security})
+
+
+def rls_tables() -> list[str]:
+    """The tenant tables under row-level security: all but the stages."""
+    return sorted(set(tenant_tables()) - set(stage_tables()))
 
 
 def enable_rls(connection: BaseDatabaseWrapper, table: str) -> None:
@@ -67,7 +79,7 @@ def apply_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> N
         # post_migrate also follows `flush` (transactional tests), run as the app role,
         # which may not alter tables; RLS is in place since the owner's migrate.
         return
-    for table in tenant_tables():
+    for table in rls_tables():
         enable_rls(connection, table)
     role = app_role()
     if role:

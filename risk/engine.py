@@ -392,7 +392,8 @@ HEALTH_COLUMNS = (
 )
 
 # The day's assessments are computed once into a temporary table: CREATE TABLE AS may run
-# parallel where INSERT ... SELECT may not, and the writes below then touch only what changed.
+# parallel where INSERT ... SELECT may not. Its rows then go through the stage
+# (kam.stage.staged into risk_healthstage), from which the writes below touch only what changed.
 HEALTH_RESULT = "risk_health_result"
 
 HEALTH_CREATE_RESULT_SQL = f"""
@@ -408,8 +409,8 @@ HEALTH_DELETE_CHANGED_SQL = f"""
 DELETE FROM risk_healthassessment h
 WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s
   AND NOT EXISTS (
-      SELECT 1 FROM {HEALTH_RESULT} r
-      WHERE r.account_id = h.account_id
+      SELECT 1 FROM risk_healthstage r
+      WHERE r.tenant_id = %(tenant)s AND r.run_id = %(run)s AND r.account_id = h.account_id
         AND ROW({", ".join(f"r.{c}" for c in HEALTH_COLUMNS[1:])})
             IS NOT DISTINCT FROM ROW({", ".join(f"h.{c}" for c in HEALTH_COLUMNS[1:])})
   )
@@ -417,21 +418,22 @@ WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s
 
 # In account order, so the unique index's entries go in one after the other.
 HEALTH_INSERT_NEW_SQL = f"""
-INSERT INTO risk_healthassessment (tenant_id, run_id, as_of, account_id, {_HEALTH_ROW})
-SELECT %(tenant)s, %(run)s, %(d)s, r.account_id, {", ".join(f"r.{c}" for c in HEALTH_COLUMNS[1:])}
-FROM {HEALTH_RESULT} r
-WHERE NOT EXISTS (
+INSERT INTO risk_healthassessment (id, tenant_id, run_id, as_of, account_id, {_HEALTH_ROW})
+SELECT r.row_id, r.tenant_id, r.run_id, %(d)s, r.account_id, {", ".join(f"r.{c}" for c in HEALTH_COLUMNS[1:])}
+FROM risk_healthstage r
+WHERE r.tenant_id = %(tenant)s AND r.run_id = %(run)s
+  AND NOT EXISTS (
     SELECT 1 FROM risk_healthassessment h
-    WHERE h.tenant_id = %(tenant)s AND h.as_of = %(d)s AND h.account_id = r.account_id
+    WHERE h.tenant_id = r.tenant_id AND h.as_of = %(d)s AND h.account_id = r.account_id
 )
 ORDER BY r.account_id
 """
 
 # The accounts' current health (DESIGN section 1: denormalised by the app that computes it).
-HEALTH_DENORMALISE_SQL = f"""
+HEALTH_DENORMALISE_SQL = """
 UPDATE accounts_account a SET health_score = h.score, health_band = h.band
-FROM {HEALTH_RESULT} h
-WHERE a.tenant_id = %(tenant)s AND a.id = h.account_id
+FROM risk_healthstage h
+WHERE a.tenant_id = %(tenant)s AND h.tenant_id = %(tenant)s AND h.run_id = %(run)s AND a.id = h.account_id
   AND (a.health_score IS DISTINCT FROM h.score OR a.health_band IS DISTINCT FROM h.band)
 """
 
@@ -462,7 +464,8 @@ def health_params(tenant_id: int, as_of: dt.date, time_zone: str, *, run_id: int
 
 # Each candidate SELECT yields (kind, dedupe_key, account_id, severity, details) with one row per key.
 
-_SEVERITY_RANK = "CASE {} WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END"
+# A searched CASE: Citus deparses a simple CASE (CASE x WHEN ...) wrongly on a worker.
+_SEVERITY_RANK = "CASE WHEN {0} = 'critical' THEN 2 WHEN {0} = 'warning' THEN 1 ELSE 0 END"
 
 # Roots of the customer groups that have a contingency plan on any of their accounts:
 # walked up from the (few) accounts with a plan.
@@ -666,77 +669,80 @@ ACCOUNT_CANDIDATES = [
 ]
 
 
-def alert_evaluation_sql(ctes: str, candidates: list[str], *, recursive: bool = False) -> str:
-    """One statement that opens, updates and resolves the alerts of a family of kinds.
+# The candidates of a family of kinds go into this TEMP table (CREATE TABLE AS: the
+# walk up the customer groups is recursive, which Citus runs only in a plain SELECT), and
+# from it through the stage (kam.stage.staged into risk_alertstage), which the statements
+# below compare with the current alerts.
+ALERT_CANDIDATES = "risk_alert_candidates"
+ALERT_COLUMNS = ("kind", "dedupe_key", "account_id", "severity", "details")
 
-    All its parts see the same snapshot of the table: ``current`` is the open (and
-    acknowledged) alerts before the statement; a candidate without a current alert is
-    inserted (the partial unique index makes a concurrent duplicate a no-op), a current
-    alert with a candidate gets its severity and details, and one without is resolved.
-    An alert whose severity rises is open again, even if it was acknowledged.
 
-    Returns rows (what, id, old_severity, new_severity) for opened, escalated, updated and
-    resolved alerts.
-    """
-    rank_new = _SEVERITY_RANK.format("x.severity")
-    rank_old = _SEVERITY_RANK.format("x.old_severity")
+def alert_candidates_sql(ctes: str, candidates: list[str], *, recursive: bool = False) -> str:
+    """CREATE TABLE AS of the candidates (kind, dedupe_key, account_id, severity, details).
+
+    The columns are named by the CREATE TABLE, not by a column list of a CTE: Citus sends
+    the statement to the worker without such a list."""
     return f"""
-WITH {"RECURSIVE " if recursive else ""}{ctes},
-candidates(kind, dedupe_key, account_id, severity, details) AS (
-    {" UNION ALL ".join(candidates)}
-),
-current AS (
-    SELECT a.id, a.dedupe_key, a.severity AS old_severity, a.details AS old_details
-    FROM risk_riskalert a
-    WHERE a.tenant_id = %(tenant)s AND a.status <> 'resolved' AND a.kind = ANY(%(kinds)s)
-),
--- Materialised, then applied by primary key: computed once, whatever the planner believes
--- about the sizes (a new tenant has no statistics of its own).
-changes AS MATERIALIZED (
-    SELECT cur.id, cur.old_severity, c.severity, c.details
-    FROM candidates c JOIN current cur ON cur.dedupe_key = c.dedupe_key
-    WHERE cur.old_severity <> c.severity OR cur.old_details <> c.details
-),
-gone AS MATERIALIZED (
-    SELECT cur.id, cur.old_severity
-    FROM current cur
-    WHERE NOT EXISTS (SELECT 1 FROM candidates c WHERE c.dedupe_key = cur.dedupe_key)
-),
-updated AS (
-    UPDATE risk_riskalert a
-    SET severity = x.severity, details = x.details, updated_at = %(now)s, run_id = %(run)s,
-        status = CASE WHEN {rank_new} > {rank_old} THEN 'open' ELSE a.status END
-    FROM changes x
-    WHERE a.id = x.id AND a.tenant_id = %(tenant)s
-    RETURNING a.id, x.old_severity, a.severity
-),
-opened AS (
-    INSERT INTO risk_riskalert (
-        tenant_id, kind, severity, status, account_id, dedupe_key, details, opened_at, updated_at, run_id,
-        resolution, resolution_note
-    )
-    SELECT %(tenant)s, c.kind, c.severity, 'open', c.account_id, c.dedupe_key, c.details, %(now)s, %(now)s,
-           %(run)s, '', ''
-    FROM candidates c
-    WHERE NOT EXISTS (SELECT 1 FROM current cur WHERE cur.dedupe_key = c.dedupe_key)
-    ON CONFLICT (tenant_id, dedupe_key) WHERE NOT (status = 'resolved') DO NOTHING
-    RETURNING id, severity
-),
-resolved AS (
-    UPDATE risk_riskalert a
-    SET status = 'resolved', resolution = 'cleared', resolved_at = %(now)s, updated_at = %(now)s, run_id = %(run)s
-    FROM gone g
-    WHERE a.id = g.id AND a.tenant_id = %(tenant)s
-    RETURNING a.id, g.old_severity
-)
-SELECT 'opened', id, NULL, severity FROM opened
-UNION ALL
-SELECT CASE WHEN {_SEVERITY_RANK.format("severity")} > {_SEVERITY_RANK.format("old_severity")}
-            THEN 'escalated' ELSE 'updated' END, id, old_severity, severity FROM updated
-UNION ALL
-SELECT 'resolved', id, old_severity, NULL FROM resolved
+CREATE TEMP TABLE {ALERT_CANDIDATES} ({", ".join(ALERT_COLUMNS)}) ON COMMIT DROP AS
+WITH {"RECURSIVE " if recursive else ""}{ctes}
+{" UNION ALL ".join(candidates)}
 """
 
 
-CONCENTRATION_ALERTS_SQL = alert_evaluation_sql(PLANNED_ROOTS_CTE, CONCENTRATION_CANDIDATES, recursive=True)
-ACCOUNT_ALERTS_SQL = alert_evaluation_sql(ACCOUNT_CTES, ACCOUNT_CANDIDATES)
+CONCENTRATION_CANDIDATES_SQL = alert_candidates_sql(PLANNED_ROOTS_CTE, CONCENTRATION_CANDIDATES, recursive=True)
+ACCOUNT_CANDIDATES_SQL = alert_candidates_sql(ACCOUNT_CTES, ACCOUNT_CANDIDATES)
+
+# The staged candidates against the current (open and acknowledged) alerts of the family, in
+# three statements of one transaction, each naming its tenant. Each returns rows (what, id,
+# old_severity, new_severity). An alert whose severity rises is open again, even if it was
+# acknowledged.
+_RANK_NEW = _SEVERITY_RANK.format("x.severity")
+_RANK_OLD = _SEVERITY_RANK.format("x.old_severity")
+
+# A current alert with a candidate gets its severity and details.
+ALERTS_UPDATE_SQL = f"""
+UPDATE risk_riskalert a
+SET severity = x.severity, details = x.details, updated_at = %(now)s, run_id = %(run)s,
+    status = CASE WHEN {_RANK_NEW} > {_RANK_OLD} THEN 'open' ELSE a.status END
+FROM (
+    SELECT cur.id, cur.severity AS old_severity, c.severity, c.details
+    FROM risk_riskalert cur
+    JOIN risk_alertstage c ON c.tenant_id = %(tenant)s AND c.run_id = %(stage_run)s AND c.dedupe_key = cur.dedupe_key
+    WHERE cur.tenant_id = %(tenant)s AND cur.status <> 'resolved' AND cur.kind = ANY(%(kinds)s)
+      AND (cur.severity <> c.severity OR cur.details <> c.details)
+) x
+WHERE a.tenant_id = %(tenant)s AND a.id = x.id
+RETURNING CASE WHEN {_RANK_NEW} > {_RANK_OLD} THEN 'escalated' ELSE 'updated' END, a.id, x.old_severity, a.severity
+"""
+
+# A current alert without a candidate is resolved.
+ALERTS_RESOLVE_SQL = """
+UPDATE risk_riskalert a
+SET status = 'resolved', resolution = 'cleared', resolved_at = %(now)s, updated_at = %(now)s, run_id = %(run)s
+WHERE a.tenant_id = %(tenant)s AND a.status <> 'resolved' AND a.kind = ANY(%(kinds)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM risk_alertstage c
+      WHERE c.tenant_id = %(tenant)s AND c.run_id = %(stage_run)s AND c.dedupe_key = a.dedupe_key
+  )
+RETURNING 'resolved', a.id, a.severity, NULL
+"""
+
+# A candidate without a current alert is opened (the partial unique index makes a concurrent
+# duplicate a no-op).
+ALERTS_OPEN_SQL = """
+INSERT INTO risk_riskalert (
+    id, tenant_id, kind, severity, status, account_id, dedupe_key, details, opened_at, updated_at, run_id,
+    resolution, resolution_note
+)
+SELECT c.row_id, c.tenant_id, c.kind, c.severity, 'open', c.account_id, c.dedupe_key, c.details, %(now)s, %(now)s,
+       %(run)s, '', ''
+FROM risk_alertstage c
+WHERE c.tenant_id = %(tenant)s AND c.run_id = %(stage_run)s
+  AND NOT EXISTS (
+      SELECT 1 FROM risk_riskalert cur
+      WHERE cur.tenant_id = c.tenant_id AND cur.dedupe_key = c.dedupe_key AND cur.status <> 'resolved'
+  )
+ORDER BY c.dedupe_key
+ON CONFLICT (tenant_id, dedupe_key) WHERE NOT (status = 'resolved') DO NOTHING
+RETURNING 'opened', id, NULL, severity
+"""

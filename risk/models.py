@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import HealthBand
-from kam.models import Tenant, TenantOwnedModel, TenantRun
+from kam.models import Numeric, Tenant, TenantOwnedModel, TenantRun, TenantStageModel
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 9, "decimal_places": 8}
@@ -567,3 +567,46 @@ class Notification(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class HealthStage(TenantStageModel):
+    """A health assessment's result on its way into HealthAssessment
+    (kam.models.TenantStageModel): the columns of risk.engine.HEALTH_COLUMNS as the
+    statement computed them, ``row_id`` the assessment's primary key should it be new."""
+
+    account_id = models.BigIntegerField()
+    revenue_recent_6m = Numeric(null=True)
+    revenue_previous_6m = Numeric(null=True)
+    revenue_trend = Numeric(null=True)
+    revenue_trend_points = Numeric(null=True)
+    order_days = models.BigIntegerField(null=True)
+    last_order_on = models.DateField(null=True)
+    purchase_interval_days = Numeric(null=True)
+    purchase_ratio = Numeric(null=True)
+    purchase_rhythm_points = Numeric(null=True)
+    expected_next_purchase = models.DateField(null=True)
+    invoices_due = models.BigIntegerField(null=True)
+    mean_overdue_days = Numeric(null=True)
+    payment_points = Numeric(null=True)
+    days_since_interaction = models.IntegerField(null=True)
+    engagement_points = Numeric(null=True)
+    relationship_levels = models.BigIntegerField(null=True)
+    relationship_points = Numeric(null=True)
+    weight_total = models.IntegerField(null=True)
+    complaints = models.BigIntegerField(null=True)
+    complaint_penalty = models.BigIntegerField(null=True)
+    score = Numeric(null=True)
+    band = models.TextField(null=True)
+    previous_score = Numeric(null=True)
+    score_change = Numeric(null=True)
+
+
+class AlertStage(TenantStageModel):
+    """An alert evaluation's candidates on their way to RiskAlert (kam.models.TenantStageModel):
+    risk.engine.ALERT_COLUMNS, ``row_id`` the alert's primary key should it be opened."""
+
+    kind = models.TextField()
+    dedupe_key = models.TextField()
+    account_id = models.BigIntegerField(null=True)
+    severity = models.TextField()
+    details = models.JSONField()

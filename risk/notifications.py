@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from kam.formats import format_percent
 from kam.models import Membership, Role, Tenant
+from kam.stage import insert_rows
 from risk.models import AlertKind, Notification, RiskAlert, Severity
 
 # Who hears of an alert without an account.
@@ -176,8 +177,8 @@ def _recipients(tenant: Tenant, targets: Iterable[AlertTarget]) -> dict[int, set
 
 def notify_alerts(tenant: Tenant, *, alert_ids: list[int], event: str) -> int:
     """In-app notifications for new (``opened``) or ``escalated`` alerts, and their e-mail
-    queued on commit. One INSERT whatever the number of alerts; only the alerts somebody
-    hears of are read in full. Returns the rows made."""
+    queued on commit. One INSERT per thousand notifications (kam.stage.insert_rows); only
+    the alerts somebody hears of are read in full. Returns the rows made."""
     if not alert_ids:
         return 0
     recipients = {pk: users for pk, users in _recipients(tenant, _targets(tenant, alert_ids)).items() if users}
@@ -185,30 +186,25 @@ def notify_alerts(tenant: Tenant, *, alert_ids: list[int], event: str) -> int:
         return 0
     alerts = RiskAlert.objects.filter(pk__in=list(recipients)).select_related("account")
     link = alert_link_builder(tenant)
-    users, alert_refs, titles, bodies, links = [], [], [], [], []
+    now = timezone.now()
+    rows = []
     for alert in alerts.order_by("id"):
         title = notification_title(event, alert)
         body = alert_summary(alert.kind, alert.details)
         for user_id in sorted(recipients[alert.pk]):
-            users.append(user_id)
-            alert_refs.append(alert.pk)
-            titles.append(title[:300])
-            bodies.append(body)
-            links.append(link(alert.pk))
+            rows.append((tenant.pk, user_id, f"alert.{event}", alert.pk, title[:300], body, link(alert.pk), now))
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO risk_notification (tenant_id, user_id, kind, alert_id, title, body, link, created_at)
-            SELECT %s, u, %s, a, t, b, l, %s
-            FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[]) AS x(u, a, t, b, l)
-            """,
-            [tenant.pk, f"alert.{event}", timezone.now(), users, alert_refs, titles, bodies, links],
+        insert_rows(
+            cursor,
+            "risk_notification",
+            ("tenant_id", "user_id", "kind", "alert_id", "title", "body", "link", "created_at"),
+            rows,
         )
     from kam.tasks import queue_on_commit
     from risk.tasks import send_alert_emails
 
     queue_on_commit(send_alert_emails, tenant.pk, sorted(recipients), event)
-    return len(users)
+    return len(rows)
 
 
 def notify_assignee(tenant: Tenant, *, alert: RiskAlert) -> int:

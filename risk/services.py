@@ -28,16 +28,19 @@ from kam import audit, runs
 from kam.models import Membership, RunStatus, Tenant, User
 from kam.records import UNSET, given
 from kam.runs import advisory_xact_lock
+from kam.stage import staged
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
 from risk import engine, notifications, selectors, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
     CONCENTRATION_KINDS,
+    AlertStage,
     AlertStatus,
     ConcentrationSnapshot,
     ContingencyKind,
     ContingencyPlan,
     HealthAssessment,
+    HealthStage,
     Notification,
     Resolution,
     RiskAlert,
@@ -295,12 +298,20 @@ def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {engine.HEALTH_RESULT}")
         cursor.execute(engine.HEALTH_CREATE_RESULT_SQL, params)
-        assessed = cursor.rowcount
-        cursor.execute(engine.HEALTH_DELETE_CHANGED_SQL, params)
-        cursor.execute(engine.HEALTH_INSERT_NEW_SQL, params)
-        if _is_latest_assessment(tenant, as_of):
-            cursor.execute(engine.HEALTH_DENORMALISE_SQL, params)
-            cursor.execute(engine.HEALTH_CLEAR_LOST_SQL, params)
+        with staged(
+            cursor,
+            HealthStage,
+            source=f"pg_temp.{engine.HEALTH_RESULT}",
+            columns=engine.HEALTH_COLUMNS,
+            tenant_id=tenant.pk,
+            run_id=run.pk,
+            target=HealthAssessment,
+        ) as assessed:
+            cursor.execute(engine.HEALTH_DELETE_CHANGED_SQL, params)
+            cursor.execute(engine.HEALTH_INSERT_NEW_SQL, params)
+            if _is_latest_assessment(tenant, as_of):
+                cursor.execute(engine.HEALTH_DENORMALISE_SQL, params)
+                cursor.execute(engine.HEALTH_CLEAR_LOST_SQL, params)
     return assessed
 
 
@@ -334,11 +345,28 @@ def _policy_params(policy: RiskPolicy, as_of: dt.date) -> dict[str, Any]:
     }
 
 
-def _apply(tenant: Tenant, sql: str, params: dict[str, Any]) -> AlertOutcome:
+def _apply(tenant: Tenant, candidates_sql: str, params: dict[str, Any]) -> AlertOutcome:
+    """The candidates into a TEMP table, through the stage, against the current alerts."""
     _job_memory()
+    params = {**params, "stage_run": params["run"] or 0}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{engine.ALERT_CANDIDATES}")
+        cursor.execute(candidates_sql, params)
+        with staged(
+            cursor,
+            AlertStage,
+            source=f"pg_temp.{engine.ALERT_CANDIDATES}",
+            columns=engine.ALERT_COLUMNS,
+            tenant_id=tenant.pk,
+            run_id=params["stage_run"],
+            target=RiskAlert,
+            order_by="dedupe_key",
+        ):
+            rows = []
+            for sql in (engine.ALERTS_OPEN_SQL, engine.ALERTS_UPDATE_SQL, engine.ALERTS_RESOLVE_SQL):
+                cursor.execute(sql, params)
+                rows += cursor.fetchall()
+        cursor.execute(f"DROP TABLE pg_temp.{engine.ALERT_CANDIDATES}")
     outcome = AlertOutcome()
     for what, alert_id, _old, _new in rows:
         getattr(outcome, what).append(alert_id)
@@ -369,7 +397,7 @@ def alerts_evaluate_concentration(
         "now": timezone.now(),
         "kinds": list(CONCENTRATION_KINDS),
     }
-    return _apply(tenant, engine.CONCENTRATION_ALERTS_SQL, params)
+    return _apply(tenant, engine.CONCENTRATION_CANDIDATES_SQL, params)
 
 
 @tenant_service
@@ -383,7 +411,7 @@ def alerts_evaluate_accounts(tenant: Tenant, *, as_of: dt.date, run: RiskRun | N
         "kinds": list(ACCOUNT_KINDS),
         "team_gaps": json.dumps(team_gaps(tenant, as_of=as_of)),
     }
-    return _apply(tenant, engine.ACCOUNT_ALERTS_SQL, params)
+    return _apply(tenant, engine.ACCOUNT_CANDIDATES_SQL, params)
 
 
 def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:

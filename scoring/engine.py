@@ -509,13 +509,23 @@ CURRENT_COLUMNS = ("account_tier", "account_score")
 # DESIGN section 4, Pareto: all the tenant's accounts with revenue_12m > 0 (lost ones too), sorted
 # descending; k = ceil(0.2 N); top20_share = their revenue / the total. From the same per-account
 # sums as the scores, in the same statement: no second pass over the orders.
-SUMMARY_COLUMNS = ("pareto_accounts", "pareto_top_count", "total_revenue_12m", "pareto_top_revenue", "snapshot")
+# snapshot and xid: what the statement saw and its transaction, for the basis (ScoreBasis);
+# taken by the statement itself, on the node that holds the tenant's rows (Citus: a worker).
+SUMMARY_COLUMNS = (
+    "pareto_accounts",
+    "pareto_top_count",
+    "total_revenue_12m",
+    "pareto_top_revenue",
+    "snapshot",
+    "xid",
+)
 SUMMARY_NULLS = "".join(f", NULL AS {column}" for column in SUMMARY_COLUMNS)
 SUMMARY_ROW = f"""
 UNION ALL
 SELECT {", ".join("NULL" for _ in RESULT_COLUMNS + CURRENT_COLUMNS)},
        COALESCE(MAX(n), 0), COALESCE(CEIL(0.2 * MAX(n)), 0), COALESCE(SUM(revenue_12m), 0),
-       COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0), pg_current_snapshot()::text
+       COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0), pg_current_snapshot()::text,
+       pg_current_xact_id()::text::bigint
 FROM (
     SELECT revenue_12m, row_number() OVER (ORDER BY revenue_12m DESC, account_id) AS position, count(*) OVER () AS n
     FROM orders

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
-from kam.models import Tenant, TenantOwnedModel, TenantRun
+from kam.models import Numeric, Tenant, TenantOwnedModel, TenantRun, TenantStageModel
 
 
 class ScorecardStatus(models.TextChoices):
@@ -365,3 +365,25 @@ class ScoreChange(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}: {self.xid}"
+
+
+class ScoreStage(TenantStageModel):
+    """A score run's result on its way into AccountScore (kam.models.TenantStageModel):
+    the columns of scoring.engine.RESULT_COLUMNS as the run's statement computed them,
+    ``row_id`` the snapshot's primary key."""
+
+    account_id = models.BigIntegerField()
+    revenue_12m = Numeric(null=True)
+    base = Numeric(null=True)
+    adjustments = Numeric(null=True)
+    total = Numeric(null=True)
+    computed_tier = models.TextField(null=True)
+    tier = models.TextField(null=True)
+    override_tier = models.TextField(null=True)
+    previous_tier = models.TextField(null=True)
+    incomplete = models.BooleanField(null=True)
+    breakdown_keys = ArrayField(models.TextField(), null=True)
+    breakdown_values = NumericArrayField(null=True)
+    revenue_rank = models.BigIntegerField(null=True)
+    tier_reason = models.TextField(null=True)
+    gated_tier = models.TextField(null=True)

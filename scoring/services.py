@@ -17,10 +17,12 @@ from accounts.models import Account
 from kam import audit, runs
 from kam.models import IndustryProfile, RunStatus, Tenant
 from kam.runs import advisory_xact_lock
+from kam.stage import staged
 from kam.tenancy import tenant_service, tenant_today
 from scoring import selectors
 from scoring.engine import RESULT_COLUMNS, SUMMARY_COLUMNS, TIER_ORDER, Basis, ScoringSpec, scores_query
 from scoring.models import (
+    AccountScore,
     Criterion,
     CriterionKind,
     Rating,
@@ -29,6 +31,7 @@ from scoring.models import (
     Scorecard,
     ScorecardStatus,
     ScoreRun,
+    ScoreStage,
     TierOverride,
     TierRule,
 )
@@ -275,29 +278,44 @@ def _score_basis(tenant: Tenant, run: ScoreRun, spec: ScoringSpec) -> Basis | No
 
 
 def _store_result(cursor: Any, tenant: Tenant, run: ScoreRun) -> tuple[int, int, int]:
-    """Insert the snapshots, update the accounts whose tier or score changed; (scored, moved up, down)."""
-    columns = ", ".join(RESULT_COLUMNS)
+    """Insert the snapshots, update the accounts whose tier or score changed; (scored, moved up, down).
+
+    Through the stage (kam.stage), in account order: the index entries of (tenant, run,
+    account) and (tenant, account, as_of) go in one after the other rather than all over
+    the indexes, a quarter faster."""
+    columns = RESULT_COLUMNS
     params = {"tenant": tenant.pk, "run": run.pk, "d": run.as_of}
-    # In account order, the index entries of (tenant, run, account) and (tenant, account, as_of)
-    # go in one after the other rather than all over the indexes: a quarter faster.
-    cursor.execute(
-        f"""
-        INSERT INTO scoring_accountscore (tenant_id, run_id, as_of, {columns})
-        SELECT %(tenant)s, %(run)s, %(d)s, {columns} FROM {SCORE_RESULT} WHERE account_id IS NOT NULL
-        ORDER BY account_id
-        """,
-        params,
-    )
-    scored = cursor.rowcount
-    cursor.execute(
-        f"""
-        UPDATE accounts_account a SET tier = x.tier, score = x.total
-        FROM {SCORE_RESULT} x
-        WHERE a.id = x.account_id AND a.tenant_id = %(tenant)s
-          AND (x.account_tier IS DISTINCT FROM x.tier OR x.account_score IS DISTINCT FROM x.total)
-        """,
-        params,
-    )
+    with staged(
+        cursor,
+        ScoreStage,
+        source=SCORE_RESULT,
+        columns=columns,
+        tenant_id=tenant.pk,
+        run_id=run.pk,
+        target=AccountScore,
+        where="account_id IS NOT NULL",
+    ):
+        cursor.execute(
+            f"""
+            INSERT INTO scoring_accountscore (id, tenant_id, run_id, as_of, {", ".join(columns)})
+            SELECT s.row_id, s.tenant_id, s.run_id, %(d)s, {", ".join(f"s.{c}" for c in columns)}
+            FROM scoring_scorestage s
+            WHERE s.tenant_id = %(tenant)s AND s.run_id = %(run)s
+            ORDER BY s.account_id
+            """,
+            params,
+        )
+        scored = cursor.rowcount
+        cursor.execute(
+            """
+            UPDATE accounts_account a SET tier = x.tier, score = x.total
+            FROM scoring_scorestage x
+            WHERE a.tenant_id = %(tenant)s AND x.tenant_id = %(tenant)s AND x.run_id = %(run)s
+              AND a.id = x.account_id
+              AND (a.tier IS DISTINCT FROM x.tier OR a.score IS DISTINCT FROM x.total)
+            """,
+            params,
+        )
     cursor.execute(
         f"""
         SELECT COUNT(*) FILTER (WHERE position(tier IN 'CBAS') > position(account_tier IN 'CBAS')),
@@ -314,9 +332,7 @@ def _store_summary(cursor: Any, tenant: Tenant, run: ScoreRun) -> dict[str, Any]
     """A full run's Pareto figures; the run becomes the tenant's basis, and the changes it saw
     are forgotten (a basis is only ever replaced by a later run, which saw them too)."""
     cursor.execute(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {SCORE_RESULT} WHERE account_id IS NULL")
-    n, k, total, top, snapshot = cursor.fetchone()
-    cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-    xid = cursor.fetchone()[0]
+    n, k, total, top, snapshot, xid = cursor.fetchone()
     ScoreBasis.objects.update_or_create(
         tenant=tenant, defaults={"run": run, "as_of": run.as_of, "snapshot": snapshot, "xid": xid}
     )

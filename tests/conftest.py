@@ -24,6 +24,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(audit, "kam-sqlaudit")
 
 
+def grant_truncate() -> None:
+    """Transactional tests end with a flush (TRUNCATE) as the app role; only the test
+    database allows it. On the owner's connection; again after a test made tables anew."""
+    role = settings.DATABASE_APP_ROLE
+    if role != settings.DATABASE_OWNER["USER"]:
+        with connection.cursor() as cursor:
+            cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any, django_db_keepdb: bool
@@ -34,11 +43,7 @@ def django_db_setup(
     # --reuse-db keeps an existing test database (the Citus run's: tests/citus/settings.py).
     with django_db_blocker.unblock(), owner_connection():
         db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases=["default"], keepdb=django_db_keepdb)
-        role = settings.DATABASE_APP_ROLE
-        if role != settings.DATABASE_OWNER["USER"]:
-            with connection.cursor() as cursor:
-                # Transactional tests end with a flush (TRUNCATE); only the test database allows it.
-                cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        grant_truncate()
         # From here on the default connection is the app role on the test database.
     yield
     with django_db_blocker.unblock(), owner_connection():

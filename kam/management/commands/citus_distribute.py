@@ -44,7 +44,7 @@ from django.db.backends.utils import CursorWrapper
 
 from kam.db import owner_connection
 from kam.models import ApiToken, Membership, Tenant
-from kam.rls import POLICY_NAME, app_role, enable_rls, grant_app_role, tenant_owned_models
+from kam.rls import POLICY_NAME, app_role, enable_rls, grant_app_role, stage_tables, tenant_owned_models
 
 DISTRIBUTION_COLUMN = "tenant_id"
 # The platform's global tables: small, read by every request, joined with tenant tables.
@@ -180,9 +180,11 @@ class Command(BaseCommand):
             plan.step(holds, text)
             if kind == "distributed" and not holds:
                 plan.blockers.append(f"{table} is distributed otherwise (by {column}, co-location {group})")
+        stages = set(stage_tables())
         for table in order:
-            holds = schema.kind(table) == "distributed" and shards_hold(cursor, table, app_role())
-            plan.step(holds, f"row-level security and grants on every shard of {table}")
+            rls = table not in stages
+            holds = schema.kind(table) == "distributed" and shards_hold(cursor, table, app_role(), rls=rls)
+            plan.step(holds, f"{'row-level security and grants' if rls else 'grants'} on every shard of {table}")
 
     def _plan_roles(self, plan: Plan, cursor: CursorWrapper, roles: dict[str, dict[str, str]]) -> None:
         for role, wanted in roles.items():
@@ -209,6 +211,9 @@ class Command(BaseCommand):
         # tables on the coordinator when it turns into a reference table.
         cursor.execute("SET LOCAL citus.enable_unsafe_triggers TO on")
         cursor.execute("SET LOCAL citus.enable_local_reference_table_foreign_keys TO on")
+        # Citus makes a table it turns into a Citus local table afresh, its identity sequence
+        # too, which then starts again at 1: the next migration's content types would collide.
+        positions = sequence_positions(cursor)
         # The foreign keys of the tables to distribute go first and come back last: see the
         # module's docstring (reference tables) and distribute() (the copy of the rows).
         readd = [key for key in schema.foreign_keys if key.table in order and schema.kind(key.table) != "distributed"]
@@ -224,12 +229,33 @@ class Command(BaseCommand):
         for key in readd:
             cursor.execute(f"ALTER TABLE {quote(key.table)} ADD CONSTRAINT {quote(key.name)} {key.definition}")
         role = app_role()
+        stages = set(stage_tables())
         for table in order:
+            if table in stages:
+                continue
             # Shards made in this transaction are not visible to the probe's connections.
             if schema.kind(table) != "distributed" or not shards_hold(cursor, table, role):
                 enable_rls(connection, table)
+        restore_sequences(cursor, positions)
         if role:
             grant_app_role(connection, role)
+
+
+def sequence_positions(cursor: CursorWrapper) -> dict[str, int]:
+    """Every sequence of the schema that has been used, and its last value."""
+    cursor.execute(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value FROM pg_sequences"
+        " WHERE schemaname = 'public' AND last_value IS NOT NULL"
+    )
+    return dict(cursor.fetchall())
+
+
+def restore_sequences(cursor: CursorWrapper, positions: dict[str, int]) -> None:
+    """Set each sequence back to where it was, where it now stands before that."""
+    now = sequence_positions(cursor)
+    for name, last in positions.items():
+        if now.get(name, 0) < last:
+            cursor.execute("SELECT setval(%s, %s)", [name, last])
 
 
 def distribute(cursor: CursorWrapper, table: str, triggers: list[tuple[str, str]], colocate_with: str) -> None:
@@ -401,13 +427,16 @@ def _reaches(parents: dict[str, set[str]], start: str, goal: str) -> bool:
     return False
 
 
-def shards_hold(cursor: CursorWrapper, table: str, role: str | None) -> bool:
+def shards_hold(cursor: CursorWrapper, table: str, role: str | None, *, rls: bool = True) -> bool:
     """Every shard of ``table`` has row-level security enabled and forced, the tenant
-    policy, and (with a separate app role) the app role's privileges: asked of the workers."""
-    probe = (
-        "SELECT c.relrowsecurity AND c.relforcerowsecurity"
-        f" AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = '{POLICY_NAME}')"
-    )
+    policy (unless ``rls`` is false: a job's stage), and (with a separate app role) the
+    app role's privileges: asked of the workers."""
+    probe = "SELECT TRUE"
+    if rls:
+        probe += (
+            " AND c.relrowsecurity AND c.relforcerowsecurity"
+            f" AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = '{POLICY_NAME}')"
+        )
     if role:
         probe += f" AND has_table_privilege('{role}', c.oid, '{APP_PRIVILEGES}')"
     probe += " FROM pg_class c WHERE c.oid = '%s'::regclass"

@@ -1,0 +1,73 @@
+"""A job's result on its way from a TEMP table into tenant tables (kam.models.TenantStageModel).
+
+    with staged(cursor, ScoreStage, source="pg_temp.score_result", columns=COLUMNS,
+                tenant_id=tenant.pk, run_id=run.pk, target=AccountScore) as rows:
+        cursor.execute("INSERT INTO scoring_accountscore (id, tenant_id, ...)"
+                       " SELECT s.row_id, s.tenant_id, ... FROM scoring_scorestage s"
+                       " WHERE s.tenant_id = %s AND s.run_id = %s", ...)
+
+The same statements run on plain PostgreSQL and on Citus, where the INSERT ... SELECT
+from the stage runs on the tenant's shard (no volatile function in it: the primary keys
+were drawn on the way into the stage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import models
+
+from kam.models import TenantStageModel
+
+# Rows per INSERT of insert_rows: a statement of a few hundred kB.
+INSERT_PAGE = 1000
+
+
+def sequence_of(model: type[models.Model]) -> str:
+    """The expression that draws ``model``'s next primary key (its identity sequence)."""
+    return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+
+
+@contextmanager
+def staged(
+    cursor: Any,
+    stage: type[TenantStageModel],
+    *,
+    source: str,
+    columns: Sequence[str],
+    tenant_id: int,
+    run_id: int,
+    target: type[models.Model],
+    where: str = "TRUE",
+    order_by: str = "account_id",
+) -> Iterator[int]:
+    """Copy ``columns`` of the rows of ``source`` that meet ``where`` into ``stage``, each with
+    the next primary key of ``target``, in ``order_by`` order; yield how many; empty the
+    stage of the run afterwards. When the body fails, the transaction rolls back, the
+    stage's rows with it."""
+    table = stage._meta.db_table
+    names = ", ".join(columns)
+    cursor.execute(
+        f"INSERT INTO {table} (tenant_id, run_id, row_id, {names})"
+        f" SELECT %s, %s, {sequence_of(target)}, {names} FROM {source} WHERE {where} ORDER BY {order_by}",
+        [tenant_id, run_id],
+    )
+    yield cursor.rowcount
+    cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s AND run_id = %s", [tenant_id, run_id])
+
+
+def insert_rows(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows made in Python into a tenant table: multi-row INSERT ... VALUES, a page at a time.
+
+    Not INSERT ... SELECT FROM unnest(arrays): Citus would pull such rows to the coordinator
+    and write them to the shard with COPY, which row-level security refuses. VALUES rows are
+    routed to the tenant's shard as they are. Each row carries its tenant_id."""
+    row = f"({', '.join(['%s'] * len(columns))})"
+    for start in range(0, len(rows), INSERT_PAGE):
+        page = rows[start : start + INSERT_PAGE]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(page))}",
+            [value for values in page for value in values],
+        )
