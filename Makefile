@@ -14,8 +14,9 @@ run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
 	$(PY) manage.py serve --port $(PORT) --stop-services
 
-test: setup chromium ## The whole test suite against real PostgreSQL and Redis, browser tests included
+test: setup chromium ## The whole test suite against real PostgreSQL and Redis, browser tests included; then the Citus suites when the Citus source is there
 	$(BIN)/pytest
+	$(PY) -m kam.citus_cluster test $(CITUS_TESTS)
 
 # The suites that run on the Citus cluster: tenancy and row-level security, the isolation
 # sweep, the APIs, scoring, risk, and the cluster's own (distribution, placement, a worker down).
