@@ -27,6 +27,7 @@ from accounts.models import Account, Tier
 from kam import audit, runs
 from kam.models import Membership, RunStatus, Tenant, User
 from kam.records import UNSET, given
+from kam.db import analyze_written
 from kam.runs import advisory_xact_lock
 from kam.stage import staged
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
@@ -309,9 +310,11 @@ def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
         ) as assessed:
             cursor.execute(engine.HEALTH_DELETE_CHANGED_SQL, params)
             cursor.execute(engine.HEALTH_INSERT_NEW_SQL, params)
+            written = cursor.rowcount
             if _is_latest_assessment(tenant, as_of):
                 cursor.execute(engine.HEALTH_DENORMALISE_SQL, params)
                 cursor.execute(engine.HEALTH_CLEAR_LOST_SQL, params)
+    analyze_written({"risk_healthassessment": written})
     return assessed
 
 
@@ -370,8 +373,9 @@ def _apply(tenant: Tenant, candidates_sql: str, params: dict[str, Any]) -> Alert
     outcome = AlertOutcome()
     for what, alert_id, _old, _new in rows:
         getattr(outcome, what).append(alert_id)
-    notifications.notify_alerts(tenant, alert_ids=outcome.opened, event="opened")
-    notifications.notify_alerts(tenant, alert_ids=outcome.escalated, event="escalated")
+    notified = notifications.notify_alerts(tenant, alert_ids=outcome.opened, event="opened")
+    notified += notifications.notify_alerts(tenant, alert_ids=outcome.escalated, event="escalated")
+    analyze_written({"risk_riskalert": len(rows), "risk_notification": notified})
     webhooks.emit_alert_events(
         tenant,
         {

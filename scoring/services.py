@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from kam import audit, runs
 from kam.models import IndustryProfile, RunStatus, Tenant
+from kam.db import analyze_written
 from kam.runs import advisory_xact_lock
 from kam.stage import staged
 from kam.tenancy import tenant_service, tenant_today
@@ -235,9 +236,10 @@ def score_run_execute(tenant: Tenant, *, run: ScoreRun) -> ScoreRun:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM scoring_accountscore WHERE tenant_id = %s AND run_id = %s", [tenant.pk, run.pk])
         _compute_result(cursor, tenant, run, spec)
-        scored, moved_up, moved_down = _store_result(cursor, tenant, run)
+        scored, updated, moved_up, moved_down = _store_result(cursor, tenant, run)
         pareto = _store_summary(cursor, tenant, run) if run.account_id is None else {}
         cursor.execute(f"DROP TABLE {SCORE_RESULT}")
+    analyze_written({"scoring_accountscore": scored, "accounts_account": updated})
     return runs.mark_done(tenant, run=run, accounts_scored=scored, moved_up=moved_up, moved_down=moved_down, **pareto)
 
 
@@ -277,8 +279,9 @@ def _score_basis(tenant: Tenant, run: ScoreRun, spec: ScoringSpec) -> Basis | No
     return Basis(*row) if row else None
 
 
-def _store_result(cursor: Any, tenant: Tenant, run: ScoreRun) -> tuple[int, int, int]:
-    """Insert the snapshots, update the accounts whose tier or score changed; (scored, moved up, down).
+def _store_result(cursor: Any, tenant: Tenant, run: ScoreRun) -> tuple[int, int, int, int]:
+    """Insert the snapshots, update the accounts whose tier or score changed; (scored,
+    accounts updated, moved up, moved down).
 
     Through the stage (kam.stage), in account order: the index entries of (tenant, run,
     account) and (tenant, account, as_of) go in one after the other rather than all over
@@ -316,6 +319,7 @@ def _store_result(cursor: Any, tenant: Tenant, run: ScoreRun) -> tuple[int, int,
             """,
             params,
         )
+        updated = cursor.rowcount
     cursor.execute(
         f"""
         SELECT COUNT(*) FILTER (WHERE position(tier IN 'CBAS') > position(account_tier IN 'CBAS')),
@@ -325,7 +329,7 @@ def _store_result(cursor: Any, tenant: Tenant, run: ScoreRun) -> tuple[int, int,
         """
     )
     moved_up, moved_down = cursor.fetchone()
-    return scored, moved_up, moved_down
+    return scored, updated, moved_up, moved_down
 
 
 def _store_summary(cursor: Any, tenant: Tenant, run: ScoreRun) -> dict[str, Any]:
