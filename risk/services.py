@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, Tier
 from kam import audit, runs
+from kam.db import analyze_written
 from kam.models import Membership, RunStatus, Tenant, User
 from kam.records import UNSET, given
-from kam.db import analyze_written
 from kam.runs import advisory_xact_lock
 from kam.stage import staged
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from kam import audit, runs
-from kam.models import IndustryProfile, RunStatus, Tenant
 from kam.db import analyze_written
+from kam.models import IndustryProfile, RunStatus, Tenant
 from kam.runs import advisory_xact_lock
 from kam.stage import staged
 from kam.tenancy import tenant_service, tenant_today

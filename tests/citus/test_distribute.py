@@ -96,9 +96,7 @@ def test_every_shard_has_row_level_security_and_the_app_roles_grants():
     assert stages
     with owner_connection(), connection.cursor() as cursor:
         missing = [
-            table
-            for table in tenant_tables()
-            if not shards_hold(cursor, table, app_role(), rls=table not in stages)
+            table for table in tenant_tables() if not shards_hold(cursor, table, app_role(), rls=table not in stages)
         ]
         secured_stages = [table for table in stages if shards_hold(cursor, table, None)]
     assert missing == []
