@@ -41,6 +41,7 @@ from typing import IO, Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from kam.db import analyze_written
 from kam.models import ApiToken, Membership, Tenant, TenantOwnedModel, User
 from kam.rls import tenant_owned_models
 from kam.tenancy import tenant_context
@@ -316,6 +317,7 @@ class _Restorer:
             counts = self._check_counts()
             for model in [Tenant, ApiToken, *tenant_models()]:
                 self._advance_sequence(model)  # past the restored rows' ids
+            analyze_written(counts)
         self._drop_staging()
         return Restored(tenant=tenant, counts=counts, users_created=created, users_matched=matched)
 

@@ -68,8 +68,11 @@ def grant_app_role(connection: BaseDatabaseWrapper, role: str) -> None:
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
         cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-        # Fresh statistics after a bulk job (kam migration 0004, kam.db.analyze_written).
-        cursor.execute(f"GRANT EXECUTE ON FUNCTION kam_analyze(text[]) TO {quoted}")
+        # Fresh statistics after a bulk job (kam migration 0004, kam.db.analyze_written); not
+        # there when the migrations were taken back before it.
+        cursor.execute("SELECT to_regprocedure('kam_analyze(text[])') IS NOT NULL")
+        if cursor.fetchone()[0]:
+            cursor.execute(f"GRANT EXECUTE ON FUNCTION kam_analyze(text[]) TO {quoted}")
 
 
 def apply_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:

@@ -18,6 +18,7 @@ from accounts.imports.base import INVALID, Counts, Importer
 from accounts.imports.cells import FAST_AMOUNT_RE, parse_date, parse_money, parse_text
 from accounts.imports.errors import MAX_STORED_ERRORS, ImportFileError
 from accounts.models import ImportKind, Invoice, Order
+from kam.db import analyze_written
 
 STAGE_TABLE = "kam_import_stage"
 # Staged rows whose account is in the tenant: what both upserts insert from.
@@ -109,6 +110,7 @@ class StagedImporter(Importer):
             )
             created, updated = cursor.fetchone()
             cursor.execute(f"DROP TABLE {STAGE_TABLE}")
+        analyze_written({self.model._meta.db_table: created + updated})
         return Counts(created=created, updated=updated, unchanged=staged - created - updated)
 
     def close(self) -> None:
