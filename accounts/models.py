@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.validators import validate_credit_code
-from kam.models import TenantOwnedModel
+from kam.models import TenantOwnedModel, TenantStageModel
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -481,3 +481,29 @@ class ImportJob(TenantOwnedModel):
         if not self.total_rows:
             return 100 if self.status == ImportStatus.DONE else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class OrderStage(TenantStageModel):
+    """An order import's checked rows on their way into Order (kam.models.TenantStageModel):
+    the columns of the import's TEMP table, ``row_id`` the order's primary key should it be new."""
+
+    row_no = models.IntegerField()
+    account_id = models.BigIntegerField(null=True)
+    order_date = models.DateField(null=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    cost = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    product_line = models.TextField(null=True)
+    external_ref = models.TextField(null=True)
+
+
+class InvoiceStage(TenantStageModel):
+    """An invoice import's checked rows on their way into Invoice (kam.models.TenantStageModel)."""
+
+    row_no = models.IntegerField()
+    account_id = models.BigIntegerField(null=True)
+    number = models.TextField(null=True)
+    issued_on = models.DateField(null=True)
+    due_on = models.DateField(null=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    paid_on = models.DateField(null=True)
+    paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)

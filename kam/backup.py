@@ -99,7 +99,15 @@ class Manifest:
 # restored row would compare with this database's), and rebuilt by the next full score run.
 # And the jobs' stages (kam.models.TenantStageModel), which never hold a committed row.
 NOT_CARRIED = frozenset(
-    {"scoring.ScoreBasis", "scoring.ScoreChange", "scoring.ScoreStage", "risk.HealthStage", "risk.AlertStage"}
+    {
+        "scoring.ScoreBasis",
+        "scoring.ScoreChange",
+        "scoring.ScoreStage",
+        "risk.HealthStage",
+        "risk.AlertStage",
+        "accounts.OrderStage",
+        "accounts.InvoiceStage",
+    }
 )
 
 

@@ -12,23 +12,30 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.imports.base import INVALID, Counts, Importer
 from accounts.imports.cells import FAST_AMOUNT_RE, parse_date, parse_money, parse_text
 from accounts.imports.errors import MAX_STORED_ERRORS, ImportFileError
-from accounts.models import ImportKind, Invoice, Order
+from accounts.models import ImportKind, Invoice, InvoiceStage, Order, OrderStage
 from kam.db import analyze_written
+from kam.models import TenantStageModel
+from kam.stage import staged as staged_into
 
 STAGE_TABLE = "kam_import_stage"
-# Staged rows whose account is in the tenant: what both upserts insert from.
-STAGED_ROWS = f"FROM {STAGE_TABLE} s JOIN accounts_account a ON a.id = s.account_id AND a.tenant_id = %(tenant)s"
+# The checked rows go from the TEMP table into the importer's stage (kam.stage.staged), from
+# which the upsert runs on the tenant's shard on Citus; always the same "run" of the stage,
+# whose rows no other transaction sees.
+STAGE_RUN = 0
+STAGE_KEYS = {"id", "tenant_id", "run_id", "row_id"}
 
 
 class StagedImporter(Importer):
     """Valid rows go to a temporary CSV file as they are read; the database does the rest."""
 
     stage_ddl: str = ""
+    stage_model: type[TenantStageModel]
     key_field: str = ""  # external_ref / number: unique in the tenant, duplicates in the file are errors
     duplicate_message: Callable[[], str]
 
@@ -92,6 +99,14 @@ class StagedImporter(Importer):
         as ``%(tenant)s``; an update only where a value differs, so that the row counts as unchanged."""
         raise NotImplementedError
 
+    def staged_rows(self) -> str:
+        """FROM the stage's rows and their accounts (all in the tenant): what the upserts insert."""
+        return (
+            f"FROM {self.stage_model._meta.db_table} s"
+            " JOIN accounts_account a ON a.tenant_id = s.tenant_id AND a.id = s.account_id"
+            " WHERE s.tenant_id = %(tenant)s AND s.run_id = %(run)s"
+        )
+
     def write(self) -> Counts:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -102,13 +117,30 @@ class StagedImporter(Importer):
             staged, joined = cursor.fetchone()
             if staged != joined:
                 raise ImportFileError(_("An account of this file was deleted during the import; try again."))
-            # xmax = 0 marks an inserted row.
-            cursor.execute(
-                f"WITH upserted AS ({self.upsert_sql()} RETURNING (xmax = 0) AS inserted)"
-                " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted",
-                {"tenant": self.tenant.pk},
-            )
-            created, updated = cursor.fetchone()
+            columns = [f.column for f in self.stage_model._meta.concrete_fields if f.column not in STAGE_KEYS]
+            with staged_into(
+                cursor,
+                self.stage_model,
+                source=STAGE_TABLE,
+                columns=columns,
+                tenant_id=self.tenant.pk,
+                run_id=STAGE_RUN,
+                target=self.model,
+                order_by="row_no",
+            ):
+                # Rows whose key is there already: updated, or unchanged; the others are created.
+                key, table, stage = self.key_field, self.model._meta.db_table, self.stage_model._meta.db_table
+                cursor.execute(
+                    f"SELECT count(*) FROM {stage} s JOIN {table} t ON t.tenant_id = s.tenant_id AND t.{key} = s.{key}"
+                    f" WHERE s.tenant_id = %s AND s.run_id = %s AND s.{key} <> ''",
+                    [self.tenant.pk, STAGE_RUN],
+                )
+                (existing,) = cursor.fetchone()
+                # The time as a value: Citus wants nothing but IMMUTABLE functions in DO UPDATE SET.
+                params = {"tenant": self.tenant.pk, "run": STAGE_RUN, "now": timezone.now()}
+                cursor.execute(self.upsert_sql(), params)
+                created = staged - existing
+                updated = cursor.rowcount - created  # an upsert counts the rows it inserted or updated
             cursor.execute(f"DROP TABLE {STAGE_TABLE}")
         analyze_written({self.model._meta.db_table: created + updated})
         return Counts(created=created, updated=updated, unchanged=staged - created - updated)
@@ -120,6 +152,7 @@ class StagedImporter(Importer):
 class OrderImporter(StagedImporter):
     kind = ImportKind.ORDERS
     model = Order
+    stage_model = OrderStage
     key_field = "external_ref"
     stage_ddl = (
         "row_no integer NOT NULL, account_id bigint, order_date date, amount numeric(16, 2),"
@@ -188,10 +221,10 @@ class OrderImporter(StagedImporter):
         # blank cost and product line keep what is stored.
         return f"""
             INSERT INTO accounts_order AS o
-                (tenant_id, account_id, order_date, amount, cost, product_line, external_ref, created_at)
-            SELECT %(tenant)s, a.id, s.order_date, s.amount, s.cost,
-                   coalesce(s.product_line, ''), coalesce(s.external_ref, ''), now()
-            {STAGED_ROWS}
+                (id, tenant_id, account_id, order_date, amount, cost, product_line, external_ref, created_at)
+            SELECT s.row_id, s.tenant_id, a.id, s.order_date, s.amount, s.cost,
+                   coalesce(s.product_line, ''), coalesce(s.external_ref, ''), %(now)s
+            {self.staged_rows()}
             ON CONFLICT (tenant_id, external_ref) WHERE external_ref <> '' DO UPDATE SET
                 account_id = EXCLUDED.account_id,
                 order_date = EXCLUDED.order_date,
@@ -207,6 +240,7 @@ class OrderImporter(StagedImporter):
 class InvoiceImporter(StagedImporter):
     kind = ImportKind.INVOICES
     model = Invoice
+    stage_model = InvoiceStage
     key_field = "number"
     stage_ddl = (
         "row_no integer NOT NULL, account_id bigint, number text, issued_on date, due_on date,"
@@ -232,11 +266,11 @@ class InvoiceImporter(StagedImporter):
     def upsert_sql(self) -> str:
         return f"""
             INSERT INTO accounts_invoice AS i
-                (tenant_id, account_id, number, issued_on, due_on, amount, paid_on, paid_amount,
+                (id, tenant_id, account_id, number, issued_on, due_on, amount, paid_on, paid_amount,
                  created_at, updated_at)
-            SELECT %(tenant)s, a.id, s.number, s.issued_on, s.due_on, s.amount, s.paid_on, s.paid_amount,
-                   now(), now()
-            {STAGED_ROWS}
+            SELECT s.row_id, s.tenant_id, a.id, s.number, s.issued_on, s.due_on, s.amount, s.paid_on, s.paid_amount,
+                   %(now)s, %(now)s
+            {self.staged_rows()}
             ON CONFLICT (tenant_id, number) DO UPDATE SET
                 account_id = EXCLUDED.account_id,
                 issued_on = EXCLUDED.issued_on,
@@ -244,7 +278,7 @@ class InvoiceImporter(StagedImporter):
                 amount = EXCLUDED.amount,
                 paid_on = coalesce(EXCLUDED.paid_on, i.paid_on),
                 paid_amount = coalesce(EXCLUDED.paid_amount, i.paid_amount),
-                updated_at = now()
+                updated_at = %(now)s
             WHERE (i.account_id, i.issued_on, i.due_on, i.amount, i.paid_on, i.paid_amount) IS DISTINCT FROM
                   (EXCLUDED.account_id, EXCLUDED.issued_on, EXCLUDED.due_on, EXCLUDED.amount,
                    coalesce(EXCLUDED.paid_on, i.paid_on), coalesce(EXCLUDED.paid_amount, i.paid_amount))

@@ -156,7 +156,13 @@ def test_every_tenant_owned_model_is_covered():
 
 def test_the_stages_are_the_stage_models_and_have_no_row_level_security():
     # kam.models.TenantStageModel: written with COPY on Citus, never holding a committed row.
-    assert rls.stage_tables() == ["risk_alertstage", "risk_healthstage", "scoring_scorestage"]
+    assert rls.stage_tables() == [
+        "accounts_invoicestage",
+        "accounts_orderstage",
+        "risk_alertstage",
+        "risk_healthstage",
+        "scoring_scorestage",
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND (relrowsecurity OR relforcerowsecurity)",
