@@ -77,13 +77,43 @@ class CitusUnavailable(RuntimeError):
 # --- build -----------------------------------------------------------------------------
 
 
+SOURCE_BESIDE = Path("shared") / "citus" / DEFAULT_SOURCE.name
+
+
 def source() -> Path:
-    path = Path(os.environ.get("CITUS_SRC") or DEFAULT_SOURCE)
-    if not path.exists():
-        raise CitusUnavailable(
-            f"no Citus source at {path}: set CITUS_SRC to a Citus source tarball (or unpacked folder)"
-        )
-    return path
+    """``$CITUS_SRC``; else the tarball beside this checkout, or beside the repository it was
+    cloned from (a clean clone elsewhere, as CI makes one, finds the source that way)."""
+    if os.environ.get("CITUS_SRC"):
+        candidates = [Path(os.environ["CITUS_SRC"])]
+    else:
+        candidates = [DEFAULT_SOURCE]
+        origin = _origin_checkout()
+        if origin is not None:
+            candidates.append(origin.parent / SOURCE_BESIDE)
+    for path in candidates:
+        if path.exists():
+            return path
+    raise CitusUnavailable(
+        f"no Citus source at {' or '.join(map(str, candidates))}:"
+        " set CITUS_SRC to a Citus source tarball (or unpacked folder)"
+    )
+
+
+def _origin_checkout() -> Path | None:
+    """The folder this checkout was cloned from, when it was cloned from a local one."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(BASE_DIR), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return None
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    path = Path(url) if url and "://" not in url and ":" not in url.split("/")[0] else None
+    return path.resolve() if path is not None and path.is_dir() else None
 
 
 def source_version(src: Path) -> str:
