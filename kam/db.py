@@ -50,17 +50,40 @@ def analyze_written(written: dict[str, int]) -> list[str]:
     candidates = {table: rows for table, rows in written.items() if rows >= ANALYZE_MIN_ROWS}
     if not candidates:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, greatest(reltuples, 0) FROM pg_class"
-            " WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%s)",
-            [list(candidates)],
-        )
-        believed = dict(cursor.fetchall())
+    believed = believed_rows(list(candidates))
     stale = sorted(table for table, rows in candidates.items() if rows >= ANALYZE_SHARE * believed.get(table, 0))
     if stale:
         transaction.on_commit(partial(_analyze, stale))
     return stale
+
+
+def believed_rows(tables: list[str]) -> dict[str, float]:
+    """The rows the planner believes each table holds (0 before any ANALYZE). On Citus the
+    coordinator keeps no estimate of a distributed table: the sum of its shards' is asked
+    of the workers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('pg_dist_partition') IS NOT NULL")
+        citus = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT relname, greatest(reltuples, 0) FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace AND relname = ANY(%s)",
+            [tables],
+        )
+        believed = dict(cursor.fetchall())
+        if citus:
+            cursor.execute(
+                "SELECT logicalrelid::text FROM pg_dist_partition WHERE logicalrelid::text = ANY(%s)"
+                " AND partmethod = 'h'",
+                [tables],
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(
+                    "SELECT coalesce(sum(greatest(result::real, 0)), 0) FROM run_command_on_shards(%s,"
+                    " $$SELECT reltuples FROM pg_class WHERE oid = '%%s'::regclass$$) WHERE success",
+                    [table],
+                )
+                believed[table] = cursor.fetchone()[0]
+    return believed
 
 
 def _analyze(tables: list[str]) -> None:

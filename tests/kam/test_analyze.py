@@ -16,28 +16,9 @@ from tests.risk.conftest import run as risk_run
 pytestmark = pytest.mark.django_db
 
 
-def distributed(table: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('pg_dist_partition') IS NOT NULL")
-        if not cursor.fetchone()[0]:
-            return False
-        cursor.execute("SELECT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = %s::regclass)", [table])
-        return cursor.fetchone()[0]
-
-
 def believed_rows(table: str) -> float:
-    """What the planner believes the table holds (pg_class.reltuples; -1 before any ANALYZE),
-    on Citus summed over the table's shards on the workers (ANALYZE updates it in place)."""
-    with connection.cursor() as cursor:
-        if distributed(table):
-            cursor.execute(
-                "SELECT sum(greatest(result::real, 0)) FROM run_command_on_shards(%s,"
-                " $$SELECT reltuples FROM pg_class WHERE oid = '%%s'::regclass$$)",
-                [table],
-            )
-            return cursor.fetchone()[0]
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
-        return cursor.fetchone()[0]
+    """What the planner believes the table holds; on Citus summed over the table's shards."""
+    return db.believed_rows([table]).get(table, 0)
 
 
 @pytest.fixture
@@ -76,10 +57,6 @@ def test_only_the_app_role_may_call_it():
 
 @after_commit
 def test_a_write_small_beside_the_table_leaves_the_statistics_to_autovacuum(tenant, monkeypatch):
-    if distributed("accounts_account"):
-        # The coordinator keeps no row estimate of a distributed table: on Citus every write of
-        # ANALYZE_MIN_ROWS rows or more is followed by an ANALYZE.
-        pytest.skip("plain PostgreSQL only")
     monkeypatch.setattr(db, "ANALYZE_MIN_ROWS", 1)
     with tenant_context(tenant):  # a transaction: the ANALYZE follows its commit
         AccountFactory.create_batch(40, tenant=tenant)
