@@ -20,7 +20,7 @@ test: setup chromium ## The whole test suite against real PostgreSQL and Redis, 
 
 # The suites that run on the Citus cluster: tenancy and row-level security, the isolation
 # sweep, the APIs, scoring, risk, and the cluster's own (distribution, placement, a worker down).
-CITUS_TESTS ?= tests/citus tests/kam/test_rls.py tests/kam/test_analyze.py tests/reliability/test_isolation_sweep.py \
+CITUS_TESTS ?= tests/citus tests/kam/test_rls.py tests/kam/test_analyze.py tests/kam/test_stage.py tests/reliability/test_isolation_sweep.py \
 	tests/accounts/test_import.py \
 	tests/kam/test_api.py tests/accounts/test_api.py tests/teams/test_api.py tests/scoring tests/risk
 
