@@ -12,7 +12,9 @@ concurrent clients, each a thread with its own keep-alive connection:
 - ``GET /api/v1/me/``: an authenticated JSON answer that touches no tenant table, the
   floor the same server sets;
 
-for each client count it prints requests per second, p50/p95/p99, errors and the ratio of
+for each client count it prints requests per second, p50/p95/p99, errors, the CPU the
+server's processes (gunicorn's master and workers) and the database's (the embedded
+PostgreSQL's postmaster and backends, read from /proc) spent per request, and the ratio of
 the accounts endpoint to the bare one. Then a cursor walk over all accounts
 (``page_size=--walk-size``) to page ``--walk-pages``, timing page 1 and that page (median
 of 20 requests each).
@@ -106,14 +108,63 @@ def _drive(port: int, token: str, path: str, clients: int, duration: float, queu
     queue.put({"latencies": latencies, "errors": errors, "elapsed": elapsed})
 
 
-def load(port: int, token: str, path: str, clients: int, duration: float) -> dict:
-    """Run the clients in a second process and summarise what they saw."""
+# --- CPU per request: the server's and the database's processes, from /proc ------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def cpu_of_tree(root: int) -> float:
+    """CPU seconds (user and system) used by ``root``, its children that ended (reaped) and
+    those still running: a gunicorn master and its workers, a postmaster and its backends."""
+    fields = _stat(root)
+    if fields is None:
+        return 0.0
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            child = _stat(int(entry))
+            if child is not None and int(child[1]) == root:
+                ticks += int(child[11]) + int(child[12])
+    return ticks / TICKS
+
+
+def postmaster_pid() -> int | None:
+    """The embedded PostgreSQL's postmaster (the database the server uses unless
+    DATABASE_URL names another, whose processes this script cannot see)."""
+    if os.environ.get("DATABASE_URL"):
+        return None
+    sys.path.insert(0, str(ROOT))
+    from kam import embedded
+
+    try:
+        return int((embedded.PG_DATA / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def load(port: int, token: str, path: str, clients: int, duration: float, server_pid: int | None = None) -> dict:
+    """Run the clients in a second process and summarise what they saw, with the CPU the
+    server and the database spent per request when their processes can be read."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_drive, args=(port, token, path, clients, duration, queue))
+    database_pid = postmaster_pid()
+    web_before = cpu_of_tree(server_pid) if server_pid else 0.0
+    database_before = cpu_of_tree(database_pid) if database_pid else 0.0
     process.start()
     result = queue.get()
     process.join()
+    web_cpu = cpu_of_tree(server_pid) - web_before if server_pid else None
+    database_cpu = cpu_of_tree(database_pid) - database_before if database_pid else None
     latencies = sorted(result["latencies"])
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0] * 99
     return {
@@ -124,7 +175,17 @@ def load(port: int, token: str, path: str, clients: int, duration: float) -> dic
         "p99": quantiles[98] * 1000,
         "errors": len(result["errors"]),
         "error_kinds": sorted(set(result["errors"]))[:5],
+        # CPU milliseconds per request (None: not measurable here)
+        "web_ms": 1000 * web_cpu / len(latencies) if web_cpu is not None and latencies else None,
+        "db_ms": 1000 * database_cpu / len(latencies) if database_cpu is not None and latencies else None,
     }
+
+
+def _cpu_text(result: dict) -> str:
+    parts = [
+        f"{name} {result[key]:.2f} ms" for name, key in (("web", "web_ms"), ("db", "db_ms")) if result[key] is not None
+    ]
+    return "  CPU/request " + ", ".join(parts) if parts else ""
 
 
 # --- set-up: token, tiers, the server --------------------------------------------------------------
@@ -269,8 +330,8 @@ def main() -> None:
     try:
         accounts_path = f"/api/v1/accounts/?tier={args.tier}&page_size=100"
         for clients in (int(value) for value in args.clients.split(",")):
-            bare = load(args.port, token, "/api/v1/me/", clients, args.duration)
-            real = load(args.port, token, accounts_path, clients, args.duration)
+            bare = load(args.port, token, "/api/v1/me/", clients, args.duration, server.pid)
+            real = load(args.port, token, accounts_path, clients, args.duration, server.pid)
             for name, result in (
                 ("GET /api/v1/me/", bare),
                 (f"GET /api/v1/accounts/?tier={args.tier} (100/page)", real),
@@ -279,6 +340,7 @@ def main() -> None:
                     f"{clients:>3} clients  {name:<42} {result['rps']:7.1f} req/s  p50 {result['p50']:6.1f} ms"
                     f"  p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  errors {result['errors']}"
                     + (f" {result['error_kinds']}" if result["errors"] else "")
+                    + _cpu_text(result)
                 )
             print(
                 f"{clients:>3} clients  accounts / bare: {real['rps'] / bare['rps']:.2f}x the throughput,"
