@@ -8,7 +8,10 @@ PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test test-citus setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
+# Arguments of bench/report.py, e.g. BENCH_ARGS="--scale small" or "--only score,risk".
+BENCH_ARGS ?=
+
+.PHONY: run test test-citus bench setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
 
 run: setup ## Serve the app with a Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
@@ -26,6 +29,9 @@ CITUS_TESTS ?= tests/citus tests/kam/test_rls.py tests/kam/test_analyze.py tests
 
 test-citus: install messages ## The Citus suites on a local coordinator and two workers (builds Citus once from the source tarball CITUS_SRC, or CI's copy beside the checkout)
 	$(PY) -m kam.citus_cluster test $(CITUS_TESTS)
+
+bench: setup ## Every bench in one sitting; their figures into docs/performance.md
+	$(PY) bench/report.py $(BENCH_ARGS)
 
 setup: install services messages migrate
 

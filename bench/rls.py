@@ -50,7 +50,8 @@ def main() -> None:
         with tenant_context(tenant), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO accounts_account (tenant_id, name, legal_name, credit_code, industry, region, status,"
-                " notes, created_at, updated_at) SELECT %s, 'bench ' || g, '', '', '', '', 'active', '', now(), now()"
+                " notes, tier, health_band, created_at, updated_at)"
+                " SELECT %s, 'bench ' || g, '', '', '', '', 'active', '', '', '', now(), now()"
                 " FROM generate_series(1, %s) g",
                 [tenant.pk, args.accounts],
             )
@@ -87,9 +88,9 @@ def main() -> None:
             f"overhead of the tenant context: {(p50 - p50_floor) * 1e6:.0f} µs per transaction ({p50 / p50_floor:.2f}x)"
         )
     finally:
-        with tenant_context(tenant), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM accounts_account WHERE tenant_id = %s", [tenant.pk])
-        tenant.delete()
+        from bench.generate import drop_tenant  # every table's rows, the score-change notes too
+
+        drop_tenant(tenant)
 
 
 if __name__ == "__main__":
