@@ -25,6 +25,15 @@ from kam.models import TenantStageModel
 INSERT_PAGE = 1000
 
 
+def temp_table(cursor: Any, name: str, create_sql: str, params: Any = None) -> int:
+    """Make the transaction's TEMP table ``name`` afresh with ``create_sql`` (a ``CREATE TEMP
+    TABLE name ... ON COMMIT DROP AS ...``), dropping one a caller left in the transaction;
+    returns the rows it holds."""
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+    cursor.execute(create_sql, params)
+    return cursor.rowcount
+
+
 def sequence_of(model: type[models.Model]) -> str:
     """The expression that draws ``model``'s next primary key (its identity sequence)."""
     return f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"

@@ -29,7 +29,7 @@ from kam.db import analyze_written
 from kam.models import Membership, RunStatus, Tenant, User
 from kam.records import UNSET, given
 from kam.runs import advisory_xact_lock
-from kam.stage import staged
+from kam.stage import staged, temp_table
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
 from risk import engine, notifications, selectors, webhooks
 from risk.models import (
@@ -297,8 +297,7 @@ def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
     params = engine.health_params(tenant.pk, as_of, tenant.time_zone, run_id=run.pk)
     _job_memory()
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {engine.HEALTH_RESULT}")
-        cursor.execute(engine.HEALTH_CREATE_RESULT_SQL, params)
+        temp_table(cursor, engine.HEALTH_RESULT, engine.HEALTH_CREATE_RESULT_SQL, params)
         with staged(
             cursor,
             HealthStage,
@@ -353,8 +352,7 @@ def _apply(tenant: Tenant, candidates_sql: str, params: dict[str, Any]) -> Alert
     _job_memory()
     params = {**params, "stage_run": params["run"] or 0}
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{engine.ALERT_CANDIDATES}")
-        cursor.execute(candidates_sql, params)
+        temp_table(cursor, engine.ALERT_CANDIDATES, candidates_sql, params)
         with staged(
             cursor,
             AlertStage,

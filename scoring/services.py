@@ -18,7 +18,7 @@ from kam import audit, runs
 from kam.db import analyze_written
 from kam.models import IndustryProfile, RunStatus, Tenant
 from kam.runs import advisory_xact_lock
-from kam.stage import staged
+from kam.stage import staged, temp_table
 from kam.tenancy import tenant_service, tenant_today
 from scoring import selectors
 from scoring.engine import RESULT_COLUMNS, SUMMARY_COLUMNS, TIER_ORDER, Basis, ScoringSpec, scores_query
@@ -267,9 +267,7 @@ def _compute_result(cursor: Any, tenant: Tenant, run: ScoreRun, spec: ScoringSpe
 
 
 def _create_result(cursor: Any, sql: str, params: dict[str, Any]) -> int:
-    cursor.execute(f"DROP TABLE IF EXISTS {SCORE_RESULT}")
-    cursor.execute(f"CREATE TEMP TABLE {RESULT_TABLE} ON COMMIT DROP AS {sql}", params)
-    return cursor.rowcount
+    return temp_table(cursor, RESULT_TABLE, f"CREATE TEMP TABLE {RESULT_TABLE} ON COMMIT DROP AS {sql}", params)
 
 
 def _score_basis(tenant: Tenant, run: ScoreRun, spec: ScoringSpec) -> Basis | None:
