@@ -447,8 +447,10 @@ class _Restorer:
     def _columns(self, table: str) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute(
+                # a generated column is computed again from the row, never written
                 "SELECT column_name FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                " WHERE table_schema = current_schema() AND table_name = %s AND is_generated = 'NEVER'"
+                " ORDER BY ordinal_position",
                 [table],
             )
             return [row[0] for row in cursor.fetchall()]

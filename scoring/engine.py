@@ -17,12 +17,17 @@ One builder, three shapes of the same statement:
 - one account, ranked among all (``account_id``): every order is still aggregated,
   because the percentile and the tenant total need every account's revenue;
 - one account against a *basis* (``account_id`` and ``basis``): a completed full run of
-  the same as_of whose snapshots hold every other account's revenue rank, used only
-  while no order and no account's membership of the scored set changed since that run
-  read them (``scoring_scorechange``, filled by triggers). The other accounts' figures
-  are then exactly those of the basis, so the statement reads the account's own rows and
-  two rows of the basis instead of every order. When anything changed it returns no row
-  and the caller runs the second shape.
+  the same as_of, whose snapshots hold every scored account's revenue_12m, and the
+  change notes its snapshot did not see (``scoring_scorechange``, written by triggers in
+  the transactions that write orders or accounts: the account, and how much its
+  revenue_12m as of the basis's day moved). The tenant total is the basis's plus the
+  moves; an account's revenue is its snapshot's plus its moves (its own orders when the
+  basis did not score it); the population the basis's plus the accounts added to or
+  removed from the scored set; the rank counts the accounts whose revenue_share is below
+  the account's, in the same numeric division as a full run. The statement reads the
+  account's own rows, the notes and one pass over the basis's snapshots, never every
+  order. A note of another as_of (or from before the notes carried their account)
+  makes it return no row, and the caller runs the second shape.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class Basis:
     and its own transaction (whose writes that snapshot shows only up to the statement)."""
 
     run_id: int
+    as_of: dt.date
     snapshot: str
     xid: int
 
@@ -207,35 +213,114 @@ def _order_sums(spec: ScoringSpec) -> str:
     return ",\n           ".join(sql if metric in metrics else ORDER_SUMS_UNUSED[metric] for metric, sql in ORDER_SUMS)
 
 
-def _ranking_parts(*, against_basis: bool, rank_windows: list[str]) -> tuple[str, str, str]:
-    """(a filter of the scored accounts, the tenant total, the ranks) for one shape.
+def _ranking_parts(*, against_basis: bool, rank_windows: list[str]) -> tuple[str, str, str, str]:
+    """(CTEs before the others, a filter of the scored accounts, the tenant total, the ranks)
+    for one shape.
 
-    Against a basis: the account alone, and only while unchanged since the basis; the
-    total and the population from the basis run, the rank from the account's snapshot
-    there. Otherwise: every account, ranked by window functions.
+    Against a basis: the account alone, and only while every note since the basis moved
+    revenue as of the basis's day; the total, the population and the rank from the basis
+    and the notes. Otherwise: every account, ranked by window functions.
     """
     if against_basis:
-        # Unchanged since the basis: every noted transaction was visible to the basis run's
-        # statement. The basis run's own transaction is the exception: its notes from before the
-        # statement were forgotten by the run, so a note of it can only be from after.
+        # The notes the basis's statement did not see. The basis run's own transaction is the
+        # exception: its notes from before the statement were forgotten by the run, so a note
+        # of it can only be from after.
+        changes = """
+changes AS (
+    SELECT change.account_id, SUM(change.revenue_delta) AS delta, SUM(change.scored_delta) AS scored_delta,
+           bool_and(change.as_of IS NOT NULL AND change.as_of = %(basis_as_of)s::date) AS usable
+    FROM scoring_scorechange change
+    WHERE change.tenant_id = %(tenant)s
+      AND (NOT pg_visible_in_snapshot(change.xid::text::xid8, %(basis_snapshot)s::pg_snapshot)
+           OR change.xid = %(basis_xid)s)
+    GROUP BY change.account_id
+),
+changed AS (
+    -- Each changed account: its revenue_12m in the basis (NULL: the basis did not score it, or
+    -- it was deleted since, with its snapshots), and now when it is scored now (the basis's plus
+    -- its moves, or its own orders when the basis did not score it: added since, or won back).
+    SELECT ch.account_id, was.revenue_12m AS was_revenue_12m, now.id IS NOT NULL AS is_scored,
+           EXISTS (SELECT 1 FROM accounts_account kept
+                   WHERE kept.tenant_id = %(tenant)s AND kept.id = ch.account_id) AS is_kept,
+           CASE WHEN now.id IS NULL THEN NULL
+                WHEN was.account_id IS NOT NULL THEN was.revenue_12m + ch.delta
+                ELSE (SELECT COALESCE(SUM(o.amount), 0) FROM accounts_order o
+                      WHERE o.tenant_id = %(tenant)s AND o.account_id = ch.account_id
+                        AND o.order_date > %(d365)s AND o.order_date <= %(d)s) END AS revenue_12m
+    FROM changes ch
+    LEFT JOIN accounts_account now ON now.tenant_id = %(tenant)s AND now.id = ch.account_id AND now.status <> 'lost'
+    LEFT JOIN scoring_accountscore was
+      ON was.tenant_id = %(tenant)s AND was.run_id = %(basis_run)s AND was.account_id = ch.account_id
+    WHERE ch.account_id IS NOT NULL
+),
+basis_total AS (
+    SELECT run.total_revenue_12m + COALESCE((SELECT SUM(ch.delta) FROM changes ch), 0) AS revenue_12m,
+           run.accounts_scored + COALESCE((SELECT SUM(ch.scored_delta) FROM changes ch), 0) AS population,
+           run.total_revenue_12m AS basis_revenue_12m, run.accounts_scored AS basis_population
+    FROM scoring_scorerun run
+    WHERE run.tenant_id = %(tenant)s AND run.id = %(basis_run)s
+),"""
         fresh = """
       AND a.id = %(account)s
-      AND NOT EXISTS (
-          SELECT 1 FROM scoring_scorechange change
-          WHERE change.tenant_id = %(tenant)s
-            AND (NOT pg_visible_in_snapshot(change.xid::text::xid8, %(basis_snapshot)s::pg_snapshot)
-                 OR change.xid = %(basis_xid)s))"""
+      AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.account_id IS NULL OR NOT changes.usable)
+      AND NOT EXISTS (SELECT 1 FROM changed WHERE NOT changed.is_kept)
+      AND EXISTS (SELECT 1 FROM basis_total WHERE basis_total.basis_revenue_12m > 0 AND basis_total.revenue_12m > 0)"""
         tenant_total = """
-    SELECT run.total_revenue_12m AS revenue_12m FROM scoring_scorerun run
-    WHERE run.tenant_id = %(tenant)s AND run.id = %(basis_run)s"""
+    SELECT basis_total.revenue_12m FROM basis_total"""
+        # percent_rank's rank: 1 + the scored accounts whose revenue_share is below the account's,
+        # revenue_share as m computes it (revenue / total, both totals positive here), so that ties
+        # fall exactly as in a full run: the basis's snapshots below, less the changed accounts'
+        # snapshots below, plus the changed accounts scored now below.
+        #
+        # The basis's snapshots below are found with its stored ranks and a few probes of the index
+        # (tenant, run, revenue_cents), not counted: division by a positive total keeps the order of
+        # revenues, so those with a share below x's are those with revenue below x's, less the few
+        # whose share rounds to x's (numeric division keeps at least 16 significant digits: only a
+        # revenue within 10^-12 of the total of x's can). Those with revenue below x's are those below
+        # s, the first snapshot with revenue >= x's (all of them when there is none): s's rank - 1,
+        # the basis's ranks counting shares below s's under the basis's total, plus those below s
+        # whose share rounded to s's under that total. (ORDER BY in the counts: the index in the
+        # order of revenue is then the cheaper path even when the statistics know nothing yet of
+        # the basis's run, and the planner would else walk the run's snapshots in account order.)
         ranked = """
-    SELECT raw.*, basis.revenue_rank, run.accounts_scored AS population
-    FROM raw
-    JOIN scoring_accountscore basis
-      ON basis.tenant_id = %(tenant)s AND basis.run_id = %(basis_run)s AND basis.account_id = raw.account_id
-    JOIN scoring_scorerun run ON run.tenant_id = %(tenant)s AND run.id = %(basis_run)s
-    WHERE basis.revenue_rank IS NOT NULL"""
-        return fresh, tenant_total, ranked
+    SELECT raw.*, 1 + basis_below.n - was_below.n + now_below.n AS revenue_rank, tt.population
+    -- OFFSET 0: the one row as a row, so that the probes below take its revenue as an index bound
+    -- and run once, rather than being pulled up into every use of the rank
+    FROM (SELECT * FROM raw OFFSET 0) raw
+    CROSS JOIN basis_total tt
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(
+                   (SELECT s.revenue_rank - 1 + (
+                               SELECT COUNT(*) FROM (
+                                   SELECT 1 FROM scoring_accountscore b
+                                   WHERE b.tenant_id = %(tenant)s AND b.run_id = %(basis_run)s
+                                     AND b.revenue_cents >= floor((s.revenue_12m - tt.basis_revenue_12m * 1e-12) * 100)::bigint
+                                     AND b.revenue_cents < s.revenue_cents
+                                     AND b.revenue_12m / tt.basis_revenue_12m = s.revenue_12m / tt.basis_revenue_12m
+                                   ORDER BY b.revenue_cents) band)
+                    FROM (SELECT x.revenue_12m, x.revenue_cents, x.revenue_rank FROM scoring_accountscore x
+                          WHERE x.tenant_id = %(tenant)s AND x.run_id = %(basis_run)s
+                            AND x.revenue_cents >= ceil(raw.revenue_12m * 100)::bigint
+                          ORDER BY x.revenue_cents LIMIT 1) s),
+                   tt.basis_population)
+               - (SELECT COUNT(*) FROM (
+                      SELECT 1 FROM scoring_accountscore b
+                      WHERE b.tenant_id = %(tenant)s AND b.run_id = %(basis_run)s
+                        AND b.revenue_cents >= floor((raw.revenue_12m - tt.revenue_12m * 1e-12) * 100)::bigint
+                        AND b.revenue_cents < ceil(raw.revenue_12m * 100)::bigint
+                        AND b.revenue_12m / tt.revenue_12m = raw.revenue_share
+                      ORDER BY b.revenue_cents) band) AS n
+        OFFSET 0
+    ) basis_below
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) FILTER (WHERE ch.was_revenue_12m / tt.revenue_12m < raw.revenue_share) AS n
+        FROM changed ch WHERE ch.was_revenue_12m IS NOT NULL
+    ) was_below
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) FILTER (WHERE ch.revenue_12m / tt.revenue_12m < raw.revenue_share) AS n
+        FROM changed ch WHERE ch.is_scored AND ch.account_id <> raw.account_id
+    ) now_below"""
+        return changes, fresh, tenant_total, ranked
     tenant_total = """
     -- every order of the tenant counts, lost accounts' too: the per-account sums already hold them
     SELECT COALESCE(SUM(orders.revenue_12m), 0) AS revenue_12m FROM orders"""
@@ -243,7 +328,7 @@ def _ranking_parts(*, against_basis: bool, rank_windows: list[str]) -> tuple[str
     SELECT raw.*, rank() OVER (ORDER BY raw.revenue_share) AS revenue_rank,
            count(*) OVER () AS population{"".join(rank_windows)}
     FROM raw"""
-    return "", tenant_total, ranked
+    return "", "", tenant_total, ranked
 
 
 def scores_query(
@@ -254,18 +339,20 @@ def scores_query(
     account_id: int | None = None,
     basis: Basis | None = None,
     summary: bool = False,
+    xid: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The SELECT of every scored account's result, or of one account's, ranked among all.
 
     ``basis`` (with ``account_id``): rank against that full run's snapshots instead of
     aggregating every order; no row when an order or the scored set changed since.
     ``summary``: one more row, account_id NULL, with the Pareto figures over all the
-    tenant's accounts and the snapshot the statement read (for a full run).
+    tenant's accounts, the snapshot the statement read and ``xid``, the transaction's id
+    on the node of the tenant's rows (for a full run: ``transaction_id``).
     """
     if basis is not None and (account_id is None or not spec.ranks_only_revenue_share):
         raise ValueError("a basis serves a single account whose percentiles rank revenue_share")
-    if summary and account_id is not None:
-        raise ValueError("the summary (Pareto) belongs to a full run")
+    if summary and (account_id is not None or xid is None):
+        raise ValueError("the summary (Pareto) belongs to a full run, and names its transaction")
     single = account_id is not None
     params: dict[str, Any] = {
         "tenant": tenant_id,
@@ -274,9 +361,12 @@ def scores_query(
         "d730": as_of - dt.timedelta(days=730),
         "h": spec.hysteresis,
         "account": account_id,
+        "xid": xid,
     }
     if basis is not None:
-        params.update(basis_run=basis.run_id, basis_snapshot=basis.snapshot, basis_xid=basis.xid)
+        params.update(
+            basis_run=basis.run_id, basis_as_of=basis.as_of, basis_snapshot=basis.snapshot, basis_xid=basis.xid
+        )
     criteria = spec.criteria
     rating_joins, raw_columns, rank_windows, pct_columns = [], [], [], []
     for i, criterion in enumerate(criteria):
@@ -313,12 +403,12 @@ def scores_query(
     # that the second shape still needs every account's orders and payments to rank them.
     own = "AND {alias}.account_id = %(account)s" if single else ""
     own_ranked = own if basis is not None else ""
-    fresh, tenant_total, ranked = _ranking_parts(against_basis=basis is not None, rank_windows=rank_windows)
+    changes, fresh, tenant_total, ranked = _ranking_parts(against_basis=basis is not None, rank_windows=rank_windows)
     only_after_ranking = "WHERE c.account_id = %(account)s" if single and basis is None else ""
     previous = PREVIOUS_OF_ONE.format(own=own.format(alias="scored")) if single else PREVIOUS_OF_ALL
 
     sql = f"""
-WITH
+WITH{changes}
 scored AS (
     SELECT a.id AS account_id, a.cooperation_since, a.tier AS account_tier, a.score AS account_score
     FROM accounts_account a
@@ -459,7 +549,10 @@ PREVIOUS_OF_ALL = f"""last_full_day AS (
 last_full AS (
     SELECT r.id FROM scoring_scorerun r, last_full_day
     WHERE r.tenant_id = %(tenant)s AND r.account_id IS NULL AND r.as_of = last_full_day.as_of
-    ORDER BY (SELECT x.id FROM scoring_accountscore x WHERE x.tenant_id = %(tenant)s AND x.run_id = r.id LIMIT 1)
+    -- any snapshot's id orders the runs as their last would (a tenant's runs write one after the
+    -- other); the first in account order is one step down the index (tenant, run, account)
+    ORDER BY (SELECT x.id FROM scoring_accountscore x WHERE x.tenant_id = %(tenant)s AND x.run_id = r.id
+              ORDER BY x.account_id LIMIT 1)
              DESC NULLS LAST
     LIMIT 1
 ),
@@ -510,7 +603,9 @@ CURRENT_COLUMNS = ("account_tier", "account_score")
 # descending; k = ceil(0.2 N); top20_share = their revenue / the total. From the same per-account
 # sums as the scores, in the same statement: no second pass over the orders.
 # snapshot and xid: what the statement saw and its transaction, for the basis (ScoreBasis);
-# taken by the statement itself, on the node that holds the tenant's rows (Citus: a worker).
+# the snapshot taken by the statement itself, on the node that holds the tenant's rows (Citus:
+# a worker), the xid by transaction_id() before it: pg_current_xact_id() is parallel unsafe,
+# and in the statement it would keep the aggregation of every order to one process.
 SUMMARY_COLUMNS = (
     "pareto_accounts",
     "pareto_top_count",
@@ -525,10 +620,21 @@ UNION ALL
 SELECT {", ".join("NULL" for _ in RESULT_COLUMNS + CURRENT_COLUMNS)},
        COALESCE(MAX(n), 0), COALESCE(CEIL(0.2 * MAX(n)), 0), COALESCE(SUM(revenue_12m), 0),
        COALESCE(SUM(revenue_12m) FILTER (WHERE position <= CEIL(0.2 * n)), 0), pg_current_snapshot()::text,
-       pg_current_xact_id()::text::bigint
+       %(xid)s::bigint
 FROM (
     SELECT revenue_12m, row_number() OVER (ORDER BY revenue_12m DESC, account_id) AS position, count(*) OVER () AS n
     FROM orders
     WHERE revenue_12m > 0
 ) ranked_revenue
 """
+
+
+def transaction_id(cursor: Any, tenant_id: int, run_id: int) -> int:
+    """The current transaction's id where the tenant's rows are: a statement on the tenant's run
+    (Citus routes it to the worker of the tenant's shards, whose transaction the triggers' change
+    notes name; the run was written in this transaction, so it is the same connection there)."""
+    cursor.execute(
+        "SELECT pg_current_xact_id()::text::bigint FROM scoring_scorerun WHERE tenant_id = %s AND id = %s",
+        [tenant_id, run_id],
+    )
+    return cursor.fetchone()[0]

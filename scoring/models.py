@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -261,6 +262,13 @@ class AccountScore(TenantOwnedModel):
     )
     as_of = models.DateField(_("as of"))
     revenue_12m = models.DecimalField(max_digits=16, decimal_places=2)
+    # revenue_12m in cents (exact: two decimals), for the index a rescore probes: under row-level
+    # security a comparison of numeric (not leakproof) cannot bound an index scan, one of bigint can.
+    revenue_cents = models.GeneratedField(
+        expression=Cast(F("revenue_12m") * 100, models.BigIntegerField()),
+        output_field=models.BigIntegerField(),
+        db_persist=True,
+    )
     base = models.DecimalField(_("base"), max_digits=8, decimal_places=4)
     adjustments = models.DecimalField(_("adjustments"), max_digits=8, decimal_places=2)
     total = models.DecimalField(_("total"), max_digits=5, decimal_places=2)
@@ -285,7 +293,11 @@ class AccountScore(TenantOwnedModel):
         verbose_name_plural = _("account scores")
         ordering = ["-as_of", "-id"]
         constraints = [models.UniqueConstraint(fields=["tenant", "run", "account"], name="accountscore_unique_run")]
-        indexes = [models.Index(fields=["tenant", "account", "as_of"], name="accountscore_tenant_account")]
+        indexes = [
+            models.Index(fields=["tenant", "account", "as_of"], name="accountscore_tenant_account"),
+            # a rescore places an account among the basis's snapshots by revenue (scoring/engine.py)
+            models.Index(fields=["tenant", "run", "revenue_cents"], name="accountscore_run_revenue"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.total} {self.tier}"
@@ -351,20 +363,32 @@ class ScoreBasis(TenantOwnedModel):
 
 
 class ScoreChange(TenantOwnedModel):
-    """A transaction that wrote orders, or added, removed, lost or won back accounts, of the tenant.
+    """What a transaction changed of one account's standing in a score run: its orders (and
+    by how much that moved its revenue_12m), or the account added, removed, lost or won back.
 
-    Written by triggers on accounts_order and accounts_account (migration 0003), read
-    and pruned by score runs: a rescore may use the basis only while every such
-    transaction was already visible to the basis run's snapshot.
+    Written by triggers on accounts_order and accounts_account (migration 0009), in the
+    writing transaction, one row per transaction and account; read and pruned by score
+    runs. A rescore ranks against the basis plus the notes its snapshot did not see:
+    ``revenue_delta`` is the change of the account's revenue_12m as of ``as_of``, the
+    basis's as_of when the trigger wrote the note (NULL: there was no basis). A note
+    with no account (written before migration 0009) or of another as_of than the
+    basis's makes the rescore aggregate every order instead.
     """
 
     xid = models.BigIntegerField()  # pg_current_xact_id()
+    account_id = models.BigIntegerField(null=True)
+    as_of = models.DateField(null=True)
+    revenue_delta = Numeric(default=0)
+    # +1: the account became one a run scores (added, won back); -1: it stopped (lost, deleted)
+    scored_delta = models.SmallIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "xid"], name="scorechange_unique_xact")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "xid", "account_id"], name="scorechange_unique_xact_account")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.tenant_id}: {self.xid}"
+        return f"{self.tenant_id}: {self.xid} {self.account_id} {self.revenue_delta}"
 
 
 class ScoreStage(TenantStageModel):

@@ -21,7 +21,15 @@ from kam.runs import advisory_xact_lock
 from kam.stage import staged, temp_table
 from kam.tenancy import tenant_service, tenant_today
 from scoring import selectors
-from scoring.engine import RESULT_COLUMNS, SUMMARY_COLUMNS, TIER_ORDER, Basis, ScoringSpec, scores_query
+from scoring.engine import (
+    RESULT_COLUMNS,
+    SUMMARY_COLUMNS,
+    TIER_ORDER,
+    Basis,
+    ScoringSpec,
+    scores_query,
+    transaction_id,
+)
 from scoring.models import (
     AccountScore,
     Criterion,
@@ -261,9 +269,11 @@ def _compute_result(cursor: Any, tenant: Tenant, run: ScoreRun, spec: ScoringSpe
         cursor, *scores_query(tenant.pk, run.as_of, spec, account_id=run.account_id, basis=basis)
     ):
         return
-    _create_result(
-        cursor, *scores_query(tenant.pk, run.as_of, spec, account_id=run.account_id, summary=run.account_id is None)
-    )
+    if run.account_id is not None:
+        _create_result(cursor, *scores_query(tenant.pk, run.as_of, spec, account_id=run.account_id))
+    else:
+        xid = transaction_id(cursor, tenant.pk, run.pk)
+        _create_result(cursor, *scores_query(tenant.pk, run.as_of, spec, summary=True, xid=xid))
 
 
 def _create_result(cursor: Any, sql: str, params: dict[str, Any]) -> int:
@@ -273,7 +283,7 @@ def _create_result(cursor: Any, sql: str, params: dict[str, Any]) -> int:
 def _score_basis(tenant: Tenant, run: ScoreRun, spec: ScoringSpec) -> Basis | None:
     if run.account_id is None or not spec.ranks_only_revenue_share:
         return None
-    row = ScoreBasis.objects.filter(as_of=run.as_of).values_list("run_id", "snapshot", "xid").first()
+    row = ScoreBasis.objects.filter(as_of=run.as_of).values_list("run_id", "as_of", "snapshot", "xid").first()
     return Basis(*row) if row else None
 
 

@@ -1,8 +1,11 @@
 """One account rescored against the basis (the tenant's latest full run of the same as_of)
-gives exactly the rows of the statement that aggregates every order, and anything that
-could change those rows — an order, an account added, removed, lost or won back — makes
-the basis unusable until the next full run (DESIGN section 4: the percentile ranks among
-the accounts a full run scores, also when a single account is rescored)."""
+and the change notes written since gives exactly the rows of the statement that
+aggregates every order, whatever was written since — orders inserted, updated, moved
+across the 12-month window or to another account, deleted; accounts added, removed, lost
+or won back — and a note the basis cannot place (written while there was no basis, or
+against another day) or an account deleted since makes it fall back to that statement (DESIGN section 4: the
+percentile ranks among the accounts a full run scores, also when a single account is
+rescored)."""
 
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def statement_rows(tenant, account_id: int, *, against_basis: bool) -> list[tupl
         spec = ScoringSpec.of(Scorecard.objects.get(status=ScorecardStatus.ACTIVE))
         basis = None
         if against_basis:
-            row = ScoreBasis.objects.values_list("run_id", "snapshot", "xid").get()
+            row = ScoreBasis.objects.values_list("run_id", "as_of", "snapshot", "xid").get()
             basis = Basis(*row)
         cursor.execute(*scores_query(tenant.pk, D, spec, account_id=account_id, basis=basis))
         return cursor.fetchall()
@@ -89,11 +92,11 @@ def scored_ids(tenant) -> list[int]:
         return list(Account.objects.exclude(status="lost").order_by("pk").values_list("pk", flat=True))
 
 
-def assert_basis_matches_the_full_statement(tenant) -> None:
+def assert_basis_matches_the_full_statement(tenant, context: Any = None) -> None:
     for account_id in scored_ids(tenant):
         full = statement_rows(tenant, account_id, against_basis=False)
         assert len(full) == 1
-        assert statement_rows(tenant, account_id, against_basis=True) == full, account_id
+        assert statement_rows(tenant, account_id, against_basis=True) == full, (account_id, context)
 
 
 def assert_basis_unusable(tenant) -> None:
@@ -181,42 +184,178 @@ def spy_on_statements(monkeypatch) -> list[str]:
     return calls
 
 
-@pytest.mark.parametrize("write", ["insert", "update", "delete"])
-def test_an_order_written_forces_the_full_statement(world, write, monkeypatch):
+@pytest.mark.parametrize("write", ["insert", "update", "delete", "into the window", "out of it", "moved"])
+def test_an_order_written_moves_the_basis_by_its_amount(world, write, monkeypatch):
     tenant, accounts, _lost = world
     with tenant_context(tenant):
-        order = Order.objects.filter(account=accounts[0]).first()
+        order = Order.objects.filter(account=accounts[0]).order_by("order_date").last()
+        old = Order.objects.filter(account=accounts[0]).order_by("order_date").first()
     if write == "insert":
         account_services.order_create(tenant, account=accounts[4], order_date=dt.date(2026, 5, 1), amount=Decimal("1"))
     elif write == "update":
-        account_services.order_update(tenant, order=order, amount=Decimal("100000.01"))
-    else:
+        account_services.order_update(tenant, order=order, amount=Decimal("250000.00"))  # ties A1 and A2
+    elif write == "delete":
         account_services.order_delete(tenant, order=order)
-    assert_basis_unusable(tenant)
-    # then: a rescore falls back to the full statement and stores its row
+    elif write == "into the window":
+        account_services.order_update(tenant, order=old, order_date=D - dt.timedelta(days=364))
+    elif write == "out of it":
+        account_services.order_update(tenant, order=order, order_date=D - dt.timedelta(days=365))
+    else:
+        account_services.order_update(tenant, order=order, account=accounts[3])
+    assert_basis_matches_the_full_statement(tenant)
+    # then: a rescore ranks against the basis and stores the full statement's row
     calls = spy_on_statements(monkeypatch)
     run = rescore(tenant, accounts[1])
-    assert calls == ["basis", "full"]
+    assert calls == ["basis"]
     with tenant_context(tenant):
         stored = AccountScore.objects.get(run=run)
-    assert stored.breakdown_values == statement_rows(tenant, accounts[1].pk, against_basis=False)[0][11]
+    full = statement_rows(tenant, accounts[1].pk, against_basis=False)[0]
+    assert (stored.revenue_rank, stored.breakdown_values) == (full[12], full[11])
+
+
+def test_an_order_moved_into_the_window_lifts_the_rank(world):
+    tenant, accounts, _lost = world
+    # A4 (no orders) ties A3 at the bottom: rank 1 of 8 (A7's 60,000 is 3rd); within the window
+    # 60,000.01 puts A4 just above A7
+    account_services.order_create(
+        tenant, account=accounts[4], order_date=D - dt.timedelta(days=400), amount=Decimal("60000.01")
+    )
+    assert statement_rows(tenant, accounts[4].pk, against_basis=True)[0][12] == 1
+    with tenant_context(tenant):
+        order = Order.objects.get(account=accounts[4])
+    account_services.order_update(tenant, order=order, order_date=D)
+    assert statement_rows(tenant, accounts[4].pk, against_basis=True)[0][12] == 3
+    assert statement_rows(tenant, accounts[7].pk, against_basis=True)[0][12] == 2
+
+
+@pytest.mark.parametrize("change", ["new account", "lost", "won back"])
+def test_a_change_of_who_is_scored_moves_the_population(world, change):
+    tenant, accounts, lost = world
+    if change == "new account":
+        account = AccountFactory(tenant=tenant, name="新客户")
+        account_services.order_create(tenant, account=account, order_date=D, amount=Decimal("250000"))
+    elif change == "lost":
+        account_services.account_archive(tenant, account=accounts[3])
+    elif change == "won back":
+        account_services.account_update(tenant, account=lost, status="active")
+    assert_basis_matches_the_full_statement(tenant)
+
+
+def test_a_deleted_account_forces_the_full_statement(world):
+    """The basis's stored ranks counted the deleted account, whose snapshots went with it."""
+    tenant, accounts, _lost = world
+    account_services.account_delete(tenant, account=accounts[4])  # no orders, no invoices
+    assert_basis_unusable(tenant)
+    run = rescore(tenant, accounts[0])
+    with tenant_context(tenant):
+        rank = AccountScore.objects.get(run=run).revenue_rank
+    assert rank == statement_rows(tenant, accounts[0].pk, against_basis=False)[0][12]
+
+
+@pytest.mark.parametrize("note", ["no basis", "another day"])
+def test_a_note_the_basis_cannot_place_forces_the_full_statement(world, note, monkeypatch):
+    tenant, accounts, _lost = world
+    # given: an order written while the tenant had no basis, or while its basis was of another day
+    with tenant_context(tenant):
+        basis = ScoreBasis.objects.get()
+        if note == "no basis":
+            ScoreBasis.objects.filter(pk=basis.pk).delete()
+        else:
+            ScoreBasis.objects.filter(pk=basis.pk).update(as_of=D - dt.timedelta(days=1))
+    account_services.order_create(tenant, account=accounts[4], order_date=D, amount=Decimal("1"))
+    with tenant_context(tenant):
+        if note == "no basis":
+            basis.save(force_insert=True)
+        else:
+            ScoreBasis.objects.filter(pk=basis.pk).update(as_of=D)
+        assert list(ScoreChange.objects.values_list("as_of", flat=True)) == [
+            None if note == "no basis" else D - dt.timedelta(days=1)
+        ]
+    assert_basis_unusable(tenant)
+    calls = spy_on_statements(monkeypatch)
+    rescore(tenant, accounts[1])
+    assert calls == ["basis", "full"]
     # and: the next full run is a basis again
     full_run(tenant)
     assert_basis_matches_the_full_statement(tenant)
 
 
-@pytest.mark.parametrize("change", ["new account", "lost", "won back", "deleted"])
-def test_a_change_of_who_is_scored_forces_the_full_statement(world, change):
-    tenant, accounts, lost = world
-    if change == "new account":
-        AccountFactory(tenant=tenant, name="新客户")
-    elif change == "lost":
-        account_services.account_archive(tenant, account=accounts[3])
-    elif change == "won back":
-        account_services.account_update(tenant, account=lost, status="active")
+def order_write_at_random(tenant, rng: random.Random) -> str:
+    """An order inserted, updated (amount, a date across the window's edges, another account) or
+    deleted; an account added, lost, won back or deleted."""
+    with tenant_context(tenant):
+        orders = list(Order.objects.order_by("pk"))
+        accounts = list(Account.objects.order_by("pk"))
+    edges = [D, D - dt.timedelta(days=364), D - dt.timedelta(days=365), D - dt.timedelta(days=366)]
+    edges += [D - dt.timedelta(days=729), D - dt.timedelta(days=730), D + dt.timedelta(days=1)]
+
+    def some_date() -> dt.date:
+        return rng.choice(edges) if rng.random() < 0.5 else D - dt.timedelta(days=rng.randint(-30, 800))
+
+    def some_amount() -> Decimal:
+        # cents, and amounts that tie other accounts' revenue
+        return (
+            rng.choice([Decimal("250000"), Decimal("0.01")])
+            if rng.random() < 0.2
+            else Decimal(rng.randint(1, 10**9)) / 100
+        )
+
+    write = rng.choice(
+        ["insert"] * 3 + ["amount", "date", "account", "delete", "all"] * 2 + ["add", "lose", "delete account"]
+    )
+    if write == "delete account" and len(accounts) < 3:
+        write = "add"
+    if write == "insert" or not orders:
+        account_services.order_create(
+            tenant, account=rng.choice(accounts), order_date=some_date(), amount=some_amount()
+        )
+    elif write == "amount":
+        account_services.order_update(tenant, order=rng.choice(orders), amount=some_amount())
+    elif write == "date":
+        account_services.order_update(tenant, order=rng.choice(orders), order_date=some_date())
+    elif write == "account":
+        account_services.order_update(tenant, order=rng.choice(orders), account=rng.choice(accounts))
+    elif write == "all":
+        account_services.order_update(
+            tenant, order=rng.choice(orders), account=rng.choice(accounts), order_date=some_date(), amount=some_amount()
+        )
+    elif write == "delete":
+        account_services.order_delete(tenant, order=rng.choice(orders))
+    elif write == "add":
+        AccountFactory(tenant=tenant, name=f"新增{rng.randint(0, 10**6)}")
+    elif write == "lose":
+        account = rng.choice(accounts)
+        account_services.account_update(
+            tenant, account=account, status="active" if account.status == "lost" else "lost"
+        )
     else:
-        account_services.account_delete(tenant, account=accounts[4])  # no orders, no invoices
-    assert_basis_unusable(tenant)
+        account = rng.choice(accounts)
+        with tenant_context(tenant):
+            Order.objects.filter(account=account).delete()
+        account_services.account_delete(tenant, account=account)
+    return write
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_property_random_order_writes_keep_the_basis_exact(world, seed, monkeypatch):
+    # Property: after any sequence of order and account writes since the basis, every scored
+    # account's statement against the basis equals the full statement's, to the cent and the rank.
+    tenant, _accounts, _lost = world
+    rng = random.Random(seed)
+    for step in range(25):
+        write = order_write_at_random(tenant, rng)
+        if write == "delete account":
+            # the basis's ranks counted the account: it serves no one until the next full run
+            assert_basis_unusable(tenant)
+            full_run(tenant)
+        assert_basis_matches_the_full_statement(tenant, (step, write))
+        if step % 10 == 9:
+            full_run(tenant)  # a new basis forgets the notes it saw
+    with tenant_context(tenant):
+        account = Account.objects.get(pk=rng.choice(scored_ids(tenant)))
+    calls = spy_on_statements(monkeypatch)
+    rescore(tenant, account)
+    assert calls == ["basis"]
 
 
 def test_an_edit_that_keeps_an_account_scored_keeps_the_basis(world):
@@ -265,10 +404,11 @@ def test_changes_are_noted_per_committed_transaction_and_tenant():
     OrderFactory(tenant=b, account=account, amount=Decimal("5"))
     with tenant_context(a):
         services.rating_add(a, account=Account.objects.first(), criterion="industry_position", value=4)
-    # then: B's basis is unusable, A's is not (the note is B's alone, written as the app role under RLS)
-    assert_basis_unusable(b)
-    assert_basis_matches_the_full_statement(a)
+    # then: B has a note of the account moving by 5, A none (the note is B's alone, written as the app
+    # role under RLS), and both bases give the full statement's rows
     with tenant_context(b):
-        assert ScoreChange.objects.count() == 1
+        assert list(ScoreChange.objects.values_list("account_id", "revenue_delta")) == [(account.pk, Decimal("5"))]
     with tenant_context(a):
         assert ScoreChange.objects.count() == 0
+    assert_basis_matches_the_full_statement(a)
+    assert_basis_matches_the_full_statement(b)
