@@ -1,6 +1,7 @@
 """Time the dashboard pages on the large bench tenant: p50 and p95 server time per page.
 
     .venv/bin/python bench/pages.py [--slug bench-large] [--repeat 30] [--own 200]
+        [--import-rows 1000000] [--no-bulk]
 
 How it measures: in this process, with the app's real settings against the dev database
 (the one bench/generate.py filled), through Django's test Client — the whole request
@@ -16,9 +17,15 @@ account manager, and gives the manager ``--own`` accounts that have no owner (a 
 update of ``owner``, bench set-up rather than a user's edit, so not audited).
 
 For each page it prints the first request after the dashboards' cache entries of the
-tenant were dropped ("cold": the statements over 100,000 snapshots and accounts run),
+tenant were dropped ("first": the statements over 100,000 snapshots and accounts run),
 then p50 and p95 over ``--repeat`` requests with the cache warm, and the number of SQL
-queries of one request. The target is p95 under 200 ms.
+queries of one request: first in the settled database, then right after two bulk jobs,
+with no pause for autovacuum (the jobs must leave the planner's statistics current
+themselves): a full risk run that opens tens of thousands of alerts (the tenant's alerts
+deleted before, and the statistics told so, as before a tenant's first run), and an
+import of ``--import-rows`` orders (1,000,000) through the import, committed (the bench's
+orders are deleted again afterwards). ``--no-bulk`` measures the settled database only.
+The target is p95 under 200 ms, and after the bulk jobs the first request too.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,17 +46,24 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from accounts.imports.run import import_file  # noqa: E402
 from accounts.models import Account  # noqa: E402
+from bench.import_orders import write_orders  # noqa: E402
 from dashboards.selectors import data_version  # noqa: E402
 from kam import services  # noqa: E402
+from kam.db import analyze_written, owner_connection  # noqa: E402
 from kam.models import Membership, Role, Tenant, User  # noqa: E402
 from kam.tenancy import tenant_context  # noqa: E402
+from risk import services as risk_services  # noqa: E402
+from risk.models import AlertStatus, RiskAlert  # noqa: E402
 
 TARGET_MS = 200.0
+# Requests per page after each bulk job, after the first one.
+BULK_REPEAT = 10
 PASSWORD = "bench-pages-2026"
 
 
@@ -104,6 +119,8 @@ def main() -> None:
     parser.add_argument("--slug", default="bench-large")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--own", type=int, default=200, help="accounts the bench manager owns")
+    parser.add_argument("--import-rows", type=int, default=1_000_000, help="orders imported before the last table")
+    parser.add_argument("--no-bulk", action="store_true", help="only the settled database")
     args = parser.parse_args()
 
     tenant = Tenant.objects.filter(slug=args.slug).first()
@@ -140,23 +157,91 @@ def main() -> None:
     pages.append(("version poll, unchanged", executive, f"{base}/dashboards/version/?seen={version.token}", htmx))
 
     print(f"tenant {tenant.slug}: {accounts:,} accounts; score run {version.score_run}, risk run {version.risk_run}")
-    print(f"bench manager owns {owned} accounts; {args.repeat} warm requests per page; times in ms\n")
-    print(f"{'page':40} {'cold':>8} {'p50':>8} {'p95':>8} {'queries':>8}")
+    print(f"bench manager owns {owned} accounts; {args.repeat} warm requests per page; times in ms")
+    worst = measure(tenant, pages, clients, args.repeat, "settled database")
+    print(f"\nworst warm p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
+    if args.no_bulk:
+        return
+    # Right after bulk jobs: the first request of each page, and the p95 of the next few, with
+    # no pause for autovacuum: the jobs themselves must have left the statistics current.
+    opened, seconds = fresh_risk_run(tenant)
+    after_risk = measure(
+        tenant, pages, clients, BULK_REPEAT, f"right after a risk run that opened {opened:,} alerts ({seconds:.1f} s)"
+    )
+    imported, seconds = import_orders(tenant, args.import_rows)
+    try:
+        after_import = measure(
+            tenant, pages, clients, BULK_REPEAT, f"right after an import of {imported:,} orders ({seconds:.1f} s)"
+        )
+    finally:
+        remove_imported_orders(tenant)
+    print(
+        f"\nright after the bulk jobs, worst p95: {max(after_risk, after_import):.1f} ms (target {TARGET_MS:.0f} ms;"
+        " the first request of each page is in the tables' first column)"
+    )
+
+
+def measure(tenant: Tenant, pages: list, clients: dict, repeat: int, title: str) -> float:
+    """Each page's first request with the dashboards' cache dropped, then ``repeat`` more;
+    prints the table, returns the worst of the first requests and the p95s."""
+    print(f"\n{title}:")
+    print(f"{'page':40} {'first':>8} {'p50':>8} {'p95':>8} {'queries':>8}")
     worst = 0.0
     for label, user, url, headers in pages:
         client = clients[user.pk]
         drop_dashboard_cache(tenant)
-        cold, _status = timed(client, url, headers)
-        warm = [timed(client, url, headers)[0] for _ in range(args.repeat)]
+        first, _status = timed(client, url, headers)
+        warm = [timed(client, url, headers)[0] for _ in range(repeat)]
         with CaptureQueriesContext(connection) as queries:
             client.get(url, **headers)
         p95 = percentile(warm, 0.95)
-        worst = max(worst, p95)
+        worst = max(worst, p95, first)
         print(
-            f"{label:40} {cold:8.1f} {statistics.median(warm):8.1f} {p95:8.1f} {len(queries.captured_queries):8d}"
-            + ("" if p95 < TARGET_MS else "  over target")
+            f"{label:40} {first:8.1f} {statistics.median(warm):8.1f} {p95:8.1f} {len(queries.captured_queries):8d}"
+            + ("" if max(p95, first) < TARGET_MS else "  over target")
         )
-    print(f"\nworst warm p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
+    return worst
+
+
+def fresh_risk_run(tenant: Tenant) -> tuple[int, float]:
+    """A tenant whose alerts were all closed and forgotten (deleted, and the statistics told so,
+    as for a tenant before its first run), then a full risk run: (alerts it opened, seconds)."""
+    with transaction.atomic(), tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM risk_notification WHERE tenant_id = %s AND alert_id IS NOT NULL", [tenant.pk])
+        cursor.execute("DELETE FROM risk_riskalert WHERE tenant_id = %s", [tenant.pk])
+    with owner_connection(), connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE risk_riskalert, risk_notification")
+    start = time.perf_counter()
+    run = risk_services.risk_run_execute(tenant, run=risk_services.risk_run_create(tenant))
+    seconds = time.perf_counter() - start
+    with tenant_context(tenant):
+        opened = RiskAlert.objects.filter(status=AlertStatus.OPEN).count()
+    if run.status != "done":
+        raise SystemExit(f"risk run {run.pk}: {run.status} {run.error}")
+    return opened, seconds
+
+
+def import_orders(tenant: Tenant, rows: int) -> tuple[int, float]:
+    """``rows`` orders of the tenant's accounts from a CSV file through the import (as a user's
+    upload does, committed): (rows imported, seconds)."""
+    with tenant_context(tenant):
+        accounts = list(Account.objects.order_by("id").values_list("name", "credit_code"))
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "orders.csv"
+        write_orders(path, rows, accounts)
+        start = time.perf_counter()
+        outcome = import_file(tenant, kind="orders", path=path, file_name=path.name)
+        seconds = time.perf_counter() - start
+    if outcome.created != rows:
+        raise SystemExit(f"import: {outcome}")
+    return outcome.created, seconds
+
+
+def remove_imported_orders(tenant: Tenant) -> None:
+    """The bench's orders go again (their external references are BENCH-...)."""
+    with transaction.atomic(), tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_order WHERE tenant_id = %s AND external_ref LIKE 'BENCH-%%'", [tenant.pk])
+    analyze_written({"accounts_order": cursor.rowcount})
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def benches(scale: str) -> list[Bench]:
     return [
         Bench("score", "Score runs against their lower bound", ["bench/score.py", "--slug=bench-large"]),
         Bench("risk", "Risk jobs against their lower bounds", ["bench/risk.py", "--slug=bench-large", "--keep"]),
-        Bench("pages", "Pages, server time", ["bench/pages.py", "--slug=bench-large"]),
+        Bench("pages", "Pages, server time", ["bench/pages.py", "--slug=bench-large", f"--import-rows={rows}"]),
         Bench("api", "The API under load, with CPU per request", ["bench/api.py", "--slug=bench-large"]),
         Bench("import", "Import of orders from CSV", ["bench/import_orders.py", f"--rows={rows}", "--rerun"]),
         Bench("rls", "The cost of the tenant context", ["bench/rls.py"]),
