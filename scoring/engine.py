@@ -24,10 +24,12 @@ One builder, three shapes of the same statement:
   moves; an account's revenue is its snapshot's plus its moves (its own orders when the
   basis did not score it); the population the basis's plus the accounts added to or
   removed from the scored set; the rank counts the accounts whose revenue_share is below
-  the account's, in the same numeric division as a full run. The statement reads the
-  account's own rows, the notes and one pass over the basis's snapshots, never every
-  order. A note of another as_of (or from before the notes carried their account)
-  makes it return no row, and the caller runs the second shape.
+  the account's, in the same numeric division as a full run, from the basis's stored
+  ranks and a few probes of its snapshots' index by revenue. The statement reads the
+  account's own rows, the notes and a few index entries of the basis, never every
+  order. A note of another as_of (or from before the notes carried their account), an
+  account deleted since the basis, or a total that is not positive makes it return no
+  row, and the caller runs the second shape.
 """
 
 from __future__ import annotations
