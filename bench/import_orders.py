@@ -170,7 +170,14 @@ def main() -> None:
     finally:
         # Plain SQL: the bench tenant has rows in these tables only (no ORM cascade over every app).
         with tenant_context(tenant), connection.cursor() as cursor:
-            for table in ("accounts_order", "accounts_importjob", "kam_auditlog", "accounts_account"):
+            # the change notes last: deleting orders and accounts writes them
+            for table in (
+                "accounts_order",
+                "accounts_importjob",
+                "kam_auditlog",
+                "accounts_account",
+                "scoring_scorechange",
+            ):
                 cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
             cursor.execute("DELETE FROM kam_tenant WHERE id = %s", [tenant.pk])
         path.unlink(missing_ok=True)

@@ -24,6 +24,9 @@ from kam.models import TenantStageModel
 # Rows per INSERT of insert_rows: a statement of a few hundred kB.
 INSERT_PAGE = 1000
 
+# From this many rows in a stage, its statements join without nested loops (staged()).
+LOOPS_AT_MOST = 1000
+
 
 def temp_table(cursor: Any, name: str, create_sql: str, params: Any = None) -> int:
     """Make the transaction's TEMP table ``name`` afresh with ``create_sql`` (a ``CREATE TEMP
@@ -63,7 +66,19 @@ def staged(
         f" SELECT %s, %s, {sequence_of(target)}, {names} FROM {source} WHERE {where} ORDER BY {order_by}",
         [tenant_id, run_id],
     )
-    yield cursor.rowcount
+    rows = cursor.rowcount
+    # The planner's statistics of a stage are those of an empty table (it never holds a committed
+    # row): it would take the run's rows for a handful and loop over them once per row of the
+    # table they are joined to (an import of 100,000 orders for 200 accounts: 20,000,000 rows
+    # read). A stage of many rows is joined by hash instead.
+    no_loops = rows >= LOOPS_AT_MOST
+    if no_loops:
+        cursor.execute("SELECT current_setting('enable_nestloop')")
+        (nestloop,) = cursor.fetchone()
+        cursor.execute("SET LOCAL enable_nestloop = off")
+    yield rows
+    if no_loops:
+        cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nestloop])
     cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s AND run_id = %s", [tenant_id, run_id])
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from kam import rls
-from kam.stage import staged
+from kam.stage import LOOPS_AT_MOST, staged
 from kam.tenancy import tenant_context
 from risk.models import AlertStage, RiskAlert
 from scoring import services as scoring_services
@@ -70,3 +70,48 @@ def test_staged_copies_the_rows_with_the_targets_next_ids_and_empties_the_stage(
         assert [key for key, _id in staged_rows] == ["a", "b"]
         assert [row_id for _key, row_id in staged_rows] == [first, first + 1]
         assert rows_in_stages(tenant.pk)["risk_alertstage"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [2, LOOPS_AT_MOST])
+def test_a_large_stage_is_joined_without_nested_loops_and_the_setting_comes_back(tenant, rows):
+    # A stage's statistics are an empty table's: the planner would loop over its rows once per
+    # row of the table it is joined to.
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE candidates ON COMMIT DROP AS SELECT 'kind' AS kind, n::text AS dedupe_key,"
+            " NULL::bigint AS account_id, 'info' AS severity, '{}'::jsonb AS details FROM generate_series(1, %s) n",
+            [rows],
+        )
+        columns = ("kind", "dedupe_key", "account_id", "severity", "details")
+        with staged(
+            cursor,
+            AlertStage,
+            source="pg_temp.candidates",
+            columns=columns,
+            tenant_id=tenant.pk,
+            run_id=8,
+            target=RiskAlert,
+        ) as count:
+            cursor.execute("SHOW enable_nestloop")
+            inside = cursor.fetchone()[0]
+        cursor.execute("SHOW enable_nestloop")
+        after = cursor.fetchone()[0]
+    assert count == rows
+    assert inside == ("off" if rows >= LOOPS_AT_MOST else "on")
+    assert after == "on"
+
+
+@pytest.mark.django_db
+def test_the_stages_are_unlogged_and_indexed_by_tenant_and_run():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.relpersistence,"
+            " EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
+            "         WHERE i.indrelid = c.oid AND x.relname = c.relname || '_run')"
+            " FROM pg_class c WHERE c.relname = ANY(%s) ORDER BY c.relname",
+            [rls.stage_tables()],
+        )
+        stages = cursor.fetchall()
+    assert len(stages) == len(rls.stage_tables()) >= 5
+    assert {(persistence, indexed) for _name, persistence, indexed in stages} == {("u", True)}
