@@ -79,12 +79,15 @@ WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
 """
 
 
-def export(cursor: Any, query: str) -> io.BytesIO:
-    """The rows of ``query`` as CSV, with COPY ... TO STDOUT (row-level security applies)."""
+def export(cursor: Any, query: str, columns: list[str], **read_csv: Any) -> pd.DataFrame:
+    """The rows of ``query`` as a data frame with ``columns``, through COPY ... TO STDOUT as CSV
+    (row-level security applies); the columns but account_id and amount are dates."""
     buffer = io.BytesIO()
     cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
     buffer.seek(0)
-    return buffer
+    return pd.read_csv(
+        buffer, names=columns, parse_dates=[c for c in columns if c != "account_id" and c != "amount"], **read_csv
+    )
 
 
 def pandas_peer(tenant: Tenant) -> tuple:
@@ -95,31 +98,22 @@ def pandas_peer(tenant: Tenant) -> tuple:
     as_of = tenant_today(tenant)
     day = pd.Timestamp(as_of)
     with tenant_context(tenant), connection.cursor() as cursor:
-        orders = pd.read_csv(
-            export(
-                cursor,
-                f"SELECT account_id, order_date, amount FROM accounts_order"
-                f" WHERE tenant_id = {tenant.pk} AND order_date <= '{as_of}'",
-            ),
-            names=["account_id", "order_date", "amount"],
-            parse_dates=["order_date"],
+        orders = export(
+            cursor,
+            f"SELECT account_id, order_date, amount FROM accounts_order"
+            f" WHERE tenant_id = {tenant.pk} AND order_date <= '{as_of}'",
+            ["account_id", "order_date", "amount"],
         )
-        invoices = pd.read_csv(
-            export(
-                cursor,
-                f"SELECT account_id, due_on, paid_on FROM accounts_invoice WHERE tenant_id = {tenant.pk}"
-                f" AND due_on > '{as_of - dt.timedelta(days=365)}' AND due_on <= '{as_of}'",
-            ),
-            names=["account_id", "due_on", "paid_on"],
-            parse_dates=["due_on", "paid_on"],
+        invoices = export(
+            cursor,
+            f"SELECT account_id, due_on, paid_on FROM accounts_invoice WHERE tenant_id = {tenant.pk}"
+            f" AND due_on > '{as_of - dt.timedelta(days=365)}' AND due_on <= '{as_of}'",
+            ["account_id", "due_on", "paid_on"],
         )
-        accounts = pd.read_csv(
-            export(
-                cursor,
-                f"SELECT id, cooperation_since FROM accounts_account WHERE tenant_id = {tenant.pk} AND status <> 'lost'",
-            ),
-            names=["account_id", "cooperation_since"],
-            parse_dates=["cooperation_since"],
+        accounts = export(
+            cursor,
+            f"SELECT id, cooperation_since FROM accounts_account WHERE tenant_id = {tenant.pk} AND status <> 'lost'",
+            ["account_id", "cooperation_since"],
             index_col="account_id",
         )
     recent = orders["order_date"] > day - pd.Timedelta(days=365)
