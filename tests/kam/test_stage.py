@@ -25,6 +25,21 @@ def rows_in_stages(tenant_id: int) -> dict[str, int]:
     return counts
 
 
+def staged_candidates(cursor, tenant, run_id: int, **options):
+    """The alert candidates of pg_temp.candidates into the alerts' stage (kam.stage.staged)."""
+    columns = ("kind", "dedupe_key", "account_id", "severity", "details")
+    return staged(
+        cursor,
+        AlertStage,
+        source="pg_temp.candidates",
+        columns=columns,
+        tenant_id=tenant.pk,
+        run_id=run_id,
+        target=RiskAlert,
+        **options,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_jobs_leave_their_stages_empty():
     tenant = TenantFactory(slug="stage-a")
@@ -49,17 +64,7 @@ def test_staged_copies_the_rows_with_the_targets_next_ids_and_empties_the_stage(
         )
         cursor.execute("SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM risk_riskalert_id_seq")
         first = cursor.fetchone()[0]
-        columns = ("kind", "dedupe_key", "account_id", "severity", "details")
-        with staged(
-            cursor,
-            AlertStage,
-            source="pg_temp.candidates",
-            columns=columns,
-            tenant_id=tenant.pk,
-            run_id=7,
-            target=RiskAlert,
-            order_by="dedupe_key",
-        ) as count:
+        with staged_candidates(cursor, tenant, 7, order_by="dedupe_key") as count:
             cursor.execute(
                 "SELECT dedupe_key, row_id FROM risk_alertstage WHERE tenant_id = %s AND run_id = 7 ORDER BY row_id",
                 [tenant.pk],
@@ -83,16 +88,7 @@ def test_a_large_stage_is_joined_without_nested_loops_and_the_setting_comes_back
             " NULL::bigint AS account_id, 'info' AS severity, '{}'::jsonb AS details FROM generate_series(1, %s) n",
             [rows],
         )
-        columns = ("kind", "dedupe_key", "account_id", "severity", "details")
-        with staged(
-            cursor,
-            AlertStage,
-            source="pg_temp.candidates",
-            columns=columns,
-            tenant_id=tenant.pk,
-            run_id=8,
-            target=RiskAlert,
-        ) as count:
+        with staged_candidates(cursor, tenant, 8) as count:
             cursor.execute("SHOW enable_nestloop")
             inside = cursor.fetchone()[0]
         cursor.execute("SHOW enable_nestloop")
