@@ -84,8 +84,11 @@ def apply_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> N
         # post_migrate also follows `flush` (transactional tests), run as the app role,
         # which may not alter tables; RLS is in place since the owner's migrate.
         return
+    # A migration back may have taken an app's tables away (they come again with its migrations).
+    existing = set(connection.introspection.table_names())
     for table in rls_tables():
-        enable_rls(connection, table)
+        if table in existing:
+            enable_rls(connection, table)
     role = app_role()
     if role:
         grant_app_role(connection, role)

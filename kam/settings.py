@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "scoring.apps.ScoringConfig",
     "teams.apps.TeamsConfig",
     "risk.apps.RiskConfig",
+    "service.apps.ServiceConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 

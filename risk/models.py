@@ -299,6 +299,7 @@ class AlertKind(models.TextChoices):
     KEY_CONTACT_LEFT = "key_contact_left", _("Key contact left")
     CONTRACT_EXPIRING = "contract_expiring", _("Contract expiring")
     REVIEW_NEEDED = "review_needed", _("Review needed")
+    SLA_BREACH = "sla_breach", _("SLA breached")
 
 
 CONCENTRATION_KINDS = (
@@ -306,8 +307,10 @@ CONCENTRATION_KINDS = (
     AlertKind.CONCENTRATION_TOP5,
     AlertKind.CONCENTRATION_HHI,
 )
+# Evaluated by the SLA sweep of the customer service's needs (DESIGN section 11), not by risk runs.
+SERVICE_KINDS = (AlertKind.SLA_BREACH,)
 # Evaluated after the health assessment.
-ACCOUNT_KINDS = tuple(kind for kind in AlertKind if kind not in CONCENTRATION_KINDS)
+ACCOUNT_KINDS = tuple(kind for kind in AlertKind if kind not in CONCENTRATION_KINDS + SERVICE_KINDS)
 
 
 class Severity(models.TextChoices):
