@@ -19,6 +19,7 @@ tenant_patterns = [
     path("scoring/", include("scoring.urls")),
     path("teams/", include("teams.urls")),
     path("risk/", include("risk.urls")),
+    path("service/", include("service.urls")),
     path("dashboards/", include("dashboards.urls")),
 ]
 
