@@ -1,0 +1,9 @@
+"""Demo needs (being written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load(tenant: Any, people: dict[str, Any]) -> None:
+    return None
