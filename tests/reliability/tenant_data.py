@@ -48,6 +48,8 @@ from risk.models import (
 )
 from scoring import services as scoring_services
 from scoring.models import AccountScore, Rating, Scorecard, ScoreRun, TierOverride
+from service import services as service_services
+from service.models import Category, KeywordRule, Need, NeedEntry
 from teams.models import AccountPlan, AccountTeam, CounterpartLink, Initiative, PlanAction, StaffingRule, TeamMember
 from tests.factories import (
     AccountFactory,
@@ -73,6 +75,9 @@ AS_OF = dt.date(2026, 6, 30)
 # URL keyword -> the world's object it names, whatever app serves the route.
 KWARG_OBJECTS: dict[str, str] = {
     "account_id": "account",
+    "need_id": "need",
+    "category_id": "need_category",
+    "entry_id": "need_entry",
     "contact_id": "contact",
     "order_id": "order",
     "invoice_id": "invoice",
@@ -104,6 +109,7 @@ KWARG_OBJECTS: dict[str, str] = {
 # Keywords whose meaning depends on the app that serves the route (its view's top package).
 APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
     ("teams", "plan_id"): "account_plan",
+    ("service", "rule_id"): "keyword_rule",
     ("risk", "plan_id"): "contingency_plan",
     ("scoring", "run_id"): "score_run",
     ("risk", "run_id"): "risk_run",
@@ -147,6 +153,10 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     ConcentrationSnapshot: "concentration_snapshot",
     HealthAssessment: "health_assessment",
     Notification: "notification",
+    Need: "need",
+    NeedEntry: "need_entry",
+    Category: "need_category",
+    KeywordRule: "keyword_rule",
 }
 
 
@@ -209,7 +219,27 @@ def build_world(slug: str, marker: str) -> World:
     _teams(world)
     _scoring(world)
     _risk(world)
+    _service(world)
     return world
+
+
+def _service(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    account, manager = objects["account"], world.people[Role.MANAGER]
+    with tenant_context(tenant):
+        need, _created = service_services.need_create(
+            tenant,
+            subject=f"{marker} 设备故障",
+            body=f"{marker} 无法启动",
+            account=account,
+            contact=objects["contact"],
+            external_ref=f"{marker}-NEED-1",
+            actor=manager,
+        )
+        objects["need"] = need
+        objects["need_entry"] = service_services.need_reply(tenant, need=need, body=f"{marker} 已收到", actor=manager)
+        objects["need_category"] = Category.objects.get(key="technical_support")
+        objects["keyword_rule"] = KeywordRule.objects.filter(category=objects["need_category"]).order_by("id").first()
 
 
 def _teams(world: World) -> None:
