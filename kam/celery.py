@@ -38,6 +38,7 @@ app.conf.beat_schedule = dict(
         ("hourly-cleanup", {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)}),
         per_tenant("hourly-import-sweep", "accounts.sweep_stale_imports", crontab(minute=17)),
         per_tenant("nightly-end-stale-links", "teams.end_stale_links", crontab(hour=1, minute=30)),
+        per_tenant("nightly-train-classifier", "service.train_models", crontab(hour=1, minute=40)),
         per_tenant("nightly-score", "scoring.nightly_score", crontab(hour=2, minute=0)),
         per_tenant("daily-concentration", "risk.daily_concentration", crontab(hour=3, minute=0)),
         per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),

@@ -4,6 +4,7 @@ Every automatic category says why (``reason``), and the page shows it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +69,28 @@ def rule_set(tenant: Tenant) -> RuleSet:
 
 
 def classify(tenant: Tenant, subject: str, body: str) -> Classification:
-    """The rules, then the tenant's model in use (service.learning), then nothing."""
+    """The rules, then the tenant's model in use (service.learning), then nothing. Below
+    confidence 0.6 the model's answer has no category (``category_key`` None) and says why
+    (``reason["model_unsure"]``: its probability and best guess), for the page to show."""
     found = rule_set(tenant).classify(subject, body)
     if found.category_key:
         return found
     from service import learning
 
     return learning.predict(tenant, subject, body) or found
+
+
+def classify_many(tenant: Tenant, items: Sequence[tuple[str, str]]) -> list[Classification]:
+    """:func:`classify` for many (subject, body) at once: one rule set, one model load and one
+    vectorised prediction for the texts that no rule matched."""
+    rules = rule_set(tenant)
+    found = [rules.classify(subject, body) for subject, body in items]
+    misses = [index for index, answer in enumerate(found) if not answer.category_key]
+    if misses:
+        from service import learning
+
+        predicted = learning.predict_many(tenant, [items[index] for index in misses])
+        for index, answer in zip(misses, predicted, strict=True):
+            if answer is not None:
+                found[index] = answer
+    return found
