@@ -43,6 +43,7 @@ app.conf.beat_schedule = dict(
         per_tenant("daily-concentration", "risk.daily_concentration", crontab(hour=3, minute=0)),
         per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),
         per_tenant("hourly-webhook-retry", "risk.retry_webhooks", crontab(minute=27)),
+        per_tenant("sla-sweep", "risk.sla_sweep", crontab(minute="*/10")),
     ]
 )
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 
 class RiskConfig(AppConfig):
@@ -24,6 +27,10 @@ class RiskConfig(AppConfig):
         register(NavItem("risk-runs", _("Risk runs"), "risk-runs", roles=READ_ALL, order=44))
         register(NavItem("risk-policy", _("Risk policy"), "risk-policy", roles=READ_ALL, group="settings", order=7))
         register(NavItem("risk-webhooks", _("Webhooks"), "risk-webhooks", roles=ADMINS, group="settings", order=25))
+        from service import signals as service_signals
+
+        service_signals.need_routed.connect(_need_routed, dispatch_uid="risk.need_routed")
+        service_signals.need_changed.connect(_need_changed, dispatch_uid="risk.need_changed")
         register_topbar_widget(
             TopbarWidget(
                 "risk-bell",
@@ -43,3 +50,28 @@ class RiskConfig(AppConfig):
         from risk import demo
 
         demo.load(tenant, people)
+
+
+# What risk does when the customer service tells of a need (service/signals.py); both are sent
+# once the need's transaction has committed.
+
+
+# The need is saved by then: a failure here is logged rather than turned into an error page.
+
+
+def _need_routed(sender: Any, *, tenant: Any, need: Any, notify: Any = (), **kwargs: Any) -> None:
+    from risk.services import notifications_need_routed
+
+    try:
+        notifications_need_routed(tenant, need=need, notify=list(notify or []))
+    except Exception:
+        logger.exception("the bell of need %s of tenant %s", need.pk, tenant.pk)
+
+
+def _need_changed(sender: Any, *, tenant: Any, need: Any, **kwargs: Any) -> None:
+    from risk.tasks import queue_sla_sweep
+
+    try:
+        queue_sla_sweep(tenant)
+    except Exception:
+        logger.exception("the SLA sweep after need %s of tenant %s", need.pk, tenant.pk)

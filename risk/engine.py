@@ -8,8 +8,9 @@ statement per job, no Python loop over accounts or orders.
 - ``HEALTH_SELECT`` computes every signal, the purchase cycle, the complaint penalty,
   score and band for every account that is not lost; a run creates a temporary table of
   it, writes the rows that changed and UPDATEs the accounts' current health.
-- ``alert_evaluation_sql`` opens, updates and resolves alerts in one statement from a
-  union of candidate SELECTs, one per kind.
+- ``alert_candidates_sql`` gathers a family's alert candidates from a union of SELECTs, one
+  per kind (concentration, the per-account kinds, the SLA breaches of the customer
+  service's needs); three statements then open, update and resolve the alerts.
 
 "As of D": orders, invoices and interactions dated after D are ignored, and a datetime
 counts on its date in the tenant's time zone.
@@ -203,6 +204,17 @@ def concentration_params(tenant_id: int, as_of: dt.date, *, run_id: int | None, 
 
 # --- health --------------------------------------------------------------------------------------
 
+# The service signal's conditions on a need ``n`` (DESIGN section 11), as instants: D ends at
+# %(day_after)s; a deadline counts only once it has passed (%(now)s), so that an assessment of
+# today does not call late what is still due this afternoon.
+SERVICE_RATED = "n.satisfaction IS NOT NULL AND n.resolved_at >= %(service_since)s AND n.resolved_at < %(day_after)s"
+SERVICE_FIRST_RESPONSE_LATE = """n.first_response_due_at >= %(breaches_since)s AND n.first_response_due_at < %(day_after)s
+               AND n.first_response_due_at < %(now)s
+               AND COALESCE(LEAST(n.first_response_at, n.resolved_at), 'infinity') > n.first_response_due_at"""
+SERVICE_RESOLUTION_LATE = """n.resolution_due_at >= %(breaches_since)s AND n.resolution_due_at < %(day_after)s
+               AND n.resolution_due_at < %(now)s
+               AND COALESCE(n.resolved_at, 'infinity') > n.resolution_due_at"""
+
 HEALTH_SELECT = f"""
 WITH
 assessed AS (
@@ -263,6 +275,22 @@ relationship AS (
       AND c.level IN ('operational', 'managerial', 'executive')
     GROUP BY c.account_id
 ),
+-- DESIGN section 11: the satisfaction of the needs resolved in (D-180, D], and the SLA breaches
+-- of the needs whose deadlines fell in (D-90, D] and had passed when the assessment ran. A
+-- first response is late when neither a reply nor the resolution came by its deadline; a
+-- resolution when it came after its deadline or not at all. So at most two per need.
+service AS (
+    SELECT n.account_id,
+           SUM(n.satisfaction) FILTER (WHERE {SERVICE_RATED}) AS satisfaction_sum,
+           COUNT(*) FILTER (WHERE {SERVICE_RATED}) AS rated,
+           SUM(COALESCE({SERVICE_FIRST_RESPONSE_LATE}, FALSE)::int
+               + COALESCE({SERVICE_RESOLUTION_LATE}, FALSE)::int) AS breaches
+    FROM service_need n
+    WHERE n.tenant_id = %(tenant)s AND n.account_id IS NOT NULL
+      AND (n.resolved_at >= %(service_since)s OR n.first_response_due_at >= %(breaches_since)s
+           OR n.resolution_due_at >= %(breaches_since)s)
+    GROUP BY n.account_id
+),
 signals AS MATERIALIZED (
     SELECT s.account_id,
            COALESCE(h.r6, 0) AS r6,
@@ -278,13 +306,16 @@ signals AS MATERIALIZED (
            CASE WHEN p.invoices_due > 0 THEN p.overdue_day_sum::{EXACT} / p.invoices_due END AS mean_overdue,
            %(d)s::date - (e.last_at AT TIME ZONE %(tz)s)::date AS days_since,
            COALESCE(e.complaints, 0) AS complaints,
-           COALESCE(rel.levels, 0) AS levels
+           COALESCE(rel.levels, 0) AS levels,
+           CASE WHEN sv.rated > 0 THEN sv.satisfaction_sum::{EXACT} / sv.rated END AS satisfaction,
+           COALESCE(sv.breaches, 0) AS breaches
     FROM assessed s
     LEFT JOIN halves h ON h.account_id = s.account_id
     LEFT JOIN rhythm r ON r.account_id = s.account_id
     LEFT JOIN payments p ON p.account_id = s.account_id
     LEFT JOIN engagement e ON e.account_id = s.account_id
     LEFT JOIN relationship rel ON rel.account_id = s.account_id
+    LEFT JOIN service sv ON sv.account_id = s.account_id
 ),
 points AS MATERIALIZED (
     SELECT signals.*,
@@ -301,15 +332,20 @@ points AS MATERIALIZED (
                 WHEN days_since >= 120 THEN 0::{EXACT}
                 ELSE (120 - days_since)::{EXACT} / 90 * 100 END AS engagement_points,
            levels::{EXACT} * 100 / 3 AS relationship_points,
+           -- (s - 1) * 25 minus 10 per breach, clamped; no rated need: no data
+           CASE WHEN satisfaction IS NOT NULL
+                THEN LEAST(GREATEST((satisfaction - 1) * 25 - 10 * breaches, 0), 100) END AS service_points,
            LEAST(10 * complaints, 30) AS penalty
     FROM signals
 ),
 weighted AS (
     SELECT points.*,
            25 * (trend_points IS NOT NULL)::int + 25 * (rhythm_points IS NOT NULL)::int
-               + 20 * (payment_points IS NOT NULL)::int + 15 + 15 AS weight_total,
+               + 20 * (payment_points IS NOT NULL)::int + 15 + 15 + 15 * (service_points IS NOT NULL)::int
+               AS weight_total,
            25 * COALESCE(trend_points, 0) + 25 * COALESCE(rhythm_points, 0) + 20 * COALESCE(payment_points, 0)
-               + 15 * engagement_points + 15 * relationship_points AS weighted_sum
+               + 15 * engagement_points + 15 * relationship_points + 15 * COALESCE(service_points, 0)
+               AS weighted_sum
     FROM points
 ),
 scored AS MATERIALIZED (
@@ -336,6 +372,9 @@ SELECT s.account_id,
        ROUND(s.engagement_points, 4) AS engagement_points,
        s.levels AS relationship_levels,
        ROUND(s.relationship_points, 4) AS relationship_points,
+       ROUND(s.satisfaction, 4) AS service_satisfaction,
+       s.breaches AS service_breaches,
+       ROUND(s.service_points, 4) AS service_points,
        s.weight_total,
        s.complaints,
        s.penalty AS complaint_penalty,
@@ -382,6 +421,9 @@ HEALTH_COLUMNS = (
     "engagement_points",
     "relationship_levels",
     "relationship_points",
+    "service_satisfaction",
+    "service_breaches",
+    "service_points",
     "weight_total",
     "complaints",
     "complaint_penalty",
@@ -444,7 +486,9 @@ WHERE tenant_id = %(tenant)s AND status = 'lost' AND (health_score IS NOT NULL O
 """
 
 
-def health_params(tenant_id: int, as_of: dt.date, time_zone: str, *, run_id: int | None = None) -> dict[str, Any]:
+def health_params(
+    tenant_id: int, as_of: dt.date, time_zone: str, *, run_id: int | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
     return {
         "tenant": tenant_id,
         "run": run_id,
@@ -457,6 +501,10 @@ def health_params(tenant_id: int, as_of: dt.date, time_zone: str, *, run_id: int
         # interactions on or before D; complaints in (D-90, D], i.e. from the start of D-89
         "day_after": day_start(as_of + dt.timedelta(days=1), time_zone),
         "complaints_since": day_start(as_of - dt.timedelta(days=89), time_zone),
+        # needs resolved in (D-180, D]; deadlines in (D-90, D] that had passed by now
+        "service_since": day_start(as_of - dt.timedelta(days=179), time_zone),
+        "breaches_since": day_start(as_of - dt.timedelta(days=89), time_zone),
+        "now": now or dt.datetime.now(dt.UTC),
     }
 
 
@@ -669,6 +717,39 @@ ACCOUNT_CANDIDATES = [
 ]
 
 
+# SLA breaches of the customer service's needs (DESIGN section 11), as of %(now)s: an open need
+# without a first response after its first-response deadline (warning), or unresolved after its
+# resolution deadline (critical). One alert per need; it clears when the need is answered,
+# resolved or closed, or its deadline moves later. ``hours_late`` is in whole hours, so that the
+# sweep every few minutes rewrites an alert's details at most once an hour.
+SLA_CTES = """
+late AS (
+    SELECT n.id, n.account_id, n.subject, n.priority, n.status, n.category_id, n.assignee_id,
+           n.resolution_due_at < %(now)s AS resolution_late,
+           CASE WHEN n.resolution_due_at < %(now)s THEN n.resolution_due_at ELSE n.first_response_due_at END AS due
+    FROM service_need n
+    WHERE n.tenant_id = %(tenant)s AND n.status = ANY(%(open_statuses)s)
+      AND ((n.first_response_at IS NULL AND n.first_response_due_at < %(now)s) OR n.resolution_due_at < %(now)s)
+)
+"""
+
+SLA_CANDIDATES = [
+    """
+    SELECT 'sla_breach', 'sla_breach:need:' || l.id, l.account_id,
+           CASE WHEN l.resolution_late THEN 'critical' ELSE 'warning' END,
+           jsonb_build_object(
+               'need', l.id, 'subject', l.subject, 'priority', l.priority, 'status', l.status,
+               'category', c.key, 'category_zh', c.name_zh, 'category_en', c.name_en,
+               'breach', CASE WHEN l.resolution_late THEN 'resolution' ELSE 'first_response' END,
+               'due', l.due, 'hours_late', FLOOR(EXTRACT(EPOCH FROM (%(now)s - l.due)) / 3600)::int,
+               'assignee', l.assignee_id, 'assignee_name', COALESCE(NULLIF(u.full_name, ''), u.email)
+           )
+    FROM late l
+    LEFT JOIN service_category c ON c.tenant_id = %(tenant)s AND c.id = l.category_id
+    LEFT JOIN kam_user u ON u.id = l.assignee_id
+    """,
+]
+
 # The candidates of a family of kinds go into this TEMP table (CREATE TABLE AS: the
 # walk up the customer groups is recursive, which Citus runs only in a plain SELECT), and
 # from it through the stage (kam.stage.staged into risk_alertstage), which the statements
@@ -691,6 +772,7 @@ WITH {"RECURSIVE " if recursive else ""}{ctes}
 
 CONCENTRATION_CANDIDATES_SQL = alert_candidates_sql(PLANNED_ROOTS_CTE, CONCENTRATION_CANDIDATES, recursive=True)
 ACCOUNT_CANDIDATES_SQL = alert_candidates_sql(ACCOUNT_CTES, ACCOUNT_CANDIDATES)
+SLA_CANDIDATES_SQL = alert_candidates_sql(SLA_CTES, SLA_CANDIDATES)
 
 # The staged candidates against the current (open and acknowledged) alerts of the family, in
 # three statements of one transaction, each naming its tenant. Each returns rows (what, id,

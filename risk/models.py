@@ -254,6 +254,13 @@ class HealthAssessment(TenantOwnedModel):
     # relationship: levels with an active counterpart link to a contact still there
     relationship_levels = models.PositiveSmallIntegerField(_("levels linked"), default=0)
     relationship_points = models.DecimalField(**POINTS)
+    # service (DESIGN section 11): the mean satisfaction of the needs resolved in (D-180, D], and
+    # the SLA breaches of the needs due in (D-90, D]; no rated need: no data
+    service_satisfaction = models.DecimalField(
+        _("mean satisfaction, last 180 days"), max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    service_breaches = models.PositiveSmallIntegerField(_("SLA breaches, last 90 days"), default=0)
+    service_points = models.DecimalField(**POINTS, null=True, blank=True)
     weight_total = models.PositiveSmallIntegerField(_("weights used"))
     complaints = models.PositiveSmallIntegerField(_("complaints, last 90 days"), default=0)
     complaint_penalty = models.DecimalField(_("complaint penalty"), max_digits=5, decimal_places=2)
@@ -277,13 +284,15 @@ class HealthAssessment(TenantOwnedModel):
         return f"{self.account_id} {self.as_of}: {self.score} {self.band}"
 
 
-# The health signals of DESIGN section 6 with their weights, in the order pages show them.
+# The health signals of DESIGN section 6 (and service, section 11) with their weights, in the
+# order pages show them.
 SIGNAL_WEIGHTS = {
     "revenue_trend": 25,
     "purchase_rhythm": 25,
     "payment": 20,
     "engagement": 15,
     "relationship": 15,
+    "service": 15,
 }
 
 
@@ -595,6 +604,9 @@ class HealthStage(TenantStageModel):
     engagement_points = Numeric(null=True)
     relationship_levels = models.BigIntegerField(null=True)
     relationship_points = Numeric(null=True)
+    service_satisfaction = Numeric(null=True)
+    service_breaches = models.BigIntegerField(null=True)
+    service_points = Numeric(null=True)
     weight_total = models.IntegerField(null=True)
     complaints = models.BigIntegerField(null=True)
     complaint_penalty = models.BigIntegerField(null=True)

@@ -122,10 +122,23 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
             "end_on": d.get("end_on"),
             "days": d.get("days_left"),
         }
+    if kind == AlertKind.SLA_BREACH:
+        values = {"subject": d.get("subject"), "hours": d.get("hours_late"), "due": _local_time(d.get("due"))}
+        if d.get("breach") == "resolution":
+            return _("“%(subject)s” is not resolved: due %(due)s, %(hours)s hours late.") % values
+        return _("“%(subject)s” has no first response: due %(due)s, %(hours)s hours late.") % values
     if kind == AlertKind.REVIEW_NEEDED:
         events = ", ".join(f"{_event_label(e.get('kind'))} {e.get('occurred_on')}" for e in d.get("events", []))
         return _("Leadership change or merger (%(events)s): review the account.") % {"events": events}
     return ""
+
+
+def _local_time(value: Any) -> str:
+    """An instant of an alert's details (ISO 8601) in the active time zone, to the minute."""
+    from django.utils.dateparse import parse_datetime
+
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "?"
 
 
 def _event_label(kind: Any) -> str:
@@ -151,15 +164,24 @@ class AlertTarget:
     account_id: int | None
     owner_id: int | None
     assignee_id: int | None
+    # the person the subject is given to besides the alert's assignee (an SLA breach: the need's)
+    worker_id: int | None = None
 
 
 def _targets(tenant: Tenant, alert_ids: list[int]) -> list[AlertTarget]:
     rows = (
         RiskAlert.objects.filter(pk__in=alert_ids)
         .order_by("id")
-        .values_list("pk", "account_id", "account__owner_id", "assignee_id")
+        .values_list("pk", "account_id", "account__owner_id", "assignee_id", "kind", "details__assignee")
     )
-    return [AlertTarget(*row) for row in rows]
+    return [
+        AlertTarget(pk, account_id, owner_id, assignee_id, _user_id(worker) if kind == AlertKind.SLA_BREACH else None)
+        for pk, account_id, owner_id, assignee_id, kind, worker in rows
+    ]
+
+
+def _user_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _recipients(tenant: Tenant, targets: Iterable[AlertTarget]) -> dict[int, set[int]]:
@@ -170,7 +192,7 @@ def _recipients(tenant: Tenant, targets: Iterable[AlertTarget]) -> dict[int, set
     leaders = {user_id for user_id, role in members.items() if role in TENANT_ALERT_ROLES}
     result: dict[int, set[int]] = {}
     for target in targets:
-        wanted = {target.assignee_id} | (leaders if target.account_id is None else {target.owner_id})
+        wanted = {target.assignee_id, target.worker_id} | (leaders if target.account_id is None else {target.owner_id})
         result[target.pk] = {user_id for user_id in wanted if user_id in members}
     return result
 
@@ -241,7 +263,16 @@ def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_
         return 0
     recipients = _recipients(
         tenant,
-        [AlertTarget(a.pk, a.account_id, a.account.owner_id if a.account else None, a.assignee_id) for a in alerts],
+        [
+            AlertTarget(
+                a.pk,
+                a.account_id,
+                a.account.owner_id if a.account else None,
+                a.assignee_id,
+                _user_id((a.details or {}).get("assignee")) if a.kind == AlertKind.SLA_BREACH else None,
+            )
+            for a in alerts
+        ],
     )
     by_user: dict[int, list[RiskAlert]] = defaultdict(list)
     for alert in alerts:
@@ -285,3 +316,45 @@ def _subject(tenant: Tenant, event: str, count: int) -> str:
     else:
         text = ngettext("%(count)s new alert", "%(count)s new alerts", count)
     return f"[KAM · {tenant.name}] " + text % {"count": count}
+
+
+# --- customer service's needs (DESIGN section 11) ---------------------------------------------------
+
+NEED_ASSIGNED = "need_assigned"
+NEED_COMPLAINT = "need_complaint"
+
+
+def need_link(tenant: Tenant, need_id: int) -> str:
+    """The need's page, served by the service pages under the URL name ``service-need``."""
+    try:
+        return reverse("service-need", kwargs={"tenant_slug": tenant.slug, "need_id": need_id})
+    except NoReverseMatch:
+        return f"/t/{tenant.slug}/service/needs/{need_id}/"
+
+
+def notify_need_routed(tenant: Tenant, *, need: Any, notify: Iterable[Any] = ()) -> int:
+    """The bell, when a need was routed (service.signals.need_routed): its assignee hears
+    "Need assigned to you", and each of ``notify`` (the directors, for a complaint) hears of the
+    complaint. Only active members of the need's own tenant. Returns the rows made."""
+    if need.tenant_id != tenant.pk:
+        return 0
+    members = set(
+        Membership.objects.filter(tenant=tenant, is_active=True, user__is_active=True).values_list("user_id", flat=True)
+    )
+    link = need_link(tenant, need.pk)
+    rows = []
+    if need.assignee_id in members:
+        title = _("Need assigned to you: %(subject)s") % {"subject": need.subject}
+        rows.append(Notification(tenant=tenant, user_id=need.assignee_id, kind=NEED_ASSIGNED, title=title[:300]))
+    told = sorted({user.pk for user in notify} & members)
+    if told:
+        account = need.account.name if need.account_id else (need.sender or _("an unknown sender"))
+        title = _("Complaint from %(account)s: %(subject)s") % {"account": account, "subject": need.subject}
+        rows += [
+            Notification(tenant=tenant, user_id=user_id, kind=NEED_COMPLAINT, title=title[:300]) for user_id in told
+        ]
+    body = (need.body or "").strip()[:500]
+    for row in rows:
+        row.body, row.link = body, link
+    Notification.objects.bulk_create(rows)
+    return len(rows)

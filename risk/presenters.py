@@ -51,6 +51,7 @@ SIGNAL_LABELS = {
     "payment": pgettext_lazy("health signal", "Payment"),
     "engagement": pgettext_lazy("health signal", "Engagement"),
     "relationship": pgettext_lazy("health signal", "Relationship"),
+    "service": pgettext_lazy("health signal", "Service"),
 }
 
 
@@ -474,7 +475,7 @@ class SignalRow:
 
 
 def signal_rows(assessment: HealthAssessment, signals: dict[str, dict[str, Any] | None]) -> list[SignalRow]:
-    """The five signals in DESIGN order; ``signals`` is risk.selectors.health_signals."""
+    """The six signals in DESIGN order; ``signals`` is risk.selectors.health_signals."""
     rows = []
     widest = max((weight for key, weight in SIGNAL_WEIGHTS.items() if signals.get(key) is not None), default=0)
     for key, weight in SIGNAL_WEIGHTS.items():

@@ -133,6 +133,7 @@ def health_signals(assessment: HealthAssessment) -> dict[str, dict[str, Any] | N
         "payment": (assessment.mean_overdue_days, assessment.payment_points),
         "engagement": (assessment.days_since_interaction, assessment.engagement_points),
         "relationship": (assessment.relationship_levels, assessment.relationship_points),
+        "service": (assessment.service_satisfaction, assessment.service_points),
     }
     signals: dict[str, dict[str, Any] | None] = {}
     for key, (raw, points) in values.items():

@@ -35,6 +35,7 @@ from risk import engine, notifications, selectors, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
     CONCENTRATION_KINDS,
+    SERVICE_KINDS,
     AlertStage,
     AlertStatus,
     ConcentrationSnapshot,
@@ -53,6 +54,7 @@ from risk.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from service.models import OPEN_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +296,7 @@ def health_assess(tenant: Tenant, *, as_of: dt.date, run: RiskRun) -> int:
     assessments: a re-run rewrites only the rows whose figures changed), and set the
     accounts' current health when the day is the latest assessed. Returns the number of
     accounts assessed."""
-    params = engine.health_params(tenant.pk, as_of, tenant.time_zone, run_id=run.pk)
+    params = engine.health_params(tenant.pk, as_of, tenant.time_zone, run_id=run.pk, now=timezone.now())
     _job_memory()
     with connection.cursor() as cursor:
         temp_table(cursor, engine.HEALTH_RESULT, engine.HEALTH_CREATE_RESULT_SQL, params)
@@ -414,6 +416,23 @@ def alerts_evaluate_accounts(tenant: Tenant, *, as_of: dt.date, run: RiskRun | N
         "team_gaps": json.dumps(team_gaps(tenant, as_of=as_of)),
     }
     return _apply(tenant, engine.ACCOUNT_CANDIDATES_SQL, params)
+
+
+@tenant_service
+def alerts_evaluate_sla(tenant: Tenant, *, now: dt.datetime | None = None) -> AlertOutcome:
+    """The SLA sweep (DESIGN section 11): one ``sla_breach`` alert per open need past a
+    deadline as of ``now`` (warning for the first response, critical for the resolution),
+    resolved once the need is answered or resolved. Under the tenant's ``risk:sla`` lock,
+    so that two sweeps of a tenant take turns."""
+    advisory_xact_lock(tenant, "risk:sla")
+    params = {
+        "tenant": tenant.pk,
+        "run": None,
+        "now": now or timezone.now(),
+        "kinds": list(SERVICE_KINDS),
+        "open_statuses": [str(status) for status in OPEN_STATUSES],
+    }
+    return _apply(tenant, engine.SLA_CANDIDATES_SQL, params)
 
 
 def team_gaps(tenant: Tenant, *, as_of: dt.date) -> list[dict[str, Any]]:
@@ -773,6 +792,13 @@ def webhook_send_test(tenant: Tenant, *, endpoint: WebhookEndpoint) -> WebhookDe
 
 
 # --- notifications ---------------------------------------------------------------------------------
+
+
+@tenant_service
+def notifications_need_routed(tenant: Tenant, *, need: Any, notify: list[User] | None = None) -> int:
+    """The bell of a routed need (service.signals.need_routed): its assignee, and the people
+    told of it besides (the directors, for a complaint). Returns the notifications made."""
+    return notifications.notify_need_routed(tenant, need=need, notify=notify or [])
 
 
 @tenant_service

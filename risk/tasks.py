@@ -5,6 +5,10 @@ Beat fans these out to every tenant (kam/celery.py)::
     {"task": "kam.fan_out", "args": ["risk.daily_concentration"]}
     {"task": "kam.fan_out", "args": ["risk.nightly_health"]}
     {"task": "kam.fan_out", "args": ["risk.retry_webhooks"]}   # hourly
+    {"task": "kam.fan_out", "args": ["risk.sla_sweep"]}        # every 10 minutes
+
+``sla_sweep`` is also queued for a tenant when one of its needs changes (risk/apps.py), so
+that a reply or a resolution clears the need's SLA alert within moments.
 
 ``execute_run`` and ``deliver_webhook`` take ``tenant_id`` like every tenant task but are
 not wrapped in one transaction: a run commits its steps one by one so that its progress
@@ -18,7 +22,7 @@ from celery import shared_task
 
 from kam import runs
 from kam.models import RunStatus, Tenant
-from kam.tasks import tenant_task
+from kam.tasks import queue_on_commit, tenant_task
 from kam.tenancy import tenant_context
 from risk import notifications, services, webhooks
 from risk.models import RiskRun, RunKind, RunTrigger
@@ -26,6 +30,8 @@ from risk.models import RiskRun, RunKind, RunTrigger
 # A run scans every order of the tenant; a delivery waits at most its timeout.
 RUN_LIMITS = {"soft_time_limit": 25 * 60, "time_limit": 30 * 60}
 DELIVERY_LIMITS = {"soft_time_limit": 60, "time_limit": 90}
+# The SLA sweep reads the tenant's open needs past a deadline (an index on the open ones).
+SWEEP_LIMITS = {"soft_time_limit": 5 * 60, "time_limit": 6 * 60}
 
 
 def _active_tenant(tenant_id: int) -> Tenant | None:
@@ -58,6 +64,24 @@ def daily_concentration(tenant: Tenant) -> None:
 def nightly_health(tenant: Tenant) -> None:
     """Every account's health as of today, then the per-account alerts."""
     _scheduled_run(tenant, RunKind.HEALTH)
+
+
+@tenant_task(name="risk.sla_sweep", **SWEEP_LIMITS)
+def sla_sweep(tenant: Tenant) -> dict[str, int]:
+    """Open, escalate and resolve the tenant's sla_breach alerts as of now (under its
+    ``risk:sla`` lock: a second sweep of the tenant waits for the first)."""
+    outcome = services.alerts_evaluate_sla(tenant)
+    return {
+        "opened": len(outcome.opened),
+        "escalated": len(outcome.escalated),
+        "updated": len(outcome.updated),
+        "resolved": len(outcome.resolved),
+    }
+
+
+def queue_sla_sweep(tenant: Tenant) -> None:
+    """Sweep the tenant's SLA alerts once the current transaction commits."""
+    queue_on_commit(sla_sweep, tenant.pk)
 
 
 @shared_task(name="risk.deliver_webhook", **DELIVERY_LIMITS)

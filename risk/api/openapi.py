@@ -117,7 +117,8 @@ account_health_schema = extend_schema_view(
         summary="An account's latest health assessment (客户健康度评估)",
         description=(
             "Health 0..100: the weighted mean of the signals that have data (revenue trend 25, purchase rhythm "
-            "25, payment 20, engagement 15, relationship 15; the weights of signals without data drop out), "
+            "25, payment 20, engagement 15, relationship 15, service 15; the weights of signals without data "
+            "drop out), "
             "minus 10 per complaint in the last 90 days (at most 30), rounded half up to two decimals. Bands: "
             "green >= 70, yellow >= 40, red below. `expected_next_purchase` is the last order date plus the "
             "median purchase interval (采购周期预测). 404 before the first assessment."

@@ -209,12 +209,20 @@ class SignalSerializer(serializers.Serializer):
     weight = serializers.IntegerField()
 
 
+class ServiceSignalSerializer(SignalSerializer):
+    breaches = serializers.IntegerField(help_text="SLA breaches in the last 90 days (10 points each).")
+
+
 class SignalsSerializer(serializers.Serializer):
     revenue_trend = SignalSerializer(allow_null=True, help_text="raw: g = (r6 - p6) / p6.")
     purchase_rhythm = SignalSerializer(allow_null=True, help_text="raw: r = days since the last order / I.")
     payment = SignalSerializer(allow_null=True, help_text="raw: mean days overdue of the invoices due in 12 months.")
     engagement = SignalSerializer(allow_null=True, help_text="raw: days since the last interaction.")
     relationship = SignalSerializer(allow_null=True, help_text="raw: levels linked (0..3).")
+    service = ServiceSignalSerializer(
+        allow_null=True,
+        help_text="raw: the mean satisfaction (1..5) of the needs resolved in 180 days; null when none was rated.",
+    )
 
 
 class HealthSerializer(serializers.ModelSerializer):
@@ -269,6 +277,8 @@ class HealthSerializer(serializers.ModelSerializer):
                 if signal is None
                 else {"raw": _number(signal["raw"]), "points": two_places(signal["points"]), "weight": signal["weight"]}
             )
+        if signals.get("service") is not None:
+            signals["service"]["breaches"] = obj.service_breaches
         return signals
 
 

@@ -37,7 +37,7 @@ from kam.pages import is_partial
 from kam.permissions import READ_ALL, WRITERS, tenant_view
 from kam.tenancy import tenant_today
 from risk import notifications, presenters, selectors, services
-from risk.models import ContingencyKind, ContingencyPlan
+from risk.models import SIGNAL_WEIGHTS, ContingencyKind, ContingencyPlan
 
 TAB_KEY = "risk"
 TAB_TEMPLATE = "risk/account_tab.html"
@@ -155,6 +155,7 @@ def _health_context(request: HttpRequest, account: Account) -> dict[str, Any]:
         "assessment": assessment,
         "signals": rows,
         "weighted_mean": presenters.weighted_mean(rows),
+        "weights_all": sum(SIGNAL_WEIGHTS.values()),
         "missing_signals": [row.label for row in rows if not row.has_data],
         "rhythm": presenters.purchase_rhythm(assessment, policy),
         "history_chart": presenters.health_chart(history),

@@ -25,8 +25,9 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -35,14 +36,14 @@ from accounts import access
 from accounts.selectors import user_list
 from kam.formats import format_percent
 from kam.forms import DATE_WIDGET
-from kam.models import User
+from kam.models import Tenant, User
 from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
 from kam.tenancy import tenant_today
 from risk import selectors, services
 from risk.forms import posted_id
 from risk.models import SEVERITY_RANK, AlertKind, AlertStatus, RiskAlert, Severity
-from risk.notifications import alert_summary
+from risk.notifications import alert_summary, need_link
 
 PAGE_SIZE = 50
 # At most this many alerts in one bulk action (risk.services.alerts_bulk reads no more).
@@ -295,7 +296,7 @@ def risk_center(request: HttpRequest) -> HttpResponse:
 # --- the alert page ------------------------------------------------------------------------------
 
 
-def _detail_lists(alert: RiskAlert) -> dict[str, Any]:
+def _detail_lists(alert: RiskAlert, tenant: Tenant) -> dict[str, Any]:
     """The lists in an alert's details that the summary sentence only counts, per kind."""
     details = alert.details or {}
     if alert.kind in (AlertKind.CONCENTRATION_TOP5, AlertKind.CONCENTRATION_HHI):
@@ -308,6 +309,8 @@ def _detail_lists(alert: RiskAlert) -> dict[str, Any]:
         return {"invoice_numbers": details.get("numbers") or [], "oldest_due_on": details.get("oldest_due_on")}
     if alert.kind == AlertKind.KEY_CONTACT_LEFT:
         return {"contacts": details.get("contacts") or []}
+    if alert.kind == AlertKind.SLA_BREACH and isinstance(details.get("need"), int):
+        return {"need": _need_details(details, tenant)}
     if alert.kind == AlertKind.REVIEW_NEEDED:
         from accounts.models import EventKind
 
@@ -317,6 +320,25 @@ def _detail_lists(alert: RiskAlert) -> dict[str, Any]:
         ]
         return {"events": events}
     return {}
+
+
+def _need_details(details: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
+    """An SLA breach's need as its alert recorded it, for the page (the link to the need's page)."""
+    from service.models import Priority
+
+    chinese = (get_language() or "").startswith("zh")
+    priority = details.get("priority")
+    return {
+        "id": details["need"],
+        "link": need_link(tenant, details["need"]),
+        "subject": details.get("subject") or "",
+        "category": details.get("category_zh" if chinese else "category_en") or "",
+        "priority": Priority(priority).label if priority in Priority.values else priority,
+        "breach": details.get("breach"),
+        "due_at": parse_datetime(details["due"]) if isinstance(details.get("due"), str) else None,
+        "hours_late": details.get("hours_late") or 0,
+        "assignee_name": details.get("assignee_name") or "",
+    }
 
 
 def _timeline(alert: RiskAlert) -> list[dict[str, Any]]:
@@ -354,7 +376,7 @@ def _alert_context(
         "timeline": _timeline(alert),
         "origin": "alert",
         "list_query": "",
-        **_detail_lists(alert),
+        **_detail_lists(alert, request.tenant),
         **_action_context(request),
         **extra,
     }

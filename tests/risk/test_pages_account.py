@@ -140,8 +140,12 @@ def test_the_tab_shows_the_score_and_every_signal(assessed, director):
     )
     assert signal(html, "relationship").startswith("Relationship 0 of 3 levels linked")
     assert signal(html, "relationship").endswith("0.00 15 18.8% of the score 0.00 / 18.75")
+    assert signal(html, "service") == (
+        "Service no data (weight redistributed) no rated need resolved in the last 180 days "
+        "· its weight 15 is shared by the other signals"
+    )
     assert 'class="signal--no-data"' in html
-    assert "Weighted mean (weights used: 80 of 100) 81.25" in page
+    assert "Weighted mean (weights used: 80 of 115) 81.25" in page
     assert "Complaint penalty (1 complaint in the last 90 days) −10.00" in page
     assert "Health score (0–100) 71.25" in page
 
