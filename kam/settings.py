@@ -247,6 +247,19 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="KAM <kam@localhost>"
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
 
+# --- Needs by e-mail and chat bots (service/inbound/, docs/service.md, Capture) ----------------------
+
+# The SMTP receiver that `make run` starts: mail to needs+<tenant-slug>@SERVICE_MAIL_DOMAIN.
+SERVICE_SMTP_HOST = env.str("SERVICE_SMTP_HOST", default="127.0.0.1")
+SERVICE_SMTP_PORT = env.int("SERVICE_SMTP_PORT", default=2525)
+SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="kam.localhost")
+# A larger message is refused with 552 while it is sent.
+SERVICE_MAIL_MAX_BYTES = env.int("SERVICE_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Bot callbacks: the largest body taken (413 above), and how old a signed timestamp may be
+# (WeCom and Feishu; DingTalk's own rule is one hour).
+SERVICE_HOOK_MAX_BYTES = env.int("SERVICE_HOOK_MAX_BYTES", default=1024 * 1024)
+SERVICE_HOOK_REPLAY_SECONDS = env.int("SERVICE_HOOK_REPLAY_SECONDS", default=300)
+
 # --- REST API ---------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -316,3 +316,46 @@ class ClassifierModel(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.trained_at:%Y-%m-%d} {self.cv_accuracy}"
+
+
+class BotKind(models.TextChoices):
+    WECOM = "wecom", _("WeCom")
+    DINGTALK = "dingtalk", _("DingTalk")
+    FEISHU = "feishu", _("Feishu")
+
+
+class InboundBot(TenantOwnedModel):
+    """A chat bot whose callbacks bring needs in: /hooks/service/<tenant>/<kind>/<id>/.
+
+    What each kind uses (the names its vendor's console gives them):
+    - WeCom: ``token`` (Token), ``aes_key`` (EncodingAESKey, 43 characters) and, for an
+      application's callback, ``receive_id`` (the CorpID; empty for an intelligent robot);
+    - DingTalk: ``secret`` (the robot's AppSecret);
+    - Feishu: ``secret`` (Encrypt Key) and ``token`` (Verification Token, optional).
+    The values are stored as given, like the other credentials of integrations."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=BotKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    token = models.CharField(_("token"), max_length=100, blank=True)
+    secret = models.CharField(_("secret"), max_length=200, blank=True)
+    aes_key = models.CharField(_("AES key"), max_length=43, blank=True)
+    receive_id = models.CharField(_("receiver id"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbound bot")
+        verbose_name_plural = _("inbound bots")
+        ordering = ["kind", "name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from service.inbound.bots import missing_settings
+
+        missing = missing_settings(self)
+        if missing:
+            raise ValidationError(missing)

@@ -1,6 +1,7 @@
-"""Serve KAM for development: web server, Celery worker and beat from one command.
+"""Serve KAM for development: web server, Celery worker, beat and the SMTP receiver of
+needs (service/inbound/smtp.py) from one command.
 
-Ctrl-C (or SIGTERM) stops all three cleanly; if one of them dies, the others are
+Ctrl-C (or SIGTERM) stops all four cleanly; if one of them dies, the others are
 stopped too and the command exits non-zero. With --stop-services, the embedded
 PostgreSQL and Redis are stopped at the end as well.
 """
@@ -24,7 +25,7 @@ GRACE_SECONDS = 15
 
 
 class Command(BaseCommand):
-    help = "Run the web server, a Celery worker and Celery beat together (development)."
+    help = "Run the web server, a Celery worker, Celery beat and the SMTP receiver together (development)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -52,6 +53,7 @@ class Command(BaseCommand):
                 "--schedule",
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
+            "smtp": [python, "manage.py", "smtp_receiver"],
         }
         processes: dict[str, subprocess.Popen] = {}
         stopping = False
@@ -99,7 +101,9 @@ class Command(BaseCommand):
         lines += [f"    {email:<32} {label}" for email, label in demo_logins()]
         lines += [
             "  API docs: " + url + "api/v1/docs/",
-            "  Ctrl-C stops the web server, the worker and beat.",
+            f"  Needs by e-mail: needs+<workspace>@{settings.SERVICE_MAIL_DOMAIN}"
+            f" to smtp://{settings.SERVICE_SMTP_HOST}:{settings.SERVICE_SMTP_PORT}",
+            "  Ctrl-C stops the web server, the worker, beat and the SMTP receiver.",
             "=" * 64,
             "",
         ]
@@ -117,4 +121,4 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not stop in {GRACE_SECONDS}s; killing it")
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.stdout.write("web server, worker and beat stopped")
+        self.stdout.write("web server, worker, beat and SMTP receiver stopped")
