@@ -98,6 +98,7 @@ def test_a_risk_run_and_what_it_produced(tenant, world, write_token):
         "payment": None,
         "engagement": {"raw": 10.0, "points": 100.0, "weight": 15},
         "relationship": {"raw": 0.0, "points": 0.0, "weight": 15},
+        "service": None,  # no rated need: no data
     }
     assert health["expected_next_purchase"] is None
     account = client.get(f"/api/v1/accounts/{world['root'].pk}/").json()
