@@ -78,8 +78,6 @@ class ChatMessage:
     sender: str
     text: str
     sender_name: str = ""
-    # what else the callback says of the sender that a contact could match (mobile, e-mail)
-    identities: tuple[str, ...] = ()
     sent_at: dt.datetime | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -303,7 +301,6 @@ def dingtalk_callback(bot: InboundBot, headers: Mapping[str, str], body: bytes, 
             msg_id=str(data.get("msgId") or ""),
             sender=str(data.get("senderStaffId") or data.get("senderId") or ""),
             sender_name=str(data.get("senderNick") or ""),
-            identities=tuple(str(data.get(key) or "") for key in ("senderMobile", "senderEmail")),
             text=text,
             sent_at=dt.datetime.fromtimestamp(int(created) / 1000, tz=dt.UTC) if str(created).isdigit() else None,
             problems=problems,
@@ -381,7 +378,6 @@ def _feishu_message(event: Any, event_id: str) -> ChatMessage | None:
     return ChatMessage(
         msg_id=str(message.get("message_id") or event_id),
         sender=str(ids.get("user_id") or ids.get("open_id") or ""),
-        identities=tuple(str(ids.get(key) or "") for key in ("mobile", "email")),
         text=text,
         sent_at=dt.datetime.fromtimestamp(int(created) / 1000, tz=dt.UTC) if created.isdigit() else None,
         problems=problems,
@@ -415,7 +411,7 @@ def need_capture_chat(tenant: Tenant, *, bot: InboundBot, message: ChatMessage) 
     if not text:
         return None, False
     problems = list(message.problems)
-    match = contact_for_chat(tenant, *message.identities)
+    match = contact_for_chat(tenant, message.sender)
     if match.problem:
         problems.append(match.problem)
     sender = message.sender or message.sender_name

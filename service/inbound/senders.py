@@ -61,8 +61,9 @@ def mobile_digits(value: str) -> str | None:
 
 @tenant_selector
 def contact_for_chat(tenant: Tenant, *identities: str) -> SenderMatch:
-    """The current contact a chat user is: by a mobile number or an e-mail address among the
-    identities the callback carried. A bare chat user id matches no contact field."""
+    """The current contact a chat user is, when its id is a mobile number or an e-mail address
+    (WeCom and DingTalk accounts are often named so). Any other chat user id matches no
+    contact field: the need waits in triage."""
     for identity in identities:
         if identity and "@" in identity:
             found = contact_for_email(tenant, identity)
