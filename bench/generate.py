@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/generate.py [--slug bench-large] [--accounts 100000]
         [--orders 5000000] [--invoices 500000] [--contacts 300000] [--interactions 200000]
-        [--seed 2026] [--replace]
+        [--needs 1000000] [--agents 50] [--seed 2026] [--replace]
 
 Rows are produced by a deterministic generator (seeded) and streamed with COPY into
 TEMP staging tables, then moved into the tenant's tables with one INSERT ... SELECT
@@ -10,17 +10,28 @@ each: PostgreSQL refuses COPY FROM into a table with row-level security, and the
 application role is subject to it. Everything runs inside the tenant's context.
 About one account in ten belongs to a group (a parent), orders spread over three years
 before today with a rhythm per account, a tenth of the invoices are paid late.
+
+Customer needs (DESIGN section 11, its load): ``--needs`` received over the two years before
+now, answered by ``--agents`` service people (members of the tenant, made once through
+kam.services, without a password: the benches log them in). Ten accounts have a thousand
+needs each, the top 2 % of accounts a fifth of all, the others about eight; most needs are
+closed, the last month's are in every status, and a few older ones are still open, long past
+their resolution deadline. Each need has its customer's message in its thread, and a reply when it
+was answered. A tenant that exists already gets its needs when it has none (so an older
+bench tenant needs no rebuild).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import io
+import itertools
 import os
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,8 +46,9 @@ from django.db import connection  # noqa: E402
 
 from kam import services  # noqa: E402
 from kam.db import owner_connection  # noqa: E402
-from kam.models import Tenant  # noqa: E402
+from kam.models import Membership, Role, Tenant  # noqa: E402
 from kam.tenancy import tenant_context, tenant_today  # noqa: E402
+from service.models import Need  # noqa: E402
 
 INDUSTRIES = ["轨道交通", "船舶制造", "新能源", "汽车", "机床", "工程机械", "航空航天", "电子", "矿山", "医疗器械"]
 REGIONS = ["北京", "上海", "江苏", "浙江", "广东", "山东", "湖北", "四川", "辽宁", "陕西"]
@@ -201,6 +213,203 @@ def generate(tenant: Tenant, args: argparse.Namespace) -> None:
     analyze(["accounts_account", "accounts_order", "accounts_invoice", "accounts_contact", "accounts_interaction"])
 
 
+# Needs: (value, weight) per column; a status's share depends on the need's age.
+NEED_CATEGORIES = [
+    ("technical_support", 25),
+    ("delivery", 18),
+    ("product_inquiry", 15),
+    ("commercial", 12),
+    ("billing", 12),
+    ("other", 8),
+    ("complaint", 5),
+    ("new_requirement", 5),
+]
+NEED_SOURCES = [("rule", 55), ("person", 25), ("model", 20)]
+NEED_PRIORITIES = [("normal", 70), ("high", 15), ("low", 10), ("urgent", 5)]
+NEED_CHANNELS = [
+    ("email", 35),
+    ("phone", 15),
+    ("wecom", 15),
+    ("portal", 12),
+    ("dingtalk", 8),
+    ("feishu", 7),
+    ("api", 5),
+    ("meeting", 3),
+]
+# age in days -> statuses: older needs are closed but for a few still open (overdue by now)
+NEED_STATUSES = [
+    (
+        7,
+        [("new", 10), ("triaged", 20), ("in_progress", 30), ("waiting_customer", 10), ("resolved", 20), ("closed", 10)],
+    ),
+    (30, [("triaged", 2), ("in_progress", 8), ("waiting_customer", 5), ("resolved", 25), ("closed", 60)]),
+    (None, [("in_progress", 1), ("waiting_customer", 0.5), ("resolved", 5), ("closed", 93.5)]),
+]
+NEED_RATINGS = [("5", 40), ("4", 35), ("3", 15), ("2", 6), ("1", 4)]
+NEED_REPLY = "收到，我们已安排专人跟进，今天内给您答复。"
+
+
+class Weighted:
+    """Draws a value by weight from one uniform number (bisect over the running sums)."""
+
+    def __init__(self, pairs: Sequence[tuple[str, float]]) -> None:
+        self.values = [value for value, _weight in pairs]
+        total = sum(weight for _value, weight in pairs)
+        self.bounds = list(itertools.accumulate(weight / total for _value, weight in pairs))
+
+    def __call__(self, x: float) -> str:
+        return self.values[min(bisect.bisect(self.bounds, x), len(self.values) - 1)]
+
+
+def csv_text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def need_texts() -> list[tuple[str, int, str, str]]:
+    """(category key, number, subject, text): the demo's wording (service/demo.py), per category."""
+    from service.demo import HISTORY_MANUFACTURING
+
+    texts = []
+    for key, pool in HISTORY_MANUFACTURING.items():
+        subjects = pool["subjects"] + pool["keyword_subjects"]
+        bodies = pool["bodies"]
+        for k, subject in enumerate(subjects):
+            texts.append((key, k, subject, bodies[k % len(bodies)] + bodies[(k + 2) % len(bodies)]))
+    return texts
+
+
+def agents(tenant: Tenant, count: int) -> list[int]:
+    """The tenant's ``count`` service people (member role, no password), made once."""
+    ids = []
+    for k in range(1, count + 1):
+        user = services.user_get_or_create(
+            email=f"bench-agent-{k:03d}@{tenant.slug}.example.com", full_name=f"客服{k:03d}"
+        )
+        if not Membership.objects.filter(tenant=tenant, user=user).exists():
+            services.membership_create(tenant=tenant, user=user, role=Role.MEMBER)
+        ids.append(user.pk)
+    return ids
+
+
+def generate_needs(tenant: Tenant, args: argparse.Namespace) -> None:
+    """``args.needs`` needs and their threads (message, and the reply of the answered ones)."""
+    rng = random.Random(args.seed + 11)
+    agent_ids = agents(tenant, args.agents)
+    texts = need_texts()
+    per_key = {key: sum(1 for text in texts if text[0] == key) for key, _weight in NEED_CATEGORIES}
+    category, source, priority, channel = (
+        Weighted(NEED_CATEGORIES),
+        Weighted(NEED_SOURCES),
+        Weighted(NEED_PRIORITIES),
+        Weighted(NEED_CHANNELS),
+    )
+    statuses = [(days, Weighted(pairs)) for days, pairs in NEED_STATUSES]
+    rating = Weighted(NEED_RATINGS)
+    minutes_in_two_years = 2 * 365 * 24 * 60
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE need_account_map ON COMMIT DROP AS SELECT row_number() OVER (ORDER BY id) AS n, id, tier"
+            " FROM accounts_account WHERE tenant_id = %s",
+            [tenant.pk],
+        )
+        cursor.execute("CREATE INDEX ON need_account_map (n)")
+        cursor.execute("SELECT count(*) FROM need_account_map")
+        n_accounts = cursor.fetchone()[0]
+        if not n_accounts:
+            return
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM service_need WHERE tenant_id = %s", [tenant.pk])
+        first_id = cursor.fetchone()[0]
+        copy_rows(
+            "stage_need_text",
+            "key text, k int, subject text, body text",
+            (f"{key},{k},{csv_text(subject)},{csv_text(body)}\n" for key, k, subject, body in texts),
+        )
+
+        def needs() -> Iterator[str]:
+            top = max(1, n_accounts // 50)
+            for i in range(args.needs):
+                if i % 100 == 0:
+                    n = 1 + (i // 100) % 10  # ten accounts with a thousand needs each
+                elif i % 5 == 0:
+                    n = 1 + (i // 5 * 7919) % top  # the top 2 % of accounts: a fifth of the needs
+                else:
+                    n = 1 + (i * 7919) % n_accounts
+                age = rng.randrange(minutes_in_two_years)
+                days = age // 1440
+                status = next(pick for limit, pick in statuses if limit is None or days <= limit)(rng.random())
+                key = category(rng.random())
+                text = rng.randrange(per_key[key])
+                classified = status != "new" or rng.random() < 0.5
+                how = source(rng.random()) if classified else ""
+                confidence = f"{0.6 + rng.random() * 0.4:.4f}" if how in ("rule", "model") else ""
+                agent = agent_ids[(n * 13 + i % 3) % len(agent_ids)] if classified else ""
+                answered = status not in ("new", "triaged")
+                response = (
+                    (30 + rng.randrange(1200) if rng.random() < 0.95 else 1800 + rng.randrange(2400))
+                    if answered
+                    else ""
+                )
+                done = status in ("resolved", "closed")
+                resolution = response + 60 + rng.randrange(6000) if done and response != "" else ""
+                satisfaction = rating(rng.random()) if done and rng.random() < 0.65 else ""
+                yield (
+                    f"{n},{age},{status},{key if classified else ''},{key},{text},{how},{confidence},"
+                    f"{priority(rng.random())},{channel(rng.random())},{agent},{response},{resolution},{satisfaction}\n"
+                )
+
+        copy_rows(
+            "stage_need",
+            "n int, age int, status text, category text, text_key text, text int, source text, confidence numeric,"
+            " priority text, channel text, assignee int, response int, resolution int, satisfaction int",
+            needs(),
+        )
+        # the SLA of DESIGN section 11: hours by tier (first response, resolution), halved for
+        # urgent, doubled for low (service.services.sla_due)
+        cursor.execute(
+            """
+            INSERT INTO service_need (tenant_id, account_id, contact_id, channel, sender, subject, body, received_at,
+                                      external_ref, category_id, category_source, confidence, classification,
+                                      priority, status, function, assignee_id, first_response_due_at,
+                                      resolution_due_at, first_response_at, resolved_at, closed_at, satisfaction,
+                                      problems, created_by_id, created_at, updated_at)
+            SELECT %(tenant)s, m.id, NULL, s.channel, '', t.subject, t.body, r.received, NULL, c.id, COALESCE(s.source, ''),
+                   s.confidence, '{}', s.priority, s.status, COALESCE(c.route_to, ''), s.assignee,
+                   r.received + make_interval(hours => 1) * sla.first * sla.factor,
+                   r.received + make_interval(hours => 1) * sla.resolution * sla.factor,
+                   r.received + make_interval(mins => s.response),
+                   r.received + make_interval(mins => s.resolution),
+                   CASE WHEN s.status = 'closed'
+                        THEN LEAST(r.received + make_interval(mins => s.resolution) + interval '7 days', now()) END,
+                   s.satisfaction, '[]', NULL, r.received,
+                   COALESCE(r.received + make_interval(mins => COALESCE(s.resolution, s.response)), r.received)
+            FROM stage_need s
+            JOIN need_account_map m ON m.n = s.n
+            JOIN stage_need_text t ON t.key = s.text_key AND t.k = s.text
+            LEFT JOIN service_category c ON c.tenant_id = %(tenant)s AND c.key = s.category
+            CROSS JOIN LATERAL (SELECT now() - make_interval(mins => s.age) AS received) r
+            CROSS JOIN LATERAL (
+                SELECT CASE m.tier WHEN 'S' THEN 2 WHEN 'A' THEN 4 WHEN 'B' THEN 8 ELSE 24 END AS first,
+                       CASE m.tier WHEN 'S' THEN 24 WHEN 'A' THEN 48 WHEN 'B' THEN 72 ELSE 120 END AS resolution,
+                       CASE s.priority WHEN 'urgent' THEN 0.5 WHEN 'low' THEN 2.0 ELSE 1.0 END AS factor
+            ) sla
+            ORDER BY r.received
+            """,
+            {"tenant": tenant.pk},
+        )
+        cursor.execute(
+            """
+            INSERT INTO service_needentry (tenant_id, need_id, kind, author_id, body, change, created_at)
+            SELECT %(tenant)s, id, 'message', NULL, body, '{}'::jsonb, received_at
+            FROM service_need WHERE tenant_id = %(tenant)s AND id > %(first)s
+            UNION ALL
+            SELECT %(tenant)s, id, 'reply', assignee_id, %(reply)s, '{}'::jsonb, first_response_at
+            FROM service_need WHERE tenant_id = %(tenant)s AND id > %(first)s AND first_response_at IS NOT NULL
+            """,
+            {"tenant": tenant.pk, "first": first_id, "reply": NEED_REPLY},
+        )
+    analyze(["service_need", "service_needentry"])
+
+
 def analyze(tables: list[str]) -> None:
     """Fresh statistics for the planner, through the owner's connection: ANALYZE run by a
     role that does not own a table only warns and skips it (the app role owns none)."""
@@ -217,6 +426,8 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=500_000)
     parser.add_argument("--contacts", type=int, default=300_000)
     parser.add_argument("--interactions", type=int, default=200_000)
+    parser.add_argument("--needs", type=int, default=1_000_000, help="customer needs (0: none)")
+    parser.add_argument("--agents", type=int, default=50, help="service people the needs are assigned to")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--industry", default="manufacturing")
     parser.add_argument("--replace", action="store_true", help="drop the tenant first when it exists")
@@ -224,6 +435,11 @@ def main() -> None:
 
     existing = Tenant.objects.filter(slug=args.slug).first()
     if existing and not args.replace:
+        if args.needs and not has_needs(existing):
+            started = time.perf_counter()
+            generate_needs(existing, args)
+            print(f"{args.slug}: {args.needs:,} needs added in {time.perf_counter() - started:.1f} s")
+            return
         print(f"tenant {args.slug} exists (use --replace to rebuild)")
         return
     if existing:
@@ -231,10 +447,18 @@ def main() -> None:
     started = time.perf_counter()
     tenant = services.tenant_create(slug=args.slug, name=f"Bench {args.slug}", industry_profile=args.industry)
     generate(tenant, args)
+    if args.needs:
+        generate_needs(tenant, args)
     print(
         f"{args.slug}: {args.accounts:,} accounts, {args.orders:,} orders, {args.invoices:,} invoices, "
-        f"{args.contacts:,} contacts, {args.interactions:,} interactions in {time.perf_counter() - started:.1f} s"
+        f"{args.contacts:,} contacts, {args.interactions:,} interactions, {args.needs:,} needs"
+        f" in {time.perf_counter() - started:.1f} s"
     )
+
+
+def has_needs(tenant: Tenant) -> bool:
+    with tenant_context(tenant):
+        return Need.objects.exists()
 
 
 def drop_tenant(tenant: Tenant) -> None:

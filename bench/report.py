@@ -34,8 +34,20 @@ BEGIN = "<!-- make bench: figures begin -->"
 END = "<!-- make bench: figures end -->"
 
 SIZES = {
-    "large": {"accounts": 100_000, "orders": 5_000_000, "small": (1_000, 50_000), "chaos": (5_000, 200_000)},
-    "small": {"accounts": 10_000, "orders": 300_000, "small": (1_000, 50_000), "chaos": (2_000, 50_000)},
+    "large": {
+        "accounts": 100_000,
+        "orders": 5_000_000,
+        "needs": 1_000_000,
+        "small": (1_000, 50_000),
+        "chaos": (5_000, 200_000),
+    },
+    "small": {
+        "accounts": 10_000,
+        "orders": 300_000,
+        "needs": 100_000,
+        "small": (1_000, 50_000),
+        "chaos": (2_000, 50_000),
+    },
 }
 
 
@@ -53,6 +65,7 @@ def benches(scale: str) -> list[Bench]:
         Bench("score", "Score runs against their lower bound", ["bench/score.py", "--slug=bench-large"]),
         Bench("risk", "Risk jobs against their lower bounds", ["bench/risk.py", "--slug=bench-large", "--keep"]),
         Bench("pages", "Pages, server time", ["bench/pages.py", "--slug=bench-large", f"--import-rows={rows}"]),
+        Bench("service", "Service pages over the needs, server time", ["bench/service.py", "--slug=bench-large"]),
         Bench("api", "The API under load, with CPU per request", ["bench/api.py", "--slug=bench-large"]),
         Bench("import", "Import of orders from CSV", ["bench/import_orders.py", f"--rows={rows}", "--rerun"]),
         Bench("rls", "The cost of the tenant context", ["bench/rls.py"]),
@@ -75,11 +88,12 @@ def tenants(scale: str) -> list[list[str]]:
     chaos_accounts, chaos_orders = size["chaos"]
     return [
         ["--slug=bench-large", f"--accounts={size['accounts']}", f"--orders={size['orders']}"]
+        + [f"--needs={size['needs']}"]
         + ([] if scale == "large" else ["--invoices=30000", "--contacts=30000", "--interactions=20000"]),
         ["--slug=bench-small", f"--accounts={small_accounts}", f"--orders={small_orders}"]
-        + ["--invoices=5000", "--contacts=3000", "--interactions=2000"],
+        + ["--invoices=5000", "--contacts=3000", "--interactions=2000", "--needs=0"],
         ["--slug=bench-chaos", f"--accounts={chaos_accounts}", f"--orders={chaos_orders}"]
-        + ["--invoices=20000", "--contacts=10000", "--interactions=10000"],
+        + ["--invoices=20000", "--contacts=10000", "--interactions=10000", "--needs=0"],
     ]
 
 
