@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, Contact
 from kam import audit
 from kam.models import Membership, Role, Tenant, User
+from kam.records import UNSET, check_same_tenant, create_record, delete_record, given, update_record
 from kam.tenancy import tenant_service
 from service import defaults, signals
 from service.classify import Classification, classify
@@ -75,6 +76,108 @@ def categories_seed_default(tenant: Tenant) -> None:
                 for keyword, weight in defaults.RULES.get(key, [])
             ]
         )
+
+
+def _rule_keyword(keyword: str) -> str:
+    keyword = " ".join(_clean_text(keyword, 200).split())
+    if not keyword:
+        raise ValidationError({"keyword": _("Enter a keyword or a phrase.")})
+    if len(keyword) > 60:
+        raise ValidationError({"keyword": _("A keyword has at most 60 characters.")})
+    return keyword
+
+
+def _rule_weight(weight: Any) -> int:
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 10:
+        raise ValidationError({"weight": _("The weight is a whole number from 1 to 10.")})
+    return weight
+
+
+@tenant_service
+def category_update(
+    tenant: Tenant,
+    *,
+    category: Category,
+    name_zh: str = UNSET,
+    name_en: str = UNSET,
+    route_to: str = UNSET,
+    tells_director: bool = UNSET,
+    is_active: bool = UNSET,
+    position: int = UNSET,
+    actor: Any = None,
+) -> Category:
+    """Rename, reroute, (de)activate or move a category; its key stays (the model's labels)."""
+    changes = given(
+        name_zh=name_zh,
+        name_en=name_en,
+        route_to=route_to,
+        tells_director=tells_director,
+        is_active=is_active,
+        position=position,
+    )
+    for name in ("name_zh", "name_en"):
+        if name in changes:
+            changes[name] = " ".join(_clean_text(changes[name], 200).split())
+            if not changes[name]:
+                raise ValidationError({name: _("Give the category a name.")})
+    if "route_to" in changes and changes["route_to"] not in RouteTo.values:
+        raise ValidationError({"route_to": _("Choose whom the category's needs go to.")})
+    return update_record(tenant, category, changes, actor=actor)
+
+
+@tenant_service
+def keyword_rule_create(
+    tenant: Tenant, *, category: Category, keyword: str, weight: int = 1, actor: Any = None
+) -> KeywordRule:
+    """A keyword (or phrase) for a category; matching ignores case, so "Invoice" and "invoice"
+    are the same keyword."""
+    check_same_tenant(tenant, category=category)
+    keyword = _rule_keyword(keyword)
+    weight = _rule_weight(weight)
+    if KeywordRule.objects.filter(category=category, keyword__iexact=keyword).exists():
+        raise ValidationError({"keyword": _("This category has this keyword already.")})
+    data = {"category": category, "keyword": keyword, "weight": weight}
+    return create_record(
+        tenant,
+        KeywordRule,
+        data,
+        actor=actor,
+        database_message=lambda exc: _("This category has this keyword already."),
+    )
+
+
+@tenant_service
+def keyword_rule_update(
+    tenant: Tenant, *, rule: KeywordRule, weight: int = UNSET, is_active: bool = UNSET, actor: Any = None
+) -> KeywordRule:
+    """A keyword's weight, or (de)activating it: an inactive keyword no longer classifies."""
+    changes = given(weight=weight, is_active=is_active)
+    if "weight" in changes:
+        changes["weight"] = _rule_weight(changes["weight"])
+    return update_record(tenant, rule, changes, actor=actor)
+
+
+@tenant_service
+def keyword_rule_delete(tenant: Tenant, *, rule: KeywordRule, actor: Any = None) -> None:
+    delete_record(tenant, rule, actor=actor)
+
+
+@tenant_service
+def classifier_training_queue(tenant: Tenant, *, actor: Any = None) -> None:
+    """Train the tenant's text model now rather than at night ("service.train_models", queued
+    when this transaction commits)."""
+
+    def send() -> None:
+        try:
+            from service.tasks import train_models
+        except ImportError:
+            from kam.celery import app
+
+            app.send_task("service.train_models", args=[tenant.pk])
+        else:
+            train_models.delay(tenant.pk)
+
+    transaction.on_commit(send)
 
 
 # --- routing -------------------------------------------------------------------------------------
