@@ -42,7 +42,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kam.models import Tenant
+from kam import audit
+from kam.models import AuditAction, Tenant
 from kam.tenancy import tenant_service
 from service.inbound.senders import contact_for_chat
 from service.models import BotKind, Channel, InboundBot, Need
@@ -52,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 DINGTALK_WINDOW_SECONDS = 60 * 60  # DingTalk's documented rule
 MAX_REF = 200
+# A bot's keys: never written to the audit log (kam.audit itself leaves out only fields named
+# "secret"); a change of one is logged as a change, without its values.
+BOT_KEYS = frozenset({"token", "secret", "aes_key"})
 
 
 class HookRefused(Exception):
@@ -109,6 +113,67 @@ def missing_settings(bot: InboundBot) -> dict[str, str]:
             else _("Feishu signs and encrypts callbacks with the Encrypt Key.")
         )
     return missing
+
+
+def bot_snapshot(bot: InboundBot) -> dict[str, Any]:
+    """The bot's fields for the audit log, without its keys."""
+    return {key: value for key, value in audit.snapshot(bot).items() if key not in BOT_KEYS}
+
+
+def bot_audit(bot: InboundBot, action: str, before: dict[str, Any] | None, keys_changed: set[str], actor: Any) -> None:
+    after = bot_snapshot(bot)
+    if action == AuditAction.CREATE:
+        changes = {
+            key: [None, value]
+            for key, value in after.items()
+            if value not in (None, "") and key not in audit.BOOKKEEPING_FIELDS
+        }
+    elif action == AuditAction.DELETE:
+        changes = {key: [value, None] for key, value in after.items() if value not in (None, "")}
+    else:
+        changes = audit.diff(before or {}, after)
+    changes.update({key: ["…", "…"] for key in sorted(BOT_KEYS & keys_changed)})
+    if changes:
+        audit.record(tenant=bot.tenant, action=action, instance=bot, changes=changes, actor=actor)
+
+
+@tenant_service
+def inbound_bot_create(
+    tenant: Tenant,
+    *,
+    kind: str,
+    name: str,
+    token: str = "",
+    secret: str = "",
+    aes_key: str = "",
+    receive_id: str = "",
+    actor: Any = None,
+) -> InboundBot:
+    """A bot whose callbacks bring needs into ``tenant``; its keys as the vendor's console shows them."""
+    bot = InboundBot(
+        tenant=tenant,
+        kind=kind,
+        name=(name or "").strip(),
+        token=(token or "").strip(),
+        secret=(secret or "").strip(),
+        aes_key=(aes_key or "").strip(),
+        receive_id=(receive_id or "").strip(),
+    )
+    bot.full_clean()
+    bot.save()
+    bot_audit(bot, AuditAction.CREATE, None, {key for key in BOT_KEYS if getattr(bot, key)}, actor)
+    return bot
+
+
+@tenant_service
+def inbound_bot_set_active(tenant: Tenant, *, bot: InboundBot, is_active: bool, actor: Any = None) -> InboundBot:
+    """Switch a bot's callbacks on or off (off: they are 404, as for no bot at all)."""
+    if bot.is_active != is_active:
+        before = bot_snapshot(bot)
+        bot.is_active = is_active
+        bot.save(update_fields=["is_active"])
+        bot_audit(bot, AuditAction.UPDATE, before, set(), actor)
+    return bot
 
 
 # --- shared checks -------------------------------------------------------------------------------

@@ -394,3 +394,70 @@ def test_garbage_body_is_400_not_500(client, tenant):
     )
     assert error_of(response) == (400, "invalid")
     assert needs_of(tenant) == []
+
+
+# --- setting bots up ------------------------------------------------------------------------------
+
+
+def audit_of(tenant: Tenant, bot: InboundBot) -> list[tuple[str, dict]]:
+    from kam.models import AuditLog
+
+    with tenant_context(tenant):
+        rows = AuditLog.objects.filter(object_type="service.inboundbot", object_id=str(bot.pk)).order_by("id")
+        return [(row.action, row.changes) for row in rows]
+
+
+def test_service_bots_command_adds_lists_and_switches_a_bot_off(client, tenant, other_tenant):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # when: a bot is added
+    out = StringIO()
+    call_command(
+        "service_bots", "--tenant", "acme", "--add", "dingtalk", "--name", "钉钉客服", "--secret", DINGTALK_SECRET,
+        stdout=out,
+    )  # fmt: skip
+    with tenant_context(tenant):
+        bot = InboundBot.objects.get()
+    # then: its callback URL is printed, its key is stored as given and kept out of the audit log
+    assert out.getvalue() == f"{bot.pk}\tdingtalk\ton\t/hooks/service/acme/dingtalk/{bot.pk}/\t钉钉客服\n"
+    assert bot.secret == DINGTALK_SECRET
+    [(action, changes)] = audit_of(tenant, bot)
+    assert action == "create"
+    assert changes["secret"] == ["…", "…"] and DINGTALK_SECRET not in json.dumps(changes)
+    # when: switched off, its callbacks are 404
+    call_command("service_bots", "--tenant", "acme", "--disable", str(bot.pk), stdout=StringIO())
+    response = client.post(
+        url(tenant, bot), data=dingtalk_body(), content_type="application/json", headers=dingtalk_headers()
+    )
+    assert error_of(response) == (404, "not_found")
+    # and the other tenant's list does not show it
+    listing = StringIO()
+    call_command("service_bots", "--tenant", "globex", stdout=listing)
+    assert listing.getvalue() == ""
+
+
+def test_service_bots_command_refuses_a_wecom_bot_without_its_aes_key(tenant):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="The EncodingAESKey is 43 characters, as WeCom's console shows it."):
+        call_command("service_bots", "--tenant", "acme", "--add", "wecom", "--token", WECOM_TOKEN)
+    with tenant_context(tenant):
+        assert not InboundBot.objects.exists()
+
+
+def test_a_bot_added_in_the_django_admin_is_saved_in_its_tenant(tenant, admin):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
+    staff = Client()
+    staff.force_login(admin)
+    form = {"tenant": tenant.pk, "kind": "feishu", "name": "飞书客服", "secret": FEISHU_ENCRYPT_KEY, "is_active": "on"}
+    response = staff.post("/admin/service/inboundbot/add/", form)
+    assert response.status_code == 302
+    with tenant_context(tenant):
+        bot = InboundBot.objects.get()
+    assert (bot.kind, bot.secret) == ("feishu", FEISHU_ENCRYPT_KEY)
+    [(action, changes)] = audit_of(tenant, bot)
+    assert action == "create" and FEISHU_ENCRYPT_KEY not in json.dumps(changes)
