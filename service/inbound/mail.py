@@ -95,7 +95,7 @@ def _codec(name: str | None) -> str | None:
 
 def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
     """Bytes to text: the declared charset first, then UTF-8, GB18030, Big5; the second value
-    says what was done when it was not simply the declared charset."""
+    says what was done when it was neither the declared charset nor undeclared UTF-8."""
     codec = _codec(declared)
     if codec:
         try:
@@ -118,8 +118,12 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
         chosen = "gb18030" if _fits(readings["gb18030"], "gb2312") else "big5hkscs"
     else:
         chosen = next(iter(readings), "")
+    if chosen == "utf-8" and not declared:
+        return readings[chosen], None  # UTF-8 is what undeclared 8-bit mail is today (RFC 6532)
     if chosen:
-        if declared:
+        if declared and not codec:
+            note = _("The charset %(declared)s is unknown; the text was read as %(charset)s.")
+        elif declared:
             note = _("The text was declared as %(declared)s but is not; it was read as %(charset)s.")
         else:
             note = _("The text declares no charset; it was read as %(charset)s.")

@@ -150,6 +150,25 @@ def test_only_the_envelope_recipient_routes_a_spoofed_to_header(smtp_port, tenan
     assert needs_of(other_tenant) == []
 
 
+def test_a_message_delivered_to_two_workspaces_is_a_need_in_each(smtp_port, tenant, other_tenant):
+    code, text = converse(smtp_port, mail(), rcpt=(ACME, f"needs+globex@{DOMAIN}"))
+    (ours,), (theirs,) = needs_of(tenant), needs_of(other_tenant)
+    assert (code, text) == (250, f"2.0.0 Received: acme#{ours.pk}, globex#{theirs.pk}")
+    assert ours.problems == []
+    assert theirs.problems == [
+        "The To or Cc header also names another workspace's address; "
+        "only the address the message was delivered to counts."
+    ]
+
+
+def test_utf8_headers_of_smtputf8_mail_are_read_without_a_note(smtp_port, tenant):
+    raw = ("From: 李伟 <li.wei@customer.cn>\r\nTo: " + ACME + "\r\nSubject: 报价请求\r\n\r\n请报价。\r\n").encode()
+    code, _text = converse(smtp_port, raw)
+    assert code == 250
+    (need,) = needs_of(tenant)
+    assert (need.subject, need.body, need.sender, need.problems) == ("报价请求", "请报价。", "li.wei@customer.cn", [])
+
+
 def test_from_header_differing_from_the_envelope_sender_is_noted(smtp_port, tenant):
     code, _text = converse(smtp_port, mail(), mail_from="bounces@relay.customer.cn")
     assert code == 250
