@@ -123,10 +123,25 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
             "days": d.get("days_left"),
         }
     if kind == AlertKind.SLA_BREACH:
-        values = {"subject": d.get("subject"), "hours": d.get("hours_late"), "due": _local_time(d.get("due"))}
+        hours = d.get("hours_late") if isinstance(d.get("hours_late"), int) else 0
+        values = {"subject": d.get("subject"), "hours": hours, "due": _local_time(d.get("due"))}
         if d.get("breach") == "resolution":
-            return _("“%(subject)s” is not resolved: due %(due)s, %(hours)s hours late.") % values
-        return _("“%(subject)s” has no first response: due %(due)s, %(hours)s hours late.") % values
+            return (
+                ngettext(
+                    "“%(subject)s” is not resolved: due %(due)s, %(hours)s hour late.",
+                    "“%(subject)s” is not resolved: due %(due)s, %(hours)s hours late.",
+                    hours,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "“%(subject)s” has no first response: due %(due)s, %(hours)s hour late.",
+                "“%(subject)s” has no first response: due %(due)s, %(hours)s hours late.",
+                hours,
+            )
+            % values
+        )
     if kind == AlertKind.REVIEW_NEEDED:
         events = ", ".join(f"{_event_label(e.get('kind'))} {e.get('occurred_on')}" for e in d.get("events", []))
         return _("Leadership change or merger (%(events)s): review the account.") % {"events": events}
