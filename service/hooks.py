@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -67,6 +68,10 @@ def bot_callback(request: HttpRequest, slug: str, kind: str, bot_id: int) -> Htt
         if callback.message is not None:
             try:
                 need, _created = need_capture_chat(tenant, bot=bot, message=callback.message)
+            except ValidationError as invalid:
+                release(callback)
+                logger.warning("could not store a %s message for %s bot %s: %s", kind, slug, bot_id, invalid)
+                return _error(400, "invalid", " ".join(invalid.messages))
             except Exception:
                 release(callback)  # the vendor's retry must not be taken for a replay
                 raise

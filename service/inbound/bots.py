@@ -238,7 +238,7 @@ def _ref(kind: str, msg_id: str) -> str:
 
 
 def _placeholder(msgtype: str, problems: list[str]) -> str:
-    problems.append(_("A %(type)s message: only text is read; see the chat for the rest.") % {"type": msgtype})
+    problems.append(_("A message of type %(type)s: only text is read; see the chat for the rest.") % {"type": msgtype})
     return f"[{msgtype}]"
 
 

@@ -461,3 +461,26 @@ def test_a_bot_added_in_the_django_admin_is_saved_in_its_tenant(tenant, admin):
     assert (bot.kind, bot.secret) == ("feishu", FEISHU_ENCRYPT_KEY)
     [(action, changes)] = audit_of(tenant, bot)
     assert action == "create" and FEISHU_ENCRYPT_KEY not in json.dumps(changes)
+
+
+def test_wecom_image_is_kept_as_a_placeholder_and_events_store_nothing(client, tenant):
+    bot = make_bot(tenant, "wecom")
+    image = (
+        f"<xml><FromUserName>zhangsan</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+        "<MsgType>image</MsgType><PicUrl>http://example.invalid/p.jpg</PicUrl><MsgId>77</MsgId></xml>"
+    ).encode()
+    event = b"<xml><FromUserName>zhangsan</FromUserName><MsgType>event</MsgType><Event>enter_agent</Event></xml>"
+    assert wecom_post(client, tenant, bot, image, nonce="i-1").content == b"success"
+    assert wecom_post(client, tenant, bot, event, nonce="i-2").content == b"success"
+    (need,) = needs_of(tenant)
+    assert (need.subject, need.external_ref) == ("[image]", "wecom:77")
+    assert need.problems == ["A message of type image: only text is read; see the chat for the rest."]
+
+
+def test_feishu_event_that_is_no_message_is_acknowledged_and_dropped(client, tenant):
+    bot = make_bot(tenant, "feishu")
+    event = feishu_event()
+    event["header"]["event_type"] = "im.chat.member.bot.added_v1"
+    response = feishu_post(client, tenant, bot, {"encrypt": feishu_encrypt(event)})
+    assert (response.status_code, response.json()) == (200, {"code": 0, "msg": "success"})
+    assert needs_of(tenant) == []
