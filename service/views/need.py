@@ -195,6 +195,8 @@ def _thread(need: Need, entries: list[NeedEntry]) -> list[dict[str, Any]]:
 def _moves(need: Need) -> list[dict[str, str]]:
     moves = []
     for status in TRANSITIONS.get(need.status, ()):
+        if need.account_id is None and status in (NeedStatus.TRIAGED, NeedStatus.IN_PROGRESS):
+            continue  # need_set_status refuses them until the account is set (triage)
         label = _("Reopen") if need.status == NeedStatus.RESOLVED and status == NeedStatus.IN_PROGRESS else None
         moves.append({"status": status, "label": label or MOVE_LABELS[status]})
     return moves

@@ -315,6 +315,8 @@ def test_triage_sets_account_and_contact(tenant, other_tenant, account, make_nee
     client = client_in(admin)
     page = text(client.get(url(need)))
     assert "Unknown sender: waits for triage" in page and "Triage: whose need is this?" in page
+    # need_set_status refuses these until the account is set: not offered
+    assert "Mark as triaged" not in page and "Start work" not in page and "Resolve" in page
     options = client.get(url(need, "contacts"), {"account": str(account.pk)}).content.decode()
     assert "王工" in options and "李工" not in options
     # a contact of another account, an account of another tenant: refused, nothing written
