@@ -87,7 +87,7 @@ def new_pipeline() -> Pipeline:
             # Stochastic gradient descent on the logistic loss: the probabilities of a logistic
             # regression, twenty times faster to fit than lbfgs on these many n-grams. The weak
             # regularisation (alpha) measured best on the evaluation set: the needs it is sure of
-            # (p >= 0.6) were right 61-80 % of the time over four seeds (service/evaluation.py).
+            # (p >= 0.6) were right 64-79 % of the time over four seeds (service/evaluation.py).
             (
                 "classifier",
                 SGDClassifier(loss="log_loss", alpha=2e-5, max_iter=50, tol=None, random_state=SEED),
