@@ -2,10 +2,13 @@
 its thread, and the actions on it: reply or note, status, assignee, priority, category, and
 the triage of an unknown sender (its account and contact).
 
-Who reads a need: whoever reads its account (a need without an account: the roles that read
-every account), and its assignee. Who acts on it: whoever writes its account (a need without
-an account: the writing roles), and its assignee. Anyone else gets 404 (another tenant's
-need, or an account they may not read) or, reading but not writing, 403 on an action.
+Who sees and works a need is service.selectors' rule, the same as the inbox's and the API's:
+the roles that read every account see every need (the triage queue included), a member the
+needs of the accounts they read and those given to them; administrators and directors work
+every need, a manager those of the accounts they write, the triage queue and those given to
+them, a member those of the accounts they read and those given to them. Anyone else gets 404
+(another tenant's need, or an account they may not read) or, seeing but not working, 403 on
+an action.
 
 Writes go through service.services, which decide what is allowed (the statuses' TRANSITIONS,
 the 1..5 rating, members of the workspace); their message is shown beside the action and
@@ -21,7 +24,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,15 +33,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
-from accounts import access
 from accounts.models import Account, Contact
 from accounts.selectors import user_list
 from kam.formats import format_percent
 from kam.models import User
 from kam.pages import is_partial
-from kam.permissions import READ_ALL, WRITERS, tenant_view
-from kam.tenancy import get_object_for_tenant
-from service import services
+from kam.permissions import WRITERS, tenant_view
+from service import selectors, services
 from service.forms import (
     NeedAccountForm,
     NeedAssignForm,
@@ -72,29 +73,16 @@ MOVE_LABELS = {
 
 
 def _need_for(request: HttpRequest, need_id: int) -> Need:
-    """The need, when the member may read it; else 404."""
-    needs = Need.objects.select_related("account", "contact", "category", "assignee", "created_by")
-    need = get_object_for_tenant(needs, request.tenant, need_id)
-    if need.assignee_id == request.user.pk:
-        return need
-    if need.account_id is None:
-        if request.membership.role in READ_ALL:
-            return need
-    elif access.readable_accounts(request.tenant, request.membership).filter(pk=need.account_id).exists():
-        return need
-    raise Http404
+    """The need, when the member may see it; else 404."""
+    return selectors.need_get(request.tenant, request.membership, need_id)
 
 
 def _may_act(request: HttpRequest, need: Need) -> bool:
-    if need.assignee_id == request.user.pk:
-        return True
-    if need.account_id is None:
-        return request.membership.role in WRITERS
-    return access.can_write(request.tenant, request.membership, need.account)
+    return need.pk in selectors.need_id_set_workable(request.tenant, request.membership, [need])
 
 
 def _actionable_need(request: HttpRequest, need_id: int) -> Need:
-    """Readable (else 404) and the member's to act on (else 403)."""
+    """Seen (else 404) and the member's to work (else 403)."""
     need = _need_for(request, need_id)
     if not _may_act(request, need):
         raise PermissionDenied
@@ -102,13 +90,9 @@ def _actionable_need(request: HttpRequest, need_id: int) -> Need:
 
 
 def _triage_accounts(request: HttpRequest) -> QuerySet[Account]:
-    """The accounts a need may be given to: those the member writes (an assignee who only
-    reads, those they read)."""
-    if request.membership.role in WRITERS:
-        accounts = access.writable_accounts(request.tenant, request.membership)
-    else:
-        accounts = access.readable_accounts(request.tenant, request.membership)
-    return accounts.order_by("name", "id")
+    """The accounts a need from an unknown sender may be given to: those the member may log a
+    need for (writers the accounts they write, members those they read)."""
+    return selectors.account_list_for_logging(request.tenant, request.membership)
 
 
 # --- what the page shows ---------------------------------------------------------------------------

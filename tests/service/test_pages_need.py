@@ -17,6 +17,7 @@ from kam.models import Membership, Role
 from kam.tenancy import tenant_context
 from service import services
 from service.models import Category, Need, NeedEntry, NeedStatus
+from teams.models import AccountTeam, TeamMember
 from tests import factories
 from tests.service.conftest import hours_ago
 
@@ -143,6 +144,19 @@ def test_the_assignee_acts_even_without_writing_the_account(tenant, need, member
     response = client.post(url(need, "reply"), {"body": "我们马上派工程师。", "kind": "reply"})
     assert response.status_code == 302
     assert entries(tenant, need)[-1] == ("reply", "我们马上派工程师。")
+
+
+def test_a_member_serving_on_the_account_works_its_needs(tenant, account, need, member):
+    # the rule of service.selectors (and the API's): members work the needs of the accounts they read
+    with tenant_context(tenant):
+        team = AccountTeam.objects.create(tenant=tenant, account=account)
+        TeamMember.objects.create(
+            tenant=tenant, team=team, user=member, function="service", level="operational", since=dt.date(2024, 1, 1)
+        )
+    client = client_in(member)
+    assert "Send reply" in text(client.get(url(need)))
+    assert client.post(url(need, "reply"), {"body": "收到", "kind": "note"}).status_code == 302
+    assert entries(tenant, need)[-1] == ("note", "收到")
 
 
 # --- replies -------------------------------------------------------------------------------------
