@@ -99,11 +99,11 @@ def main() -> None:
     pages = [
         ("inbox, manager", manager, url("service-needs"), {}),
         ("inbox ?status=new, manager", manager, url("service-needs", "?status=new"), {}),
-        ("inbox, overdue, manager", manager, url("service-needs", "?sla=overdue"), {}),
+        ("inbox, overdue, manager", manager, url("service-needs", "?overdue=1"), {}),
         ("inbox, service person", agent, url("service-needs"), {}),
-        ("inbox, overdue, service person", agent, url("service-needs", "?sla=overdue"), {}),
-        (f"account tab, {busiest[1]:,} needs", manager, url("service-account-tab", account_id=busiest[0]), {}),
-        (f"account tab, {typical[1]:,} needs", manager, url("service-account-tab", account_id=typical[0]), {}),
+        ("inbox, overdue, service person", agent, url("service-needs", "?overdue=1"), {}),
+        (f"account tab, {busiest[1]:,} needs", manager, url("service-account-tab", account_id=busiest[0]), htmx),
+        (f"account tab, {typical[1]:,} needs", manager, url("service-account-tab", account_id=typical[0]), htmx),
         (f"home panel, {chosen['typical agent'][1]:,} open", agent, url("service-my-needs"), htmx),
     ]
     clients: dict[int, Client] = {}
