@@ -324,6 +324,9 @@ SPECTACULAR_SETTINGS = {
         "InitiativeKindEnum": "teams.models.InitiativeKind",
         "ActionStatusEnum": "teams.models.ActionStatus",
         "RuleKindEnum": "teams.models.RuleKind",
+        "NeedStatusEnum": "service.models.NeedStatus",
+        "RouteToEnum": "service.models.RouteTo",
+        "FunctionEnum": "teams.models.Function",
     },
 }
 

@@ -47,6 +47,7 @@ urlpatterns = [
     path("api/v1/", include("scoring.api_urls")),
     path("api/v1/", include("teams.api_urls")),
     path("api/v1/", include("risk.api_urls")),
+    path("api/v1/", include("service.api_urls")),
     # Chat bots' callbacks: signed by their vendor, no session (service/hooks.py).
     path("hooks/service/", include("service.hook_urls")),
     path("admin/", admin.site.urls),

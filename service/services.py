@@ -524,3 +524,42 @@ def need_set_priority(tenant: Tenant, *, need: Need, priority: str, actor: Any =
     audit.record(tenant=tenant, action="update", instance=need, changes={"priority": [before, priority]}, actor=actor)
     _changed(tenant, need)
     return need
+
+
+@tenant_service
+def need_update(tenant: Tenant, *, need: Need, actor: Any = None, **changes: Any) -> Need:
+    """Several changes of one need at once (the API's PATCH), each through its own service and
+    in this order: the account and contact (triage), the category (a person's, which the model
+    learns from), the priority, the assignee, then the status, with the customer's rating on
+    resolution (``satisfaction`` alone rates a need resolved before). All or nothing: a change
+    refused undoes those before it. Keys: account, contact, category, priority, assignee,
+    status, satisfaction."""
+    unknown = set(changes) - {"account", "contact", "category", "priority", "assignee", "status", "satisfaction"}
+    if unknown:
+        raise TypeError(f"need_update() got unexpected changes: {sorted(unknown)}")
+    with transaction.atomic():
+        if "account" in changes or "contact" in changes:
+            contact = changes.get("contact")
+            account = changes.get("account") or (contact.account if contact is not None else need.account)
+            if "contact" not in changes and account is not None and account.pk == need.account_id:
+                contact = need.contact
+            if account is None:
+                raise ValidationError({"account": _("Set the account first: the sender is not known.")})
+            if account.pk != need.account_id or (contact.pk if contact else None) != need.contact_id:
+                need = need_set_account(tenant, need=need, account=account, contact=contact, actor=actor)
+        category = changes.get("category")
+        if category is not None and (category.pk != need.category_id or need.category_source != CategorySource.PERSON):
+            # the same category again is a person confirming it: no new route
+            need = need_set_category(
+                tenant, need=need, category=category, actor=actor, reroute=category.pk != need.category_id
+            )
+        if changes.get("priority") not in (None, need.priority):
+            need = need_set_priority(tenant, need=need, priority=changes["priority"], actor=actor)
+        if "assignee" in changes:
+            need = need_assign(tenant, need=need, assignee=changes["assignee"], actor=actor)
+        status, satisfaction = changes.get("status"), changes.get("satisfaction")
+        if status not in (None, need.status):
+            need = need_set_status(tenant, need=need, status=status, actor=actor, satisfaction=satisfaction)
+        elif satisfaction is not None:
+            need = need_rate(tenant, need=need, satisfaction=satisfaction, actor=actor)
+    return need

@@ -69,6 +69,7 @@ COLLECTION_OBJECTS = {
     "contingency-plans": "contingency_plan",
     "webhooks": "webhook_endpoint",
     "notifications": "notification",
+    "needs": "need",
 }
 
 
