@@ -215,15 +215,20 @@ RESCORE_CACHES = {"scoring_scorebasis", "scoring_scorechange"}
 # Apps younger than PREVIOUS: migrating back takes their tables away altogether.
 YOUNGER_APPS = {"service"}
 
+# Columns younger than PREVIOUS: migrating back drops them (risk 0009: the health signal service).
+YOUNGER_COLUMNS = ["service_satisfaction", "service_breaches", "service_points"]
+
 
 def fingerprints(tenants: list[Tenant]) -> dict[tuple[int, str], tuple[int, str]]:
     """(tenant, table) -> (rows, MD5 of every row in id order), read as the app role under RLS
     (the jobs' stages, which never hold a committed row, are younger than PREVIOUS). Generated
-    columns are left out: computed from the row, and younger than PREVIOUS too; and so are the
+    columns are left out: computed from the row, and younger than PREVIOUS too (as are
+    YOUNGER_COLUMNS, which a migration back drops); and so are the
     rescore's caches (the basis and the change notes), which a migration back may drop and the
     next full run rebuilds; and the tables of YOUNGER_APPS, which a migration back drops."""
-    generated = sorted(
-        {f.column for model in global_apps.get_models() for f in model._meta.concrete_fields if f.generated}
+    generated = (
+        sorted({f.column for model in global_apps.get_models() for f in model._meta.concrete_fields if f.generated})
+        + YOUNGER_COLUMNS
     )
     result = {}
     for tenant in tenants:
