@@ -352,3 +352,29 @@ def test_the_page_renders_in_chinese(tenant, need, manager):
     response = client_in(manager, "zh-hans").get(url(need))
     assert response.status_code == 200
     assert "设备故障，无法启动" in text(response)
+
+
+def test_the_page_reads_a_long_thread_in_the_same_number_of_queries(tenant, need, manager, admin, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_in(manager)
+    client.get(url(need))  # warm the session and the caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(need)).status_code == 200
+        return len(captured)
+
+    def add_entries(authors: list) -> None:
+        with tenant_context(tenant):
+            for author in authors:
+                services.need_reply(tenant, need=need, body=f"note by {author.email}", internal=True, actor=author)
+                services.need_assign(tenant, need=need, assignee=author, actor=manager)
+
+    add_entries([admin])
+    short = queries()
+    add_entries([member, manager, admin, member])
+    with tenant_context(tenant):
+        services.need_set_status(tenant, need=need, status="in_progress", actor=admin)
+    assert queries() == short
