@@ -18,14 +18,14 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account
 from kam.api.pagination import CursorPagination
 from kam.api.utils import service_errors
-from kam.api.viewsets import ETagMixin, TenantApiViewSetMixin, account_rules, etag_of
+from kam.api.viewsets import ETagMixin, TenantApiViewSetMixin, etag_of
 from kam.models import Role
 from kam.permissions import ALL_ROLES, READ_ALL, WRITERS
 from service import selectors, services
@@ -62,8 +62,9 @@ class NeedViewSet(
     # --- who works which need ---
 
     def check_account_workable(self, account: Account | None) -> None:
-        """A session user works the needs of an account: a member one they serve, a manager one
-        they write; needs without an account (the triage queue) are for the writing roles."""
+        """A session user logs or moves needs to the accounts the pages let them log needs for
+        (a member those they read, a manager those they write); needs without an account (the
+        triage queue) are for the writing roles."""
         membership = self.membership
         if membership is None:
             return
@@ -71,10 +72,7 @@ class NeedViewSet(
             self.require_role(
                 WRITERS, _("Only managers, directors and administrators triage needs of unknown senders.")
             )
-        elif membership.role == Role.MEMBER:
-            if not account_rules().readable(self.tenant, membership).filter(pk=account.pk).exists():
-                raise PermissionDenied(_("You may only work the needs of the accounts you serve."))
-        elif not account_rules().can_write(self.tenant, membership, account):
+        elif not selectors.account_list_for_logging(self.tenant, membership).filter(pk=account.pk).exists():
             raise PermissionDenied(_("You may only work the needs of the accounts you own or serve on."))
 
     def check_need_writable(self, need: Need) -> None:
@@ -101,6 +99,9 @@ class NeedViewSet(
         self.check_account_workable(data.get("account") or (contact.account if contact is not None else None))
         with service_errors():
             need, created = services.need_create(self.tenant, actor=self.actor, **data)
+        if not created and not self.get_queryset().filter(pk=need.pk).exists():
+            # the need made before is not one this person reads: say no more than that it exists
+            raise ValidationError({"external_ref": [_("A need with this external reference exists already.")]})
         return Response(
             self.get_serializer(need).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -523,6 +523,11 @@ def test_session_roles(tenant, account, manager, member, executive, director, ma
     assert as_member.post(f"{ours.pk}/reply/", {"body": "我来看"}).status_code == 201
     assert as_member.post("", {"account": elsewhere.pk, "subject": "x"}).status_code == 403
     assert as_member.post("", {"subject": "x"}).status_code == 403
+    # the external_ref of a need they do not read tells them no more than that it exists
+    with tenant_context(tenant):
+        Need.objects.filter(pk=theirs.pk).update(external_ref="ERP-9")
+    again = as_member.post("", {"account": account.pk, "subject": "x", "external_ref": "ERP-9"})
+    assert again.json()["error"]["fields"] == {"external_ref": ["A need with this external reference exists already."]}
     # and a need given to them, of an account they do not read
     with tenant_context(tenant):
         services.need_assign(tenant, need=theirs, assignee=member)
