@@ -414,7 +414,7 @@ def need_reply(tenant: Tenant, *, need: Need, body: str, actor: Any = None, inte
     if not body:
         raise ValidationError({"body": _("Write something first.")})
     if need.status == NeedStatus.CLOSED and not internal:
-        raise ValidationError({"body": _("This need is closed; reopen it before replying.")})
+        raise ValidationError({"body": _("This need is closed: it takes internal notes only.")})
     entry = _entry(tenant, need, EntryKind.NOTE if internal else EntryKind.REPLY, actor, body)
     if not internal and need.first_response_at is None:
         need.first_response_at = entry.created_at

@@ -418,7 +418,7 @@ def test_reply_note_and_thread(tenant, api, account, make_need):
         services.need_set_status(tenant, need=after, status="resolved")
         services.need_set_status(tenant, need=after, status="closed")
     closed = api.post(f"{need.pk}/reply/", {"body": "再见"})
-    assert closed.json() == invalid({"body": ["This need is closed; reopen it before replying."]})
+    assert closed.json() == invalid({"body": ["This need is closed: it takes internal notes only."]})
     assert api.post(f"{need.pk}/reply/", {"body": "归档", "internal": True}).status_code == 201
 
 
