@@ -20,21 +20,13 @@ from service import services
 from service.models import Need, NeedEntry
 from teams.models import AccountTeam, TeamMember
 from tests import factories
+from tests.accounts.test_api import NOT_FOUND, READ_ONLY, invalid
 from tests.conftest import bearer, login
 from tests.service.conftest import hours_ago
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/needs/"
-INVALID = "The request has invalid fields."
-NOT_FOUND = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
-READ_ONLY = {
-    "error": {
-        "code": "permission_denied",
-        "message": "This token is read-only; writing needs a token with the write scope.",
-        "fields": {},
-    }
-}
 FIELDS = [
     "id",
     "account",
@@ -64,10 +56,6 @@ FIELDS = [
     "created_at",
     "updated_at",
 ]
-
-
-def invalid(fields: dict[str, Any]) -> dict[str, Any]:
-    return {"error": {"code": "invalid", "message": INVALID, "fields": fields}}
 
 
 class Api:
