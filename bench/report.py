@@ -66,6 +66,11 @@ def benches(scale: str) -> list[Bench]:
         Bench("risk", "Risk jobs against their lower bounds", ["bench/risk.py", "--slug=bench-large", "--keep"]),
         Bench("pages", "Pages, server time", ["bench/pages.py", "--slug=bench-large", f"--import-rows={rows}"]),
         Bench("service", "Service pages over the needs, server time", ["bench/service.py", "--slug=bench-large"]),
+        Bench(
+            "classify",
+            "Classification of incoming needs in a batch (rules, then the text model)",
+            ["bench/classify.py", "--needs=10000"],
+        ),
         Bench("api", "The API under load, with CPU per request", ["bench/api.py", "--slug=bench-large"]),
         Bench("import", "Import of orders from CSV", ["bench/import_orders.py", f"--rows={rows}", "--rerun"]),
         Bench("rls", "The cost of the tenant context", ["bench/rls.py"]),
