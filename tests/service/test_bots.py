@@ -37,7 +37,8 @@ FEISHU_TOKEN = "v-token-42"
 
 @pytest.fixture
 def client() -> Client:
-    return Client(enforce_csrf_checks=True)  # the callbacks carry no CSRF token
+    # The callbacks carry no CSRF token; their refusals and notes in English.
+    return Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def make_bot(tenant: Tenant, kind: str, **fields: Any) -> InboundBot:

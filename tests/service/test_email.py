@@ -37,6 +37,9 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_port(settings: Any, tenant: Tenant, other_tenant: Tenant) -> Iterator[int]:
     settings.SERVICE_MAIL_DOMAIN = DOMAIN
+    # The receiver's thread runs outside any request, in the default language: English here, so
+    # that the notes compare with the English texts (production's default is Chinese).
+    settings.LANGUAGE_CODE = "en"
     port = free_port()
     controller = make_controller("127.0.0.1", port, max_bytes=MAX_BYTES)
     controller.start()

@@ -183,7 +183,9 @@ def test_a_need_without_an_account_opens_an_alert_that_names_the_need_and_tells_
         "dora@acme.test",
     ]
     client.force_login(director)
-    center = client.get(reverse("risk-center", kwargs={"tenant_slug": "acme"})).content.decode()
+    center = client.get(
+        reverse("risk-center", kwargs={"tenant_slug": "acme"}), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
     assert "SLA breached</a>" in center and "a need whose sender is not known yet" in center
     assert "“请尽快回复报价” has no first response" in center
 
@@ -193,7 +195,9 @@ def test_the_alert_page_links_to_the_need(client, tenant, account, director, mak
     sweep(tenant)
     [alert] = alerts(tenant)
     client.force_login(director)
-    page = client.get(reverse("risk-alert", kwargs={"tenant_slug": "acme", "alert_id": alert.pk}))
+    page = client.get(
+        reverse("risk-alert", kwargs={"tenant_slug": "acme", "alert_id": alert.pk}), HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert page.status_code == 200
     html = page.content.decode()
     link = reverse("service-need", kwargs={"tenant_slug": "acme", "need_id": need.pk})
