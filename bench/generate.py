@@ -396,6 +396,10 @@ def generate_needs(tenant: Tenant, args: argparse.Namespace) -> None:
             """,
             {"tenant": tenant.pk},
         )
+        # Statistics that see this transaction's own rows (kam_analyze: the owner's ANALYZE, in this
+        # transaction), before the thread's foreign keys are checked at commit: planned on the
+        # statistics of an empty table, each check walked the tenant's needs instead of one key.
+        cursor.execute("SELECT kam_analyze(%s)", [["service_need"]])
         cursor.execute(
             """
             INSERT INTO service_needentry (tenant_id, need_id, kind, author_id, body, change, created_at)
