@@ -149,7 +149,10 @@ def need_inbox_counts(tenant: Tenant, membership: Membership, *, now: dt.datetim
     aggregates["overdue"] = Count("id", filter=is_open & Q(next_due_at__lt=now))
     aggregates["mine"] = Count("id", filter=is_open & Q(assignee_id=membership.user_id))
     aggregates["open"] = Count("id", filter=is_open)
-    counts = need_list_visible(tenant, membership).annotate(next_due_at=NEXT_DUE).aggregate(**aggregates)
+    # Every figure counts open needs only: the condition up front lets the status index skip the closed.
+    counts = (
+        need_list_visible(tenant, membership).filter(is_open).annotate(next_due_at=NEXT_DUE).aggregate(**aggregates)
+    )
     return {str(key): value or 0 for key, value in counts.items()}
 
 
