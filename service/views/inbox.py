@@ -62,6 +62,22 @@ LOGGING_ROLES = WRITERS | {Role.MEMBER}
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+class IdsFirstPaginator(Paginator):
+    """A page of needs in two steps: the page's ids from the needs table alone, then those rows
+    with their account, category and assignee. In one step, a filter the planner cannot
+    estimate (overdue: a CASE over the two deadlines) had it join every matching need (23,000
+    on the bench tenant) before the newest 50 were picked."""
+
+    def page(self, number: Any) -> Any:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(list(self.object_list.filter(pk__in=ids)), number, self)
+
+
 def _inbox_url(request: HttpRequest, params: QueryDict | None = None) -> str:
     url = reverse("service-needs", kwargs={"tenant_slug": request.tenant.slug})
     return f"{url}?{params.urlencode()}" if params else url
@@ -103,7 +119,7 @@ def _inbox_context(
     form = NeedFilterForm(params, categories=categories, members=members)
     filters = form.filters()
     needs = selectors.need_inbox(tenant, membership, now=now, **filters)
-    page = Paginator(needs, PAGE_SIZE).get_page(params.get("page"))
+    page = IdsFirstPaginator(needs, PAGE_SIZE).get_page(params.get("page"))
     rows = list(page.object_list)
     workable = selectors.need_id_set_workable(tenant, membership, rows)
     for need in rows:
