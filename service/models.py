@@ -248,6 +248,23 @@ class Need(TenantOwnedModel):
                 condition=Q(status__in=["new", "triaged", "in_progress", "waiting_customer"]),
                 name="need_tenant_open_due",
             ),
+            # the inbox (open needs by default, newest first) and its counts read only this small
+            # index of the open needs: what a page filters on is in it
+            models.Index(
+                fields=["tenant", "-received_at", "-id"],
+                condition=Q(status__in=["new", "triaged", "in_progress", "waiting_customer"]),
+                include=[
+                    "status",
+                    "account",
+                    "assignee",
+                    "category",
+                    "priority",
+                    "first_response_at",
+                    "first_response_due_at",
+                    "resolution_due_at",
+                ],
+                name="need_tenant_open_inbox",
+            ),
         ]
 
     def __str__(self) -> str:
