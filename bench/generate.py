@@ -49,6 +49,7 @@ from kam.db import owner_connection  # noqa: E402
 from kam.models import Membership, Role, Tenant  # noqa: E402
 from kam.tenancy import tenant_context, tenant_today  # noqa: E402
 from service.models import Need  # noqa: E402
+from service.services import PRIORITY_FACTOR, SLA_HOURS  # noqa: E402
 
 INDUSTRIES = ["轨道交通", "船舶制造", "新能源", "汽车", "机床", "工程机械", "航空航天", "电子", "矿山", "医疗器械"]
 REGIONS = ["北京", "上海", "江苏", "浙江", "广东", "山东", "湖北", "四川", "辽宁", "陕西"]
@@ -291,6 +292,19 @@ def agents(tenant: Tenant, count: int) -> list[int]:
     return ids
 
 
+def sla_case(tier: str, which: int) -> str:
+    """SQL for the SLA hours of DESIGN section 11 by tier (0: first response, 1: resolution), from
+    service.services.SLA_HOURS: the figures stay in one place."""
+    when = " ".join(f"WHEN '{key}' THEN {hours[which]}" for key, hours in SLA_HOURS.items() if key != "C")
+    return f"CASE {tier} {when} ELSE {SLA_HOURS['C'][which]} END"
+
+
+def sla_factor_case(priority: str) -> str:
+    """SQL for the priority's factor on both deadlines, from service.services.PRIORITY_FACTOR."""
+    when = " ".join(f"WHEN '{key}' THEN {factor}" for key, factor in PRIORITY_FACTOR.items() if factor != 1.0)
+    return f"CASE {priority} {when} ELSE 1.0 END"
+
+
 def generate_needs(tenant: Tenant, args: argparse.Namespace) -> None:
     """``args.needs`` needs and their threads (message, and the reply of the answered ones)."""
     rng = random.Random(args.seed + 11)
@@ -388,12 +402,12 @@ def generate_needs(tenant: Tenant, args: argparse.Namespace) -> None:
             LEFT JOIN service_category c ON c.tenant_id = %(tenant)s AND c.key = s.category
             CROSS JOIN LATERAL (SELECT now() - make_interval(mins => s.age) AS received) r
             CROSS JOIN LATERAL (
-                SELECT CASE m.tier WHEN 'S' THEN 2 WHEN 'A' THEN 4 WHEN 'B' THEN 8 ELSE 24 END AS first,
-                       CASE m.tier WHEN 'S' THEN 24 WHEN 'A' THEN 48 WHEN 'B' THEN 72 ELSE 120 END AS resolution,
-                       CASE s.priority WHEN 'urgent' THEN 0.5 WHEN 'low' THEN 2.0 ELSE 1.0 END AS factor
+                SELECT SLA_FIRST AS first, SLA_RESOLUTION AS resolution, SLA_FACTOR AS factor
             ) sla
             ORDER BY r.received
-            """,
+            """.replace("SLA_FIRST", sla_case("m.tier", 0))
+            .replace("SLA_RESOLUTION", sla_case("m.tier", 1))
+            .replace("SLA_FACTOR", sla_factor_case("s.priority")),
             {"tenant": tenant.pk},
         )
         # Statistics that see this transaction's own rows (kam_analyze: the owner's ANALYZE, in this
