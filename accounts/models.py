@@ -77,6 +77,11 @@ class Account(TenantOwnedModel):
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
     health_score = models.DecimalField(_("health score"), max_digits=5, decimal_places=2, null=True, blank=True)
     health_band = models.CharField(_("health band"), max_length=8, choices=HealthBand.choices, blank=True)
+    # Denormalised by growth (DESIGN section 12): the buying centres' estimated annual spend,
+    # revenue_12m / wallet (null without a wallet), and the potential of the next 12 months.
+    wallet = models.DecimalField(_("wallet"), **MONEY, null=True, blank=True)
+    share_of_wallet = models.DecimalField(_("share of wallet"), max_digits=9, decimal_places=4, null=True, blank=True)
+    potential_12m = models.DecimalField(_("potential (12 months)"), **MONEY, null=True, blank=True)
     # Optimistic concurrency: +1 on every save by a service. A form carries the version it
     # was shown with; a save over a newer version is refused (accounts.services), so two
     # people editing the account at once never silently overwrite each other.
@@ -194,6 +199,11 @@ class Order(TenantOwnedModel):
     amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
     cost = models.DecimalField(_("cost"), **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
     product_line = models.CharField(_("product line"), max_length=100, blank=True)
+    # The codes of a growth offering and of a buying centre of the account (DESIGN section 12);
+    # plain codes, since accounts imports no other domain app. Empty: the product line's
+    # mapping, and the account's primary buying centre.
+    offering = models.CharField(_("offering"), max_length=40, blank=True, default="", db_default="")
+    buying_centre = models.CharField(_("buying centre"), max_length=40, blank=True, default="", db_default="")
     external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -493,6 +503,8 @@ class OrderStage(TenantStageModel):
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
     cost = models.DecimalField(max_digits=16, decimal_places=2, null=True)
     product_line = models.TextField(null=True)
+    offering = models.TextField(null=True)
+    buying_centre = models.TextField(null=True)
     external_ref = models.TextField(null=True)
 
 

@@ -207,8 +207,9 @@ def account_delete(tenant: Tenant, *, account: Account, actor: Any = None) -> No
 def accounts_set_current_values(tenant: Tenant, *, values: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
     """The entry point by which scoring and risk denormalise tier, score and health onto
     accounts. For set-based jobs, an UPDATE ... FROM in their own SQL is preferred;
-    this serves the single-account path."""
-    allowed = {"tier", "score", "health_score", "health_band"}
+    this serves the single-account path. growth denormalises wallet, share_of_wallet and
+    potential_12m (DESIGN section 12) the same way."""
+    allowed = {"tier", "score", "health_score", "health_band", "wallet", "share_of_wallet", "potential_12m"}
     count = 0
     for account_id, fields in values:
         unknown = set(fields) - allowed

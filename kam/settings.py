@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "teams.apps.TeamsConfig",
     "risk.apps.RiskConfig",
     "service.apps.ServiceConfig",
+    "growth.apps.GrowthConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 

@@ -20,6 +20,7 @@ tenant_patterns = [
     path("teams/", include("teams.urls")),
     path("risk/", include("risk.urls")),
     path("service/", include("service.urls")),
+    path("growth/", include("growth.urls")),
     path("dashboards/", include("dashboards.urls")),
 ]
 
@@ -48,6 +49,7 @@ urlpatterns = [
     path("api/v1/", include("teams.api_urls")),
     path("api/v1/", include("risk.api_urls")),
     path("api/v1/", include("service.api_urls")),
+    path("api/v1/", include("growth.api_urls")),
     # Chat bots' callbacks: signed by their vendor, no session (service/hooks.py).
     path("hooks/service/", include("service.hook_urls")),
     path("admin/", admin.site.urls),

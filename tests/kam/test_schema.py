@@ -213,10 +213,20 @@ PREVIOUS = [
 RESCORE_CACHES = {"scoring_scorebasis", "scoring_scorechange"}
 
 # Apps younger than PREVIOUS: migrating back takes their tables away altogether.
-YOUNGER_APPS = {"service"}
+YOUNGER_APPS = {"service", "growth"}
 
-# Columns younger than PREVIOUS: migrating back drops them (risk 0009: the health signal service).
-YOUNGER_COLUMNS = ["service_satisfaction", "service_breaches", "service_points"]
+# Columns younger than PREVIOUS: migrating back drops them (risk 0009: the health signal service;
+# accounts 0009: growth's figures on the account and an order's offering and buying centre).
+YOUNGER_COLUMNS = [
+    "service_satisfaction",
+    "service_breaches",
+    "service_points",
+    "wallet",
+    "share_of_wallet",
+    "potential_12m",
+    "offering",
+    "buying_centre",
+]
 
 
 def fingerprints(tenants: list[Tenant]) -> dict[tuple[int, str], tuple[int, str]]:

@@ -1,0 +1,5 @@
+"""Placeholder: filled by its owner."""
+
+
+def register(router) -> None:
+    pass
