@@ -19,6 +19,16 @@ closed, the last month's are in every status, and a few older ones are still ope
 their resolution deadline. Each need has its customer's message in its thread, and a reply when it
 was answered. A tenant that exists already gets its needs when it has none (so an older
 bench tenant needs no rebuild).
+
+Growth (DESIGN section 12, its load): ``--offerings`` offerings (OF01...), the generator's
+product lines (产品线0...产品线4) mapped to the first five, so every order counts for an
+offering; ``--centres`` buying centres spread evenly over the accounts (about three each, the
+first primary: the orders name no buying centre, so they count for it), each with a decision
+maker among the account's contacts and an annual spend; a not-applicable mark on every tenth
+account; ``--opportunities`` opportunities, a fifth of them on the top 2 % of accounts, over the
+stages (closed ones closed in the last two years, open ones expected from two months ago to
+eighteen months ahead), three in four on a buying centre, each naming one to three offerings.
+A tenant that exists already gets its growth rows when it has no offering.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from growth.models import Offering  # noqa: E402
 from kam import services  # noqa: E402
 from kam.db import owner_connection  # noqa: E402
 from kam.models import Membership, Role, Tenant  # noqa: E402
@@ -428,6 +439,196 @@ def generate_needs(tenant: Tenant, args: argparse.Namespace) -> None:
     analyze(["service_need", "service_needentry"], vacuum=True)
 
 
+# Growth: (value, weight) of an opportunity's stage; the kinds of buying centre in turn.
+OPPORTUNITY_STAGES = [
+    ("lead", 20),
+    ("qualified", 17),
+    ("solution", 14),
+    ("proposal", 11),
+    ("negotiation", 8),
+    ("won", 18),
+    ("lost", 12),
+]
+CLOSED = ("won", "lost")
+CENTRE_KINDS = [("business_unit", "事业部"), ("plant", "工厂"), ("department", "部门")]
+OFFERING_CATEGORIES = ["核心部件", "系统", "耗材", "服务", "数字化", "解决方案"]
+PRODUCT_LINES = 5  # generate(): an order's product_line is 产品线{n % 5}
+LOST_REASON = "价格高于竞争对手"
+NOT_APPLICABLE_REASON = "该采购中心不采购此类产品"
+
+
+def centre_code(k: int) -> str:
+    return f"BC{k:02d}"
+
+
+def offering_code(k: int) -> str:
+    return f"OF{k:02d}"
+
+
+def generate_growth(tenant: Tenant, args: argparse.Namespace) -> None:
+    """``args.offerings`` offerings and the product lines' mappings, ``args.centres`` buying
+    centres (about three per account, one primary) and ``args.opportunities`` opportunities
+    with their offerings."""
+    rng = random.Random(args.seed + 17)
+    today = tenant_today(tenant)
+    n_offerings = args.offerings
+    stage = Weighted(OPPORTUNITY_STAGES)
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE growth_account_map ON COMMIT DROP AS"
+            " SELECT row_number() OVER (ORDER BY id) AS n, id, owner_id FROM accounts_account WHERE tenant_id = %s",
+            [tenant.pk],
+        )
+        cursor.execute("CREATE INDEX ON growth_account_map (n)")
+        cursor.execute("SELECT count(*) FROM growth_account_map")
+        n_accounts = cursor.fetchone()[0]
+        if not n_accounts:
+            return
+        copy_rows(
+            "stage_offering",
+            "k int, code text, name_zh text, name_en text, category text",
+            (
+                f"{k},{offering_code(k)},产品{k:02d},Offering {k:02d},{OFFERING_CATEGORIES[k % 6]}\n"
+                for k in range(1, n_offerings + 1)
+            ),
+        )
+        cursor.execute(
+            """
+            INSERT INTO growth_offering (tenant_id, code, name_zh, name_en, category, description, is_active, position,
+                                         created_at, updated_at)
+            SELECT %s, code, name_zh, name_en, category, '', true, k * 10, now(), now() FROM stage_offering ORDER BY k
+            """,
+            [tenant.pk],
+        )
+        cursor.execute(
+            """
+            INSERT INTO growth_productlinemapping (tenant_id, product_line, product_line_key, offering_id, created_at)
+            SELECT %(tenant)s, '产品线' || (s.k - 1), lower('产品线' || (s.k - 1)), o.id, now()
+            FROM stage_offering s
+            JOIN growth_offering o ON o.tenant_id = %(tenant)s AND o.code = s.code
+            WHERE s.k <= %(lines)s
+            """,
+            {"tenant": tenant.pk, "lines": PRODUCT_LINES},
+        )
+
+        def centres() -> Iterator[str]:
+            for i in range(args.centres):
+                n, k = 1 + i % n_accounts, 1 + i // n_accounts  # k: the account's first, second, ... centre
+                kind, word = CENTRE_KINDS[(k - 1) % 3]
+                spend = round(rng.lognormvariate(13.2, 0.8) * (2 if k == 1 else 1), -3)
+                yield f"{n},{k},{centre_code(k)},{word}{k:02d},{kind},{spend:.2f}\n"
+
+        copy_rows("stage_centre", "n int, k int, code text, name text, kind text, spend numeric", centres())
+        # The decision maker: the account's k-th contact (by id), when it has that many.
+        cursor.execute(
+            """
+            INSERT INTO growth_buyingcentre (tenant_id, account_id, code, name, kind, decision_maker_id, annual_spend,
+                                             is_primary, notes, created_at, updated_at)
+            SELECT %(tenant)s, m.id, s.code, s.name, s.kind, c.id, s.spend, s.k = 1, '', now(), now()
+            FROM stage_centre s
+            JOIN growth_account_map m ON m.n = s.n
+            LEFT JOIN (
+                SELECT id, account_id, row_number() OVER (PARTITION BY account_id ORDER BY id) AS r
+                FROM accounts_contact WHERE tenant_id = %(tenant)s
+            ) c ON c.account_id = m.id AND c.r = s.k
+            ORDER BY s.n, s.k
+            """,
+            {"tenant": tenant.pk},
+        )
+        # The statements below join the centres just written: statistics that see them (the
+        # owner's ANALYZE in this transaction, kam_analyze), not an empty table's.
+        cursor.execute("SELECT kam_analyze(%s)", [["growth_offering", "growth_buyingcentre"]])
+        if n_offerings:
+            cursor.execute(
+                """
+                INSERT INTO growth_notapplicable (tenant_id, buying_centre_id, offering_id, reason, set_by_id, set_at)
+                SELECT %(tenant)s, b.id, o.id, %(reason)s, NULL, now()
+                FROM growth_account_map m
+                JOIN growth_buyingcentre b ON b.tenant_id = %(tenant)s AND b.account_id = m.id AND b.code = %(centre)s
+                JOIN growth_offering o ON o.tenant_id = %(tenant)s AND o.code = %(offering)s
+                WHERE m.n %% 10 = 0
+                """,
+                {
+                    "tenant": tenant.pk,
+                    "reason": NOT_APPLICABLE_REASON,
+                    "centre": centre_code(3),
+                    "offering": offering_code(n_offerings),
+                },
+            )
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM growth_opportunity WHERE tenant_id = %s", [tenant.pk])
+        first_id = cursor.fetchone()[0]
+
+        def opportunities() -> Iterator[str]:
+            top = max(1, n_accounts // 50)
+            for i in range(args.opportunities):
+                n = 1 + (i // 5 * 7919) % top if i % 5 == 0 else 1 + (i * 7919) % n_accounts
+                which = stage(rng.random())
+                if which in CLOSED:
+                    close = today - timedelta(days=1 + rng.randrange(700))
+                else:
+                    close = today + timedelta(days=rng.randrange(-60, 540))
+                amount = min(50_000_000, 5_000 + round(rng.lognormvariate(12.0, 1.0), -2))
+                k = rng.randrange(4)  # 0: no buying centre
+                picks = rng.sample(
+                    range(1, n_offerings + 1), min(n_offerings, 1 + (rng.random() < 0.35) + (rng.random() < 0.1))
+                )
+                picks += [""] * (3 - len(picks))
+                yield (
+                    f"{n},{i},{which},{close},{amount:.2f},{centre_code(k) if k else ''},{rng.randrange(720)},"
+                    f"{picks[0]},{picks[1]},{picks[2]}\n"
+                )
+
+        copy_rows(
+            "stage_opportunity",
+            "n int, i int, stage text, close date, amount numeric, centre text, age int, o1 int, o2 int, o3 int",
+            opportunities(),
+        )
+        cursor.execute(
+            """
+            INSERT INTO growth_opportunity (tenant_id, account_id, buying_centre_id, title, amount, expected_close,
+                                            owner_id, source, need_id, initiative_id, stage, closed_on, lost_reason,
+                                            description, created_by_id, created_at, updated_at, version)
+            SELECT %(tenant)s, m.id, b.id, '商机' || s.i, s.amount, s.close, m.owner_id, 'manual', NULL, NULL, s.stage,
+                   CASE WHEN s.stage IN ('won', 'lost') THEN s.close END,
+                   CASE WHEN s.stage = 'lost' THEN %(lost)s ELSE '' END,
+                   '', NULL, now() - make_interval(days => s.age), now(), 1
+            FROM stage_opportunity s
+            JOIN growth_account_map m ON m.n = s.n
+            LEFT JOIN growth_buyingcentre b ON b.tenant_id = %(tenant)s AND b.account_id = m.id AND b.code = s.centre
+            ORDER BY s.i
+            """,
+            {"tenant": tenant.pk, "lost": LOST_REASON},
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE opportunity_map ON COMMIT DROP AS SELECT row_number() OVER (ORDER BY id) - 1 AS i, id"
+            " FROM growth_opportunity WHERE tenant_id = %s AND id > %s",
+            [tenant.pk, first_id],
+        )
+        cursor.execute(
+            """
+            INSERT INTO growth_opportunityoffering (tenant_id, opportunity_id, offering_id)
+            SELECT %(tenant)s, p.id, o.id
+            FROM stage_opportunity s
+            JOIN opportunity_map p ON p.i = s.i
+            CROSS JOIN LATERAL unnest(ARRAY[s.o1, s.o2, s.o3]) AS picked(k)
+            JOIN stage_offering so ON so.k = picked.k
+            JOIN growth_offering o ON o.tenant_id = %(tenant)s AND o.code = so.code
+            """,
+            {"tenant": tenant.pk},
+        )
+    analyze(
+        [
+            "growth_offering",
+            "growth_productlinemapping",
+            "growth_buyingcentre",
+            "growth_notapplicable",
+            "growth_opportunity",
+            "growth_opportunityoffering",
+        ],
+        vacuum=True,
+    )
+
+
 def analyze(tables: list[str], *, vacuum: bool = False) -> None:
     """Fresh statistics for the planner, through the owner's connection: ANALYZE run by a
     role that does not own a table only warns and skips it (the app role owns none). With
@@ -449,6 +650,9 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=200_000)
     parser.add_argument("--needs", type=int, default=1_000_000, help="customer needs (0: none)")
     parser.add_argument("--agents", type=int, default=50, help="service people the needs are assigned to")
+    parser.add_argument("--offerings", type=int, default=30, help="growth's offerings (0: no growth rows)")
+    parser.add_argument("--centres", type=int, default=300_000, help="buying centres, spread over the accounts")
+    parser.add_argument("--opportunities", type=int, default=200_000, help="opportunities, with their offerings")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--industry", default="manufacturing")
     parser.add_argument("--replace", action="store_true", help="drop the tenant first when it exists")
@@ -456,12 +660,19 @@ def main() -> None:
 
     existing = Tenant.objects.filter(slug=args.slug).first()
     if existing and not args.replace:
+        added = False
         if args.needs and not has_needs(existing):
             started = time.perf_counter()
             generate_needs(existing, args)
             print(f"{args.slug}: {args.needs:,} needs added in {time.perf_counter() - started:.1f} s")
-            return
-        print(f"tenant {args.slug} exists (use --replace to rebuild)")
+            added = True
+        if args.offerings and not has_growth(existing):
+            started = time.perf_counter()
+            generate_growth(existing, args)
+            print(f"{args.slug}: {growth_summary(args)} added in {time.perf_counter() - started:.1f} s")
+            added = True
+        if not added:
+            print(f"tenant {args.slug} exists (use --replace to rebuild)")
         return
     if existing:
         drop_tenant(existing)
@@ -470,11 +681,23 @@ def main() -> None:
     generate(tenant, args)
     if args.needs:
         generate_needs(tenant, args)
+    if args.offerings:
+        generate_growth(tenant, args)
     print(
         f"{args.slug}: {args.accounts:,} accounts, {args.orders:,} orders, {args.invoices:,} invoices, "
         f"{args.contacts:,} contacts, {args.interactions:,} interactions, {args.needs:,} needs"
-        f" in {time.perf_counter() - started:.1f} s"
+        + (f", {growth_summary(args)}" if args.offerings else "")
+        + f" in {time.perf_counter() - started:.1f} s"
     )
+
+
+def growth_summary(args: argparse.Namespace) -> str:
+    return f"{args.offerings:,} offerings, {args.centres:,} buying centres, {args.opportunities:,} opportunities"
+
+
+def has_growth(tenant: Tenant) -> bool:
+    with tenant_context(tenant):
+        return Offering.objects.exists()
 
 
 def has_needs(tenant: Tenant) -> bool:
