@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/generate.py [--slug bench-large] [--accounts 100000]
         [--orders 5000000] [--invoices 500000] [--contacts 300000] [--interactions 200000]
-        [--needs 1000000] [--agents 50] [--seed 2026] [--replace]
+        [--needs 1000000] [--agents 50] [--offerings 30] [--centres 300000]
+        [--opportunities 200000] [--seed 2026] [--replace]
 
 Rows are produced by a deterministic generator (seeded) and streamed with COPY into
 TEMP staging tables, then moved into the tenant's tables with one INSERT ... SELECT
@@ -20,14 +21,15 @@ their resolution deadline. Each need has its customer's message in its thread, a
 was answered. A tenant that exists already gets its needs when it has none (so an older
 bench tenant needs no rebuild).
 
-Growth (DESIGN section 12, its load): ``--offerings`` offerings (OF01...), the generator's
-product lines (产品线0...产品线4) mapped to the first five, so every order counts for an
-offering; ``--centres`` buying centres spread evenly over the accounts (about three each, the
-first primary: the orders name no buying centre, so they count for it), each with a decision
-maker among the account's contacts and an annual spend; a not-applicable mark on every tenth
-account; ``--opportunities`` opportunities, a fifth of them on the top 2 % of accounts, over the
-stages (closed ones closed in the last two years, open ones expected from two months ago to
-eighteen months ahead), three in four on a buying centre, each naming one to three offerings.
+Growth (DESIGN section 12, its load; ``--offerings 0``: none): ``--offerings`` offerings
+(OF01...), the generator's product lines (产品线0...产品线4) mapped to the first five, so
+every order counts for an offering; ``--centres`` buying centres spread evenly over the
+accounts (by default three each, the first primary: the orders name no buying centre, so they
+count for it), each with a decision maker among the account's contacts and an annual spend; a
+not-applicable mark on every tenth account; ``--opportunities`` opportunities (by default two
+per account), a fifth of them on the top 2 % of accounts, over the stages (closed ones closed
+in the last two years, open ones expected from two months ago to eighteen months ahead), three
+in four on a buying centre, each naming one to three offerings.
 A tenant that exists already gets its growth rows when it has no offering.
 """
 
@@ -54,6 +56,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from accounts.models import Account  # noqa: E402
 from growth.models import Offering  # noqa: E402
 from kam import services  # noqa: E402
 from kam.db import owner_connection  # noqa: E402
@@ -484,6 +487,7 @@ def generate_growth(tenant: Tenant, args: argparse.Namespace) -> None:
         n_accounts = cursor.fetchone()[0]
         if not n_accounts:
             return
+        n_centres, n_opportunities = growth_sizes(args, n_accounts)
         copy_rows(
             "stage_offering",
             "k int, code text, name_zh text, name_en text, category text",
@@ -512,7 +516,7 @@ def generate_growth(tenant: Tenant, args: argparse.Namespace) -> None:
         )
 
         def centres() -> Iterator[str]:
-            for i in range(args.centres):
+            for i in range(n_centres):
                 n, k = 1 + i % n_accounts, 1 + i // n_accounts  # k: the account's first, second, ... centre
                 kind, word = CENTRE_KINDS[(k - 1) % 3]
                 spend = round(rng.lognormvariate(13.2, 0.8) * (2 if k == 1 else 1), -3)
@@ -560,7 +564,7 @@ def generate_growth(tenant: Tenant, args: argparse.Namespace) -> None:
 
         def opportunities() -> Iterator[str]:
             top = max(1, n_accounts // 50)
-            for i in range(args.opportunities):
+            for i in range(n_opportunities):
                 n = 1 + (i // 5 * 7919) % top if i % 5 == 0 else 1 + (i * 7919) % n_accounts
                 which = stage(rng.random())
                 if which in CLOSED:
@@ -651,8 +655,12 @@ def main() -> None:
     parser.add_argument("--needs", type=int, default=1_000_000, help="customer needs (0: none)")
     parser.add_argument("--agents", type=int, default=50, help="service people the needs are assigned to")
     parser.add_argument("--offerings", type=int, default=30, help="growth's offerings (0: no growth rows)")
-    parser.add_argument("--centres", type=int, default=300_000, help="buying centres, spread over the accounts")
-    parser.add_argument("--opportunities", type=int, default=200_000, help="opportunities, with their offerings")
+    parser.add_argument(
+        "--centres", type=int, help="buying centres, spread over the accounts (default: three per account, 300,000)"
+    )
+    parser.add_argument(
+        "--opportunities", type=int, help="opportunities, with their offerings (default: two per account, 200,000)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--industry", default="manufacturing")
     parser.add_argument("--replace", action="store_true", help="drop the tenant first when it exists")
@@ -669,7 +677,7 @@ def main() -> None:
         if args.offerings and not has_growth(existing):
             started = time.perf_counter()
             generate_growth(existing, args)
-            print(f"{args.slug}: {growth_summary(args)} added in {time.perf_counter() - started:.1f} s")
+            print(f"{args.slug}: {growth_summary(args, existing)} added in {time.perf_counter() - started:.1f} s")
             added = True
         if not added:
             print(f"tenant {args.slug} exists (use --replace to rebuild)")
@@ -686,13 +694,22 @@ def main() -> None:
     print(
         f"{args.slug}: {args.accounts:,} accounts, {args.orders:,} orders, {args.invoices:,} invoices, "
         f"{args.contacts:,} contacts, {args.interactions:,} interactions, {args.needs:,} needs"
-        + (f", {growth_summary(args)}" if args.offerings else "")
+        + (f", {growth_summary(args, tenant)}" if args.offerings else "")
         + f" in {time.perf_counter() - started:.1f} s"
     )
 
 
-def growth_summary(args: argparse.Namespace) -> str:
-    return f"{args.offerings:,} offerings, {args.centres:,} buying centres, {args.opportunities:,} opportunities"
+def growth_sizes(args: argparse.Namespace, n_accounts: int) -> tuple[int, int]:
+    """(buying centres, opportunities): the flags, else three and two per account."""
+    centres = args.centres if args.centres is not None else 3 * n_accounts
+    opportunities = args.opportunities if args.opportunities is not None else 2 * n_accounts
+    return centres, opportunities
+
+
+def growth_summary(args: argparse.Namespace, tenant: Tenant) -> str:
+    with tenant_context(tenant):
+        centres, opportunities = growth_sizes(args, Account.objects.count())
+    return f"{args.offerings:,} offerings, {centres:,} buying centres, {opportunities:,} opportunities"
 
 
 def has_growth(tenant: Tenant) -> bool:
