@@ -38,6 +38,8 @@ SIZES = {
         "accounts": 100_000,
         "orders": 5_000_000,
         "needs": 1_000_000,
+        "centres": 300_000,
+        "opportunities": 200_000,
         "small": (1_000, 50_000),
         "chaos": (5_000, 200_000),
     },
@@ -45,6 +47,8 @@ SIZES = {
         "accounts": 10_000,
         "orders": 300_000,
         "needs": 100_000,
+        "centres": 30_000,
+        "opportunities": 20_000,
         "small": (1_000, 50_000),
         "chaos": (2_000, 50_000),
     },
@@ -66,6 +70,11 @@ def benches(scale: str) -> list[Bench]:
         Bench("risk", "Risk jobs against their lower bounds", ["bench/risk.py", "--slug=bench-large", "--keep"]),
         Bench("pages", "Pages, server time", ["bench/pages.py", "--slug=bench-large", f"--import-rows={rows}"]),
         Bench("service", "Service pages over the needs, server time", ["bench/service.py", "--slug=bench-large"]),
+        Bench(
+            "growth",
+            "Growth: share of wallet and potential against their lower bound, and its pages",
+            ["bench/growth.py", "--slug=bench-large"],
+        ),
         Bench(
             "classify",
             "Classification of incoming needs in a batch (rules, then the text model)",
@@ -93,12 +102,12 @@ def tenants(scale: str) -> list[list[str]]:
     chaos_accounts, chaos_orders = size["chaos"]
     return [
         ["--slug=bench-large", f"--accounts={size['accounts']}", f"--orders={size['orders']}"]
-        + [f"--needs={size['needs']}"]
+        + [f"--needs={size['needs']}", f"--centres={size['centres']}", f"--opportunities={size['opportunities']}"]
         + ([] if scale == "large" else ["--invoices=30000", "--contacts=30000", "--interactions=20000"]),
         ["--slug=bench-small", f"--accounts={small_accounts}", f"--orders={small_orders}"]
-        + ["--invoices=5000", "--contacts=3000", "--interactions=2000", "--needs=0"],
+        + ["--invoices=5000", "--contacts=3000", "--interactions=2000", "--needs=0", "--offerings=0"],
         ["--slug=bench-chaos", f"--accounts={chaos_accounts}", f"--orders={chaos_orders}"]
-        + ["--invoices=20000", "--contacts=10000", "--interactions=10000", "--needs=0"],
+        + ["--invoices=20000", "--contacts=10000", "--interactions=10000", "--needs=0", "--offerings=0"],
     ]
 
 

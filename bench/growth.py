@@ -1,0 +1,244 @@
+"""Time growth on the large bench tenant: the refresh of every account's share of wallet and
+potential against a lower bound measured in the same run, and the p95 of growth's pages.
+
+    .venv/bin/python bench/growth.py [--slug bench-large] [--runs 3] [--repeat 30]
+
+The tenant must hold its growth rows (bench/generate.py: 30 offerings, 300,000 buying centres,
+200,000 opportunities; a tenant made before the growth step gets them by running generate.py
+again).
+
+The refresh: ``growth.metrics.account_figures_refresh(tenant)`` for all accounts, one set-based
+statement (DESIGN section 12), timed as a caller sees it (its transaction and the statistics it
+leaves). Twice per run: when every account's figures change (they were cleared before, outside
+the timing: the first run, or a night after a broad change, writes every account) and when
+nothing changed (run again at once: the statement writes no row). The lower bound is the same
+statement's aggregates, read-only: its own text up to its UPDATE (the buying centres' wallets,
+the last twelve months' orders and the open pipeline, grouped by account and joined to every
+account), with the same parameters and work_mem, selected into nothing but a count and the
+sums of the three figures (so that no aggregate can be left out). It writes nothing, so the
+ratio of the refresh that writes every account includes the cost of writing 100,000 rows;
+the target is within 3x. Runs alternate (bound, refresh of every account, refresh of none)
+and each figure is the median over ``--runs``, after one untimed read of the bound (the tables
+in the cache).
+
+The pages, measured as bench/service.py does (bench/pages.py's helpers: in this process,
+through Django's test Client, the whole request path, wall-clock): as a director of the tenant,
+the whitespace tab of an account as htmx loads it (the account with the most orders, and a
+typical one: the median count) and the pipeline page; one first request, then ``--repeat``
+more. The target is p95 under 200 ms. A page whose URL does not resolve yet is skipped with a
+message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+
+from bench.pages import TARGET_MS, member, percentile, timed  # noqa: E402
+from growth.models import BuyingCentre, Offering, Opportunity  # noqa: E402
+from kam.models import Role, Tenant  # noqa: E402
+from kam.tenancy import tenant_context, tenant_today  # noqa: E402
+
+RATIO_TARGET = 3.0
+
+
+def metrics_module():  # type: ignore[no-untyped-def]
+    """growth.metrics, or None while it is not there (imported late: another helper writes it)."""
+    try:
+        from growth import metrics
+    except ImportError:
+        return None
+    return metrics if hasattr(metrics, "account_figures_refresh") else None
+
+
+def lower_bound_sql(metrics) -> str:  # type: ignore[no-untyped-def]
+    """The refresh statement's aggregates, read-only: its text up to the UPDATE, then a SELECT of
+    a count and the sums of the three figures from its ``figures``."""
+    sql = metrics.refresh_sql(only_some=False)
+    cut = sql.find("UPDATE accounts_account")
+    if cut < 0 or "figures AS" not in sql[:cut]:
+        raise SystemExit("growth.metrics.refresh_sql changed shape: no 'figures' before an UPDATE; adapt the bound.")
+    return sql[:cut] + "SELECT count(*), sum(f.wallet), sum(f.share_of_wallet), sum(f.potential_12m) FROM figures f"
+
+
+def bound_params(metrics, tenant: Tenant, as_of: dt.date) -> dict:  # type: ignore[no-untyped-def]
+    """The parameters account_figures_refresh passes for all accounts as of D."""
+    return {
+        "tenant": tenant.pk,
+        "d": as_of,
+        "d365": as_of - dt.timedelta(days=365),
+        "d_plus": as_of + dt.timedelta(days=365),
+        "ids": [],
+        "max_share": metrics.MAX_SHARE,
+        "max_money": metrics.MAX_MONEY,
+    }
+
+
+def stopwatch(work: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def clear_figures(tenant: Tenant) -> None:
+    """Every account's figures to NULL (committed), so the next refresh writes every account."""
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_account SET wallet = NULL, share_of_wallet = NULL, potential_12m = NULL"
+            " WHERE tenant_id = %s",
+            [tenant.pk],
+        )
+
+
+def bench_refresh(tenant: Tenant, runs: int) -> None:
+    metrics = metrics_module()
+    if metrics is None:
+        print("refresh: skipped (growth.metrics.account_figures_refresh is not there yet)")
+        return
+    as_of = tenant_today(tenant)
+    sql, params = lower_bound_sql(metrics), bound_params(metrics, tenant, as_of)
+
+    def bound() -> int:
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # as the refresh of all accounts sets it
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+
+    bounds, every, none = [], [], []
+    written_every = written_none = 0
+    accounts = bound()  # once untimed: the tables in the cache for all that follows
+    for _ in range(runs):
+        seconds, _count = stopwatch(bound)
+        bounds.append(seconds)
+        clear_figures(tenant)
+        seconds, written_every = stopwatch(lambda: metrics.account_figures_refresh(tenant, as_of=as_of))
+        every.append(seconds)
+        seconds, written_none = stopwatch(lambda: metrics.account_figures_refresh(tenant, as_of=as_of))
+        none.append(seconds)
+    low = statistics.median(bounds)
+    print(f"refresh of share of wallet and potential, {accounts:,} accounts; median of {runs} runs, seconds")
+    print(f"{'':50} {'median':>8} {'min':>8} {'max':>8} {'x bound':>8}")
+    rows = [
+        ("lower bound: the aggregates, read-only", bounds, None),
+        (f"refresh, every account changes ({written_every:,} written)", every, RATIO_TARGET),
+        (f"refresh, nothing changes ({written_none:,} written)", none, RATIO_TARGET),
+    ]
+    for label, values, target in rows:
+        ratio = statistics.median(values) / low if low else float("nan")
+        flag = "  over target" if target is not None and ratio > target else ""
+        print(
+            f"{label:50} {statistics.median(values):8.2f} {min(values):8.2f} {max(values):8.2f}"
+            + (f" {ratio:7.2f}x{flag}" if target is not None else f" {'1.00x':>8}")
+        )
+    worst = statistics.median(every) / low if low else float("nan")
+    print(f"refresh of every account: {worst:.2f}x the lower bound (target within {RATIO_TARGET:.0f}x)")
+
+
+def subjects(tenant: Tenant) -> dict[str, tuple[int, int]]:
+    """The accounts the whitespace tab is timed for: (id, orders in the last 24 months), the
+    most and the median."""
+    since = tenant_today(tenant) - dt.timedelta(days=730)
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o.account_id, count(*) FROM accounts_order o"
+            " JOIN growth_buyingcentre b ON b.tenant_id = o.tenant_id AND b.account_id = o.account_id AND b.is_primary"
+            " WHERE o.tenant_id = %s AND o.order_date > %s GROUP BY o.account_id",
+            [tenant.pk, since],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        raise SystemExit(f"{tenant.slug}: no account with buying centres and orders; run bench/generate.py.")
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
+    return {"busiest": ordered[-1], "typical": ordered[len(ordered) // 2]}
+
+
+def bench_pages(tenant: Tenant, repeat: int) -> None:
+    chosen = subjects(tenant)
+    director = member(tenant, f"bench-director@{tenant.slug}.example.com", Role.DIRECTOR)
+    client = Client()
+    client.force_login(director)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+
+    def url(name: str, **kwargs: int) -> str | None:
+        try:
+            return reverse(name, kwargs={"tenant_slug": tenant.slug, **kwargs})
+        except NoReverseMatch:
+            return None
+
+    pages = []
+    for key in ("busiest", "typical"):
+        account_id, orders = chosen[key]
+        with tenant_context(tenant):
+            opportunities = Opportunity.objects.filter(account_id=account_id).count()
+        label = f"whitespace tab, {orders:,} orders, {opportunities} opp."
+        pages.append(
+            (label, "growth-account-whitespace", url("growth-account-whitespace", account_id=account_id), htmx)
+        )
+    pages.append(("pipeline page", "growth-pipeline", url("growth-pipeline"), {}))
+
+    print(f"\npages as a director; {repeat} warm requests per page; ms")
+    print(f"{'page':50} {'first':>8} {'p50':>8} {'p95':>8} {'queries':>8}")
+    worst = 0.0
+    measured = 0
+    for label, name, path, headers in pages:
+        if path is None:
+            print(f"{label:50} skipped: the URL {name} is not there yet")
+            continue
+        first, _status = timed(client, path, headers)
+        warm = [timed(client, path, headers)[0] for _ in range(repeat)]
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, **headers)
+        p95 = percentile(warm, 0.95)
+        worst = max(worst, p95)
+        measured += 1
+        print(
+            f"{label:50} {first:8.1f} {statistics.median(warm):8.1f} {p95:8.1f} {len(queries.captured_queries):8d}"
+            + ("  over target" if p95 >= TARGET_MS else "")
+        )
+    if measured:
+        print(f"\nworst p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms: {worst / TARGET_MS:.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--slug", default="bench-large")
+    parser.add_argument("--runs", type=int, default=3, help="runs of the refresh and its bound")
+    parser.add_argument("--repeat", type=int, default=30, help="warm requests per page")
+    parser.add_argument("--no-refresh", action="store_true", help="the pages only")
+    args = parser.parse_args()
+
+    tenant = Tenant.objects.filter(slug=args.slug).first()
+    if tenant is None:
+        raise SystemExit(f"No tenant {args.slug}: build it with bench/generate.py first.")
+    with tenant_context(tenant):
+        offerings = Offering.objects.count()
+        centres = BuyingCentre.objects.count()
+        opportunities = Opportunity.objects.count()
+    if not centres:
+        raise SystemExit(f"{args.slug} has no buying centres: run bench/generate.py --slug {args.slug} again.")
+    print(f"tenant {tenant.slug}: {offerings:,} offerings, {centres:,} buying centres, {opportunities:,} opportunities")
+    if not args.no_refresh:
+        bench_refresh(tenant, args.runs)
+    bench_pages(tenant, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
