@@ -2,17 +2,19 @@
 demos): the tenant's catalogue, the mapping of the product lines its demo orders use, buying
 centres of the S and A accounts with their decision makers and wallets, a whitespace that
 shows every cell status, and opportunities in every stage. Deterministic; loads once (a
-tenant that has offerings already is left as it is).
+tenant that has offerings already is left as it is). Growth's services write everything
+(growth.services, growth.opportunities), as the pages would; the won and lost opportunities
+are then dated back to their close (the service closes them today).
 
 - Offerings: ten per industry profile, in Chinese and English; the five product lines of
   accounts/demo.py map to the first five (the others are what the customers have not bought
   from us yet: services, digital, retrofits).
-- Buying centres: two to four per S and A account (four on the showcase) (the first one primary: orders that name
-  no buying centre count for it), each with a decision maker among the account's contacts
-  and an estimated annual spend; their sum (the wallet) is a multiple of what the account
-  bought from us in the last twelve months, so share of wallet is below one and potential
-  is left. A third of those accounts' orders name their second buying centre, so that
-  whitespace has more than one row bought.
+- Buying centres: two to four per S and A account (four on the showcase), the first one
+  primary (orders that name no buying centre count for it), each with a decision maker
+  among the account's contacts and an estimated annual spend; their sum (the wallet) is a
+  multiple of what the account bought from us in the last twelve months, so share of wallet
+  is below one and potential is left. A third of those accounts' orders name their second
+  buying centre, so that whitespace has more than one row bought.
 - The showcase (the first S account in score order): a cell in every status — bought (its
   orders), pipeline (an open opportunity naming a centre and an offering nobody bought
   there), not applicable (a person's mark with the reason), open (the rest).
@@ -33,16 +35,13 @@ from typing import Any
 from django.db.models import Sum
 
 from accounts.models import Account, BuyingRole, Contact, Order, Tier
+from growth import opportunities, services
 from growth.models import (
     CLOSED_STAGES,
     BuyingCentre,
     BuyingCentreKind,
-    NotApplicable,
     Offering,
     Opportunity,
-    OpportunityOffering,
-    ProductLineMapping,
-    Source,
     Stage,
 )
 from kam.models import Tenant
@@ -137,10 +136,11 @@ def load(tenant: Tenant, people: dict[str, Any]) -> None:
     profile = "consulting" if tenant.industry_profile == "consulting" else "manufacturing"
     rng = random.Random(f"kam-demo-growth-{tenant.slug}")
     today = tenant_today(tenant)
+    manager = people.get("manager")
     with tenant_context(tenant):
         if Offering.objects.exists():
             return
-        offerings = _offerings(tenant, profile)
+        offerings = _offerings(tenant, profile, people.get("admin"))
         accounts = sorted(
             Account.objects.filter(tier__in=[Tier.S, Tier.A]),
             key=lambda account: (account.tier != Tier.S, -(account.score or 0), account.name),
@@ -150,36 +150,38 @@ def load(tenant: Tenant, people: dict[str, Any]) -> None:
         if not accounts:
             return
         centres = {
-            account.pk: _centres(tenant, account, profile, rng, today, count=4 if index == 0 else 2 + account.pk % 3)
+            account.pk: _centres(
+                tenant, account, profile, rng, today, count=4 if index == 0 else 2 + account.pk % 3, actor=manager
+            )
             for index, account in enumerate(accounts)
         }
         showcase = accounts[0]
         code, offering, reason = NOT_APPLICABLE[profile]
-        NotApplicable.objects.create(
-            tenant=tenant,
+        services.not_applicable_mark(
+            tenant,
             buying_centre=next(c for c in centres[showcase.pk] if c.code == code),
             offering=offerings[offering],
             reason=reason,
-            set_by=people.get("manager"),
+            actor=people.get("manager"),
         )
         _opportunities(tenant, profile, accounts, centres, offerings, people, today)
     _figures(tenant)
 
 
-def _offerings(tenant: Tenant, profile: str) -> dict[str, Offering]:
+def _offerings(tenant: Tenant, profile: str, actor: Any) -> dict[str, Offering]:
     offerings = {}
     for position, (code, name_zh, name_en, category, line) in enumerate(OFFERINGS[profile], start=1):
-        offering = Offering.objects.create(
-            tenant=tenant, code=code, name_zh=name_zh, name_en=name_en, category=category, position=position * 10
+        offering = services.offering_create(
+            tenant, code=code, name_zh=name_zh, name_en=name_en, category=category, position=position * 10, actor=actor
         )
         offerings[code] = offering
         if line:
-            ProductLineMapping.objects.create(tenant=tenant, product_line=line, offering=offering)
+            services.product_line_mapping_set(tenant, product_line=line, offering=offering, actor=actor)
     return offerings
 
 
 def _centres(
-    tenant: Tenant, account: Account, profile: str, rng: random.Random, today: dt.date, *, count: int
+    tenant: Tenant, account: Account, profile: str, rng: random.Random, today: dt.date, *, count: int, actor: Any
 ) -> list[BuyingCentre]:
     """``count`` buying centres (two to four), the first primary; a third of the account's orders
     name the second. Their annual spends add up to 1.6 to 3 times the account's last twelve months."""
@@ -199,8 +201,8 @@ def _centres(
         maker = next((c for c in contacts if title and c.title == title), None) or decider
         spend = (wallet * shares[index] / sum(shares) / WAN).quantize(Decimal("1")) * WAN
         centres.append(
-            BuyingCentre.objects.create(
-                tenant=tenant,
+            services.buying_centre_create(
+                tenant,
                 account=account,
                 code=code,
                 name=name,
@@ -208,6 +210,7 @@ def _centres(
                 decision_maker=maker or (contacts[0] if contacts else None),
                 annual_spend=spend,
                 is_primary=index == 0,
+                actor=actor,
             )
         )
     # Orders that name their buying centre (by code, as an ERP export does): every third order.
@@ -232,19 +235,19 @@ def _opportunities(
         _opportunity(
             tenant,
             account=account,
-            centre=account_centres[min(centre, len(account_centres) - 1)] if centre is not None else None,
+            buying_centre=account_centres[min(centre, len(account_centres) - 1)] if centre is not None else None,
             offerings=[offerings[code] for code in codes],
             title=title,
             stage=stage,
             amount=Decimal(amount_wan) * WAN,
             expected_close=today + dt.timedelta(days=days),
             owner=account.owner or manager,
-            created_by=manager,
             lost_reason=lost_reason,
             today=today,
+            actor=manager,
         )
     # From a customer's new requirement (service's demo), and from the account plan's initiative
-    # (teams' demo): each becomes an opportunity in one step on the pages; here the same rows.
+    # (teams' demo): each becomes an opportunity in one step, as on the pages.
     from service.models import Need
     from teams.models import Initiative
 
@@ -255,66 +258,55 @@ def _opportunities(
         .first()
     )
     if need is not None:
+        opportunity, _created = opportunities.opportunity_from_need(
+            tenant, need=need, actor=manager, amount=Decimal(60) * WAN, expected_close=today + dt.timedelta(days=100)
+        )
         account_centres = centres.get(need.account_id) or list(need.account.buying_centres.all())
-        _opportunity(
+        opportunities.opportunity_update(
             tenant,
-            account=need.account,
-            centre=account_centres[0] if account_centres else None,
+            opportunity=opportunity,
+            buying_centre=account_centres[0] if account_centres else None,
             offerings=[offerings["RTF" if profile == "manufacturing" else "DGT"]],
-            title=need.subject[:200],
             stage=Stage.QUALIFIED,
-            amount=Decimal(60) * WAN,
-            expected_close=today + dt.timedelta(days=100),
-            owner=need.account.owner or manager,
-            created_by=manager,
-            source=Source.NEED,
-            need=need,
-            today=today,
+            actor=manager,
         )
     initiative = Initiative.objects.select_related("plan__account").order_by("id").first()
     if initiative is not None:
-        account = initiative.plan.account
-        account_centres = centres.get(account.pk) or list(account.buying_centres.all())
-        _opportunity(
+        opportunity, _created = opportunities.opportunity_from_initiative(
             tenant,
-            account=account,
-            centre=account_centres[-1] if account_centres else None,
-            offerings=[offerings["CMS" if profile == "manufacturing" else "DAT"]],
-            title=initiative.title,
-            stage=Stage.SOLUTION,
+            initiative=initiative,
+            actor=manager,
             amount=Decimal(150) * WAN,
             expected_close=today + dt.timedelta(days=160),
-            owner=account.owner or manager,
-            created_by=manager,
-            source=Source.PLAN,
-            initiative=initiative,
-            today=today,
+        )
+        account = initiative.plan.account
+        account_centres = centres.get(account.pk) or list(account.buying_centres.all())
+        opportunities.opportunity_update(
+            tenant,
+            opportunity=opportunity,
+            buying_centre=account_centres[-1] if account_centres else None,
+            offerings=[offerings["CMS" if profile == "manufacturing" else "DAT"]],
+            stage=Stage.SOLUTION,
+            actor=manager,
         )
 
 
 def _opportunity(
     tenant: Tenant,
     *,
-    offerings: list[Offering],
     stage: str,
     expected_close: dt.date,
     today: dt.date,
-    source: str = Source.MANUAL,
+    actor: Any,
     **fields: Any,
 ) -> Opportunity:
-    closed = stage in CLOSED_STAGES
-    opportunity = Opportunity.objects.create(
-        tenant=tenant,
-        stage=stage,
-        expected_close=expected_close,
-        closed_on=min(expected_close, today) if closed else None,
-        source=source,
-        buying_centre=fields.pop("centre"),
-        **fields,
+    """Through the service, as a person on the pipeline page; a won or lost one is then dated back
+    to its expected close (the service closes it today), with a tenant-scoped update."""
+    opportunity = opportunities.opportunity_create(
+        tenant, stage=stage, expected_close=expected_close, actor=actor, **fields
     )
-    OpportunityOffering.objects.bulk_create(
-        OpportunityOffering(tenant=tenant, opportunity=opportunity, offering=offering) for offering in offerings
-    )
+    if stage in CLOSED_STAGES and expected_close < today:
+        Opportunity.objects.filter(pk=opportunity.pk).update(closed_on=expected_close)
     return opportunity
 
 
