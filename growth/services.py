@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, Contact
@@ -622,14 +622,23 @@ def not_applicable_mark(
     if current is not None:
         if current.reason == reason:
             return current
-        return update_record(tenant, current, {"reason": reason, "set_by": user}, actor=actor)
-    return create_record(
-        tenant,
-        NotApplicable,
-        {"buying_centre": buying_centre, "offering": offering, "reason": reason, "set_by": user},
-        actor=actor,
-        database_message=lambda exc: _("This cell is marked already."),
-    )
+        before = audit.snapshot(current)
+        current.reason, current.set_by = reason, user
+        current.full_clean(exclude=["set_by"])
+        current.save()
+        audit.record_update(tenant=tenant, instance=current, before=before, actor=actor)
+        return current
+    # set_by may be empty (an API token, a task), yet the field is not blank=True: it is left
+    # out of full_clean here rather than in create_record.
+    mark = NotApplicable(tenant=tenant, buying_centre=buying_centre, offering=offering, reason=reason, set_by=user)
+    mark.full_clean(exclude=["set_by"])
+    try:
+        with transaction.atomic():
+            mark.save()
+    except IntegrityError as exc:
+        raise ValidationError(_("This cell is marked already.")) from exc
+    audit.record_create(tenant=tenant, instance=mark, actor=actor)
+    return mark
 
 
 @tenant_service
