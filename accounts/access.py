@@ -55,6 +55,23 @@ def readable_accounts(tenant: Tenant, membership: Membership) -> QuerySet[Accoun
 
 
 @tenant_selector
+def readable_account_ids(tenant: Tenant, membership: Membership) -> list[int] | None:
+    """The ids of the accounts the member reads, or None when they read every account.
+
+    For a filter on a large table of the accounts' rows (the needs): one small query per
+    source, each by its own index. readable_accounts() as a subquery there has the planner
+    scan every account of the tenant for the OR of owner and served, on every statement."""
+    from accounts.models import Account
+
+    if membership.role in READ_ALL:
+        return None
+    ids = set(Account.objects.filter(owner_id=membership.user_id).order_by().values_list("pk", flat=True))
+    for provider in _served_providers:
+        ids.update(row["account_id"] for row in provider(tenant, membership.user))
+    return sorted(ids)
+
+
+@tenant_selector
 def writable_accounts(tenant: Tenant, membership: Membership) -> QuerySet[Account]:
     from accounts.models import Account
 

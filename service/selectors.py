@@ -21,10 +21,10 @@ from typing import Any
 from django.db.models import Avg, Case, Count, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Least
 
-from accounts.access import WRITE_ALL, readable_accounts, writable_accounts
+from accounts.access import WRITE_ALL, readable_account_ids, readable_accounts, writable_accounts
 from accounts.models import Account
 from kam.models import Membership, Role, Tenant, User
-from kam.permissions import READ_ALL, WRITERS
+from kam.permissions import WRITERS
 from kam.tenancy import get_object_for_tenant, tenant_selector
 from service.models import OPEN_STATUSES, Need, NeedStatus
 
@@ -46,11 +46,10 @@ BREACH_DAYS = 90
 @tenant_selector
 def need_list_visible(tenant: Tenant, membership: Membership) -> QuerySet[Need]:
     needs = Need.objects.all()
-    if membership.role in READ_ALL:
+    account_ids = readable_account_ids(tenant, membership)
+    if account_ids is None:
         return needs
-    return needs.filter(
-        Q(account__in=readable_accounts(tenant, membership).values("pk")) | Q(assignee_id=membership.user_id)
-    )
+    return needs.filter(Q(account_id__in=account_ids) | Q(assignee_id=membership.user_id))
 
 
 @tenant_selector
