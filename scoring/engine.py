@@ -48,6 +48,8 @@ METRIC_COLUMNS = {
     "margin": "m.margin",
     "payment_on_time": "m.payment_on_time",
     "revenue_12m": "m.revenue_12m",
+    # growth's potential_12m as denormalised on the account (NULL before growth computed it)
+    "potential": "m.potential",
 }
 TIER_ORDER = ["S", "A", "B", "C"]
 
@@ -412,7 +414,8 @@ def scores_query(
     sql = f"""
 WITH{changes}
 scored AS (
-    SELECT a.id AS account_id, a.cooperation_since, a.tier AS account_tier, a.score AS account_score
+    SELECT a.id AS account_id, a.cooperation_since, a.tier AS account_tier, a.score AS account_score,
+           a.potential_12m
     FROM accounts_account a
     WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'{fresh}
 ),
@@ -451,7 +454,8 @@ m AS (
                 THEN (o.costed_revenue_12m - o.cost_12m) / o.costed_revenue_12m END AS margin,
            CASE WHEN LEAST(s.cooperation_since, o.first_order) IS NULL THEN 0
                 ELSE (%(d)s::date - LEAST(s.cooperation_since, o.first_order))::numeric / 365.25 END AS cooperation_years,
-           CASE WHEN p.due > 0 THEN p.on_time::numeric / p.due END AS payment_on_time
+           CASE WHEN p.due > 0 THEN p.on_time::numeric / p.due END AS payment_on_time,
+           s.potential_12m AS potential
     FROM scored s
     CROSS JOIN tenant_total tt
     LEFT JOIN orders o ON o.account_id = s.account_id

@@ -67,6 +67,8 @@ class Metric(models.TextChoices):
     MARGIN = "margin", _("Margin")
     PAYMENT_ON_TIME = "payment_on_time", _("Payments on time")
     REVENUE_12M = "revenue_12m", _("Revenue, last 12 months")
+    # growth's denormalised account value (DESIGN section 12); in no default scorecard
+    POTENTIAL = "potential", _("Potential, next 12 months")
 
 
 class Normalization(models.TextChoices):

@@ -224,7 +224,7 @@ def format_raw(criterion: Criterion | None, raw: Any) -> str:
         return format_percent(raw, 1)
     if metric == Metric.COOPERATION_YEARS:
         return _("%(years)s years") % {"years": f"{Decimal(str(raw)):.1f}"}
-    if metric == Metric.REVENUE_12M:
+    if metric in (Metric.REVENUE_12M, Metric.POTENTIAL):
         return format_money(raw)
     return plain_number(raw)
 
