@@ -62,11 +62,28 @@ class AccountFilterForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"), required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
     health_band = forms.ChoiceField(label=_("Health"), required=False)
+    # growth's denormalised figures (DESIGN section 12)
+    min_potential = forms.DecimalField(
+        label=_("Potential at least"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=16,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"min": "0", "step": "any", "inputmode": "decimal", "placeholder": "¥"}),
+    )
+    share_of_wallet = forms.ChoiceField(label=_("Share of wallet"), required=False)
     sort = forms.ChoiceField(
         label=_("Sort"), required=False, choices=[(key, key) for key in selectors.SORTS], widget=forms.HiddenInput
     )
 
-    FILTERS = ("q", "status", "tier", "industry", "region", "owner", "health_band")
+    FILTERS = ("q", "status", "tier", "industry", "region", "owner", "health_band", "min_potential", "share_of_wallet")
+    SHARE_OF_WALLET_CHOICES = (
+        ("under-25", _("Below 25%")),
+        ("25-50", _("25% to 50%")),
+        ("50-75", _("50% to 75%")),
+        ("75-up", _("75% and above")),
+        ("none", _("No wallet")),
+    )
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +95,7 @@ class AccountFilterForm(forms.Form):
         self.fields["region"].choices = every + [(value, value) for value in choices["regions"]]
         self.fields["owner"].choices = every + [(user.pk, user.display_name) for user in selectors.user_list(tenant)]
         self.fields["health_band"].choices = every + list(HealthBand.choices)
+        self.fields["share_of_wallet"].choices = every + list(self.SHARE_OF_WALLET_CHOICES)
 
     def filters(self) -> dict[str, Any]:
         """The valid filters for selectors.account_list (invalid ones are ignored)."""

@@ -57,9 +57,36 @@ SORTS = {
     "-score": (F("score").desc(nulls_last=True), "id"),
     "health": (F("health_score").asc(nulls_last=True), "id"),
     "-health": (F("health_score").desc(nulls_last=True), "id"),
+    # growth's denormalised potential (DESIGN section 12); not computed yet: last
+    "potential": (F("potential_12m").asc(nulls_last=True), "id"),
+    "-potential": (F("potential_12m").desc(nulls_last=True), "id"),
     "updated": (F("updated_at").asc(), "id"),
     "-updated": (F("updated_at").desc(), "-id"),
 }
+# Bands of the share of wallet (revenue_12m / wallet, denormalised by growth) the lists filter
+# by: [low, high) as fractions; "none" is an account without a wallet (share NULL).
+SHARE_OF_WALLET_BANDS: dict[str, tuple[Decimal | None, Decimal | None]] = {
+    "none": (None, None),
+    "under-25": (None, Decimal("0.25")),
+    "25-50": (Decimal("0.25"), Decimal("0.5")),
+    "50-75": (Decimal("0.5"), Decimal("0.75")),
+    "75-up": (Decimal("0.75"), None),
+}
+
+
+def share_of_wallet_band_q(band: str) -> Q:
+    """The accounts whose share of wallet lies in ``band`` (a key of SHARE_OF_WALLET_BANDS)."""
+    if band == "none":
+        return Q(share_of_wallet__isnull=True)
+    low, high = SHARE_OF_WALLET_BANDS[band]
+    condition = Q(share_of_wallet__isnull=False)
+    if low is not None:
+        condition &= Q(share_of_wallet__gte=low)
+    if high is not None:
+        condition &= Q(share_of_wallet__lt=high)
+    return condition
+
+
 # Contracts ending this soon are highlighted (renewal comes up).
 RENEWAL_WINDOW_DAYS = 90
 
@@ -76,6 +103,8 @@ def account_list(
     region: str = "",
     owner: int | None = None,
     health_band: str = "",
+    min_potential: Decimal | None = None,
+    share_of_wallet: str = "",
     sort: str = "name",
 ) -> QuerySet[Account]:
     """The accounts the member may read, filtered and sorted; one query, whatever the page size."""
@@ -95,6 +124,10 @@ def account_list(
         accounts = accounts.filter(owner_id=owner)
     if health_band:
         accounts = accounts.filter(health_band=health_band)
+    if min_potential is not None:
+        accounts = accounts.filter(potential_12m__gte=min_potential)
+    if share_of_wallet in SHARE_OF_WALLET_BANDS:
+        accounts = accounts.filter(share_of_wallet_band_q(share_of_wallet))
     return accounts.order_by(*SORTS.get(sort, SORTS["name"]))
 
 

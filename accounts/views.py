@@ -27,6 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts import access, exports, selectors, services
+from accounts import panels as account_panels
 from accounts import tabs as account_tabs
 from accounts.forms import AccountFilterForm, AccountForm, ContactForm, EventForm, InteractionForm
 from accounts.models import Account, AccountStatus, Contact
@@ -38,7 +39,7 @@ from kam.tenancy import get_object_for_tenant, tenant_today
 PAGE_SIZE = 25
 TAB_PAGE_SIZE = 20
 # Sortable columns of the list (keys of selectors.SORTS) and the direction a first click sorts by.
-SORTABLE_COLUMNS = {"name": "name", "tier": "tier", "score": "-score", "health": "-health"}
+SORTABLE_COLUMNS = {"name": "name", "tier": "tier", "score": "-score", "health": "-health", "potential": "-potential"}
 # Sent with a recorded interaction or event; the timeline tab reloads itself on it.
 TIMELINE_CHANGED = "accounts-timeline-changed"
 
@@ -229,7 +230,8 @@ def _tab_page(request: HttpRequest, key: str, account: Account, queryset: Any) -
 @account_tab("overview")
 def tab_overview(request: HttpRequest, account: Account) -> HttpResponse:
     figures = selectors.account_figures_get(request.tenant, account)
-    return render(request, "accounts/tab_overview.html", {"account": account, "figures": figures})
+    panels = account_panels.panels_for(_slug(request), account.pk)
+    return render(request, "accounts/tab_overview.html", {"account": account, "figures": figures, "panels": panels})
 
 
 def _contacts_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:

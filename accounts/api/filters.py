@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
 from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order
+from accounts.selectors import SHARE_OF_WALLET_BANDS, share_of_wallet_band_q
 from kam.api.filters import IdFilter, InstantFilter
 from kam.tenancy import tenant_today
 
@@ -18,10 +19,28 @@ class AccountFilter(filters.FilterSet):
     updated_after = InstantFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed at or after this instant (ISO 8601)."
     )
+    # growth's denormalised figures (DESIGN section 12); an account not computed yet has none
+    potential_min = filters.NumberFilter(
+        field_name="potential_12m", lookup_expr="gte", min_value=0, help_text="potential_12m at least this amount."
+    )
+    share_of_wallet_min = filters.NumberFilter(
+        field_name="share_of_wallet", lookup_expr="gte", min_value=0, help_text="share_of_wallet at least (0.25 = 25%)."
+    )
+    share_of_wallet_max = filters.NumberFilter(
+        field_name="share_of_wallet", lookup_expr="lt", min_value=0, help_text="share_of_wallet below (0.5 = 50%)."
+    )
+    share_of_wallet_band = filters.ChoiceFilter(
+        method="filter_share_of_wallet_band",
+        choices=[(band, band) for band in SHARE_OF_WALLET_BANDS],
+        help_text="under-25, 25-50, 50-75 (from the lower bound, below the upper), 75-up, or none (no wallet).",
+    )
 
     class Meta:
         model = Account
         fields = ("status", "tier", "health_band", "industry", "region")
+
+    def filter_share_of_wallet_band(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(share_of_wallet_band_q(value)) if value else queryset
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -41,6 +41,9 @@ ACCOUNT_FIELDS = (
     "score",
     "health_score",
     "health_band",
+    "wallet",
+    "share_of_wallet",
+    "potential_12m",
     "created_at",
     "updated_at",
 )
@@ -95,7 +98,16 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = ACCOUNT_FIELDS
-        read_only_fields = ("tier", "health_band", "created_at", "updated_at")
+        # wallet, share_of_wallet and potential_12m: denormalised by growth (DESIGN section 12)
+        read_only_fields = (
+            "tier",
+            "health_band",
+            "wallet",
+            "share_of_wallet",
+            "potential_12m",
+            "created_at",
+            "updated_at",
+        )
 
 
 class ContactSerializer(serializers.ModelSerializer):

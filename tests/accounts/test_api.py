@@ -328,6 +328,9 @@ def test_account_fields_are_the_documented_ones(api, tenant, manager):
         score=Decimal("72.50"),
         health_score=Decimal("64.00"),
         health_band="yellow",
+        wallet=Decimal("500000.00"),
+        share_of_wallet=Decimal("0.2500"),
+        potential_12m=Decimal("375000.00"),
     )
     # when
     response = api.get(f"/accounts/{account.pk}/")
@@ -348,6 +351,9 @@ def test_account_fields_are_the_documented_ones(api, tenant, manager):
         "score": 72.5,
         "health_score": 64.0,
         "health_band": "yellow",
+        "wallet": "500000.00",
+        "share_of_wallet": "0.2500",
+        "potential_12m": "375000.00",
         "created_at": local_iso(account.created_at),
         "updated_at": local_iso(account.updated_at),
     }
@@ -366,6 +372,7 @@ def test_account_create_ignores_read_only_fields(api, tenant, manager):
             "tier": "S",
             "score": 99,
             "health_band": "green",
+            "potential_12m": "1.00",
         },
     )
     # then
@@ -388,6 +395,9 @@ def test_account_create_ignores_read_only_fields(api, tenant, manager):
         "score": None,
         "health_score": None,
         "health_band": "",
+        "wallet": None,
+        "share_of_wallet": None,
+        "potential_12m": None,
         "created_at": local_iso(account.created_at),
         "updated_at": local_iso(account.updated_at),
     }
@@ -1250,6 +1260,9 @@ def test_schema_documents_the_accounts_api(db):
         "score",
         "health_score",
         "health_band",
+        "wallet",
+        "share_of_wallet",
+        "potential_12m",
         "created_at",
         "updated_at",
     ]
