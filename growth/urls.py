@@ -3,11 +3,12 @@ own ``urlpatterns``."""
 
 from __future__ import annotations
 
-from growth.views import catalogue, centres, opportunities, whitespace
+from growth.views import catalogue, centres, figures, opportunities, whitespace
 
 urlpatterns = [
     *catalogue.urlpatterns,
     *centres.urlpatterns,
     *whitespace.urlpatterns,
     *opportunities.urlpatterns,
+    *figures.urlpatterns,
 ]
