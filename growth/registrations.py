@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 def register_all() -> None:
+    from accounts.panels import OverviewPanel
+    from accounts.panels import register as register_panel
     from accounts.tabs import AccountTab
     from accounts.tabs import register as register_tab
     from kam.navigation import NavItem, register
@@ -16,4 +18,5 @@ def register_all() -> None:
     register_tab(AccountTab("opportunities", _("Opportunities"), "growth-account-opportunities", order=34))
     register(NavItem("growth-pipeline", _("Pipeline"), "growth-pipeline", order=36))
     register(NavItem("growth-whitespace", _("Whitespace"), "growth-whitespace", order=37))
+    register_panel(OverviewPanel("growth-figures", _("Wallet and potential"), "growth-account-figures", order=10))
     register(NavItem("growth-offerings", _("Offerings"), "growth-offerings", roles=ADMINS, group="settings", order=9))
