@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.exports import CSV_CONTENT_TYPE, neutralise, to_csv
-from dashboards import executive, mine  # noqa: F401 (the parts register themselves)
+from dashboards import executive, forecast, mine  # noqa: F401 (the parts register themselves)
 from dashboards.parts import DATA_CHANGED, EVENTS, Board, Part, spec_of, specs_of
 from dashboards.periods import all_periods
 from dashboards.selectors import DataVersion, data_version
