@@ -30,7 +30,7 @@ from growth.models import (
     Stage,
 )
 from growth.orders import attributed_orders
-from kam.models import Tenant
+from kam.models import Tenant, User
 from kam.tenancy import tenant_context, tenant_today
 from service.models import Need
 from teams.models import Initiative
@@ -181,3 +181,30 @@ def test_the_demo_computes_share_of_wallet_and_potential(demo):
             # an account with no buying centre has no wallet, so no share of wallet
             bare = Account.objects.filter(buying_centres__isnull=True).first()
             assert bare is not None and bare.share_of_wallet is None
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_demo_whitespace_and_pipeline_pages_show_it_in_both_languages(demo, language):
+    from django.test import Client
+    from django.urls import reverse
+
+    tenants, _outsider = demo
+    for tenant in tenants:
+        with tenant_context(tenant):
+            statuses = cell_statuses(tenant)
+            showcase = next(a for a, cells in statuses.items() if set(cells.values()) == set(CellStatus.values))
+            titles = list(Opportunity.objects.filter(stage__in=OPEN_STAGES).values_list("title", flat=True))
+        director = User.objects.get(email=f"director@{tenant.slug}.example.com")
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        client.force_login(director)
+        tab = client.get(
+            reverse("growth-account-whitespace", kwargs={"tenant_slug": tenant.slug, "account_id": showcase}),
+            HTTP_HX_REQUEST="true",
+        )
+        assert tab.status_code == 200
+        body = tab.content.decode()
+        for status in CellStatus.values:
+            assert f'data-status="{status}"' in body, (tenant.slug, status)
+        pipeline = client.get(reverse("growth-pipeline", kwargs={"tenant_slug": tenant.slug}))
+        assert pipeline.status_code == 200
+        assert all(title in pipeline.content.decode() for title in titles), tenant.slug
