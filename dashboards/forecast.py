@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dashboards import cache
 from dashboards import echarts as ec
@@ -15,6 +16,7 @@ from growth.metrics import tenant_forecast
 from kam.formats import format_money, format_percent
 from kam.permissions import READ_ALL
 
+FORECAST_TTL = 60 * 60
 LAST_YEAR_COLOR = "#a3acb9"
 FORECAST_COLOR = ec.TIER_COLORS["A"]
 
@@ -27,16 +29,17 @@ def labelled(label: str, value: str) -> str:
     return _("%(label)s: %(value)s") % {"label": label, "value": value}
 
 
-@register("forecast", "executive", READ_ALL)
+# Lazy: it sums the orders of 24 months (not a snapshot), so the page loads it by itself.
+@register("forecast", "executive", READ_ALL, lazy_title=gettext_lazy("Revenue forecast, next six months"))
 def revenue_forecast(board: Board) -> Part:
-    # Every order of the last 24 months is summed: kept for a few minutes (orders arrive all day;
-    # the figures are monthly).
+    # Every order of the last 24 months is summed: kept for an hour (orders arrive all day; the
+    # figures are monthly, and a new day is a new key).
     forecast = cache.cached(
         board.tenant,
         "forecast",
         (board.today.isoformat(),),
         lambda: tenant_forecast(board.tenant, as_of=board.today),
-        ttl=cache.CURRENT_TTL,
+        ttl=FORECAST_TTL,
     )
     last_year_label, forecast_label = _("Same month last year"), _("Forecast")
     part = Part(

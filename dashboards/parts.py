@@ -221,16 +221,20 @@ class PartSpec:
     board: str  # "executive" or "mine": the page the part belongs to
     build: Callable[[Board], Part]
     roles: frozenset[str]
+    # Set for a part that reads live records rather than snapshots (the revenue forecast sums
+    # orders): the page shows this title with a placeholder that loads the part by itself
+    # (htmx, hx-trigger="load"), so that the page never waits for it.
+    lazy_title: str | Promise = ""
 
 
 _PARTS: dict[str, PartSpec] = {}
 
 
 def register(
-    key: str, board: str, roles: frozenset[str]
+    key: str, board: str, roles: frozenset[str], *, lazy_title: str | Promise = ""
 ) -> Callable[[Callable[[Board], Part]], Callable[[Board], Part]]:
     def decorator(build: Callable[[Board], Part]) -> Callable[[Board], Part]:
-        _PARTS[key] = PartSpec(key, board, build, roles)
+        _PARTS[key] = PartSpec(key, board, build, roles, lazy_title)
         return build
 
     return decorator

@@ -30,11 +30,15 @@ from kam.permissions import READ_ALL, tenant_view
 PAGES = {"executive": "dashboards-executive", "mine": "dashboards-mine"}
 
 
-def _part(board: Board, key: str) -> Part:
-    """Build one part, with the URLs it reloads and exports itself from."""
+def _part(board: Board, key: str, *, in_page: bool = False) -> Part:
+    """Build one part, with the URLs it reloads and exports itself from. In the page, a lazy
+    part is only its placeholder (kind "lazy"), which loads the part from its URL."""
     spec = spec_of(key)
     assert spec is not None
-    part = spec.build(board)
+    if in_page and spec.lazy_title:
+        part = Part(key=key, title=spec.lazy_title, depends=frozenset(), width="wide", kind="lazy")
+    else:
+        part = spec.build(board)
     part.url = (
         f"{reverse('dashboards-part', kwargs={'tenant_slug': board.tenant.slug, 'key': key})}?period={board.period.key}"
     )
@@ -45,7 +49,7 @@ def _part(board: Board, key: str) -> Part:
 
 def _parts(request: HttpRequest, board: Board, page: str) -> list[Part]:
     role = request.membership.role
-    return [_part(board, spec.key) for spec in specs_of(page) if role in spec.roles]
+    return [_part(board, spec.key, in_page=True) for spec in specs_of(page) if role in spec.roles]
 
 
 def _page_context(request: HttpRequest, board: Board, page: str) -> dict:

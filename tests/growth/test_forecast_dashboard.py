@@ -61,8 +61,19 @@ def test_the_table_by_hand(months: list[dt.date], executive: User) -> None:
     ]
 
 
-def test_the_chart_beside_last_year(months: list[dt.date], executive: User) -> None:
+def test_the_page_loads_it_by_itself(months: list[dt.date], executive: User) -> None:
+    """The page shows a placeholder that loads the part (it sums orders, the page reads snapshots)."""
     html = client_in(executive).get("/t/acme/dashboards/").content.decode()
+    start = html.index('id="part-forecast"')
+    placeholder = html[html.rindex("<section", 0, start) : html.index("</section>", start)]
+    assert 'hx-get="/t/acme/dashboards/parts/forecast/' in placeholder
+    assert 'hx-trigger="load"' in placeholder
+    assert "Revenue forecast, next six months" in placeholder
+    assert "chart-forecast-option" not in html
+
+
+def test_the_chart_beside_last_year(months: list[dt.date], executive: User) -> None:
+    html = client_in(executive).get("/t/acme/dashboards/parts/forecast/", HTTP_HX_REQUEST="true").content.decode()
     assert 'id="part-forecast"' in html
     match = re.search(r'<script id="chart-forecast-option" type="application/json">(.*?)</script>', html, re.S)
     assert match
