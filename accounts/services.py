@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
+from accounts import references
 from accounts.models import (
     EVENT_DEFAULTS,
     Account,
@@ -319,6 +320,28 @@ def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> No
 # --- orders ------------------------------------------------------------------------------------
 
 
+def _code(value: Any) -> str:
+    """An order's offering or buying centre code: text without surrounding spaces ("" for none)."""
+    return "" if value is None else str(value).strip()
+
+
+def _check_order_references(tenant: Tenant, rows: list[Mapping[str, Any]]) -> None:
+    """Unknown offering and buying centre codes (accounts.references) are field errors; in a
+    batch, the first bad row's, with its index."""
+    errors = references.order_reference_errors(tenant, rows)
+    if not errors:
+        return
+    if len(rows) == 1:
+        raise ValidationError(errors[0])
+    index = min(errors)
+    raise ValidationError(
+        {
+            field: [_("Order %(index)s: %(message)s") % {"index": index, "message": message} for message in messages]
+            for field, messages in errors[index].items()
+        }
+    )
+
+
 @tenant_service
 def order_create(
     tenant: Tenant,
@@ -328,6 +351,8 @@ def order_create(
     amount: Decimal,
     cost: Decimal | None = None,
     product_line: str = "",
+    offering: str = "",
+    buying_centre: str = "",
     external_ref: str = "",
     actor: Any = None,
 ) -> Order:
@@ -338,8 +363,11 @@ def order_create(
         "amount": amount,
         "cost": cost,
         "product_line": product_line,
+        "offering": _code(offering),
+        "buying_centre": _code(buying_centre),
         "external_ref": external_ref,
     }
+    _check_order_references(tenant, [data])
     return _create(tenant, Order, data, actor=actor)
 
 
@@ -353,6 +381,8 @@ def order_update(
     amount: Decimal = UNSET,
     cost: Decimal | None = UNSET,
     product_line: str = UNSET,
+    offering: str = UNSET,
+    buying_centre: str = UNSET,
     external_ref: str = UNSET,
     actor: Any = None,
 ) -> Order:
@@ -363,9 +393,21 @@ def order_update(
         amount=amount,
         cost=cost,
         product_line=product_line,
+        offering=offering,
+        buying_centre=buying_centre,
         external_ref=external_ref,
     )
     _check_same_tenant(tenant, account=data.get("account"))
+    for name in ("offering", "buying_centre"):
+        if name in data:
+            data[name] = _code(data[name])
+    if {"account", "offering", "buying_centre"} & set(data):
+        # the codes as they will be: a new account must have the order's buying centre
+        after = {name: data.get(name, getattr(order, name)) for name in ("offering", "buying_centre")}
+        after["account"] = data.get("account", order.account_id)
+        if "offering" not in data:
+            after["offering"] = ""  # unchanged: not checked again
+        _check_order_references(tenant, [after])
     return _update(tenant, order, data, actor=actor)
 
 
@@ -385,6 +427,10 @@ def orders_bulk_create(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any
     """
     for row in rows:
         _check_same_tenant(tenant, account=row["account"])
+        for name in ("offering", "buying_centre"):
+            if name in row:
+                row[name] = _code(row[name])
+    _check_order_references(tenant, rows)
     counts = Counter(row.get("external_ref") or "" for row in rows)
     duplicated = {ref for ref, count in counts.items() if ref and count > 1}
     if duplicated:

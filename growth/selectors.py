@@ -113,3 +113,37 @@ def buying_centre_get(tenant: Tenant, account: Account, pk: Any) -> BuyingCentre
 @tenant_selector
 def not_applicable_get(tenant: Tenant, centre: BuyingCentre, offering: Offering) -> NotApplicable | None:
     return NotApplicable.objects.filter(buying_centre=centre, offering=offering).first()
+
+
+# --- the codes orders name (accounts.references) ----------------------------------------------------
+
+
+def unknown_offering_codes(tenant: Tenant, codes: set[str]) -> set[str]:
+    """Which of these offering codes the tenant's catalogue does not have (inactive ones exist)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT code FROM growth_offering WHERE tenant_id = %s AND code = ANY(%s)", [tenant.pk, sorted(codes)]
+        )
+        return set(codes) - {code for (code,) in cursor.fetchall()}
+
+
+def unknown_buying_centre_codes(tenant: Tenant, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (account id, buying centre code) the accounts do not have."""
+    ordered = sorted(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.account_id, c.code FROM growth_buyingcentre c"
+            " JOIN unnest(%s::bigint[], %s::text[]) AS wanted(account_id, code)"
+            " ON wanted.account_id = c.account_id AND wanted.code = c.code"
+            " WHERE c.tenant_id = %s",
+            [[int(account) for account, _code in ordered], [code for _account, code in ordered], tenant.pk],
+        )
+        return set(ordered) - {(account, code) for account, code in cursor.fetchall()}
+
+
+def register_order_references() -> None:
+    """growth.registrations: the order import, API and services check the codes here."""
+    from accounts import references
+
+    references.register(references.OFFERING, unknown_offering_codes)
+    references.register(references.BUYING_CENTRE, unknown_buying_centre_codes)

@@ -59,6 +59,8 @@ ORDER_EXAMPLE = {
     "amount": "128000.00",
     "cost": "91500.00",
     "product_line": "精密轴承",
+    "offering": "BRG-HP",
+    "buying_centre": "PLANT-TJ",
     "external_ref": "ERP-SO-2026-00417",
 }
 ORDER_INPUT_EXAMPLE = {key: value for key, value in ORDER_EXAMPLE.items() if key != "id"}

@@ -63,7 +63,17 @@ CONTACT_FIELDS = (
     "created_at",
     "updated_at",
 )
-ORDER_FIELDS = ("id", "account", "order_date", "amount", "cost", "product_line", "external_ref")
+ORDER_FIELDS = (
+    "id",
+    "account",
+    "order_date",
+    "amount",
+    "cost",
+    "product_line",
+    "offering",
+    "buying_centre",
+    "external_ref",
+)
 INVOICE_FIELDS = ("id", "account", "number", "issued_on", "due_on", "amount", "paid_on", "paid_amount")
 INTERACTION_FIELDS = ("id", "account", "contact", "kind", "occurred_at", "summary")
 EVENT_FIELDS = ("id", "account", "kind", "occurred_on", "impact_points", "expires_on", "note")
@@ -131,7 +141,15 @@ class OrderSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "external_ref": {
                 "help_text": "Your system's id of the order, unique in the tenant: re-sending it creates nothing."
-            }
+            },
+            "offering": {
+                "help_text": "The code of an offering of the tenant's catalogue (growth); blank: the offering its "
+                "product_line maps to. An unknown code is a field error."
+            },
+            "buying_centre": {
+                "help_text": "The code of a buying centre of the order's account (growth); blank: the account's "
+                "primary one. An unknown code is a field error."
+            },
         }
 
 

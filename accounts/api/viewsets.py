@@ -22,7 +22,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import references, services
 from accounts.access import can_create_accounts, can_log_interaction, writable_accounts
 from accounts.api import filters, openapi
 from accounts.api.serializers import (
@@ -163,6 +163,7 @@ class OrderViewSet(AccountRecordViewSet):
             )
         validated, errors = self.validate_rows(rows)
         accounts = self.resolve_accounts(validated, errors)
+        self.check_references(validated, accounts, errors)
         if errors:
             raise ValidationError({"rows": dict(sorted(errors.items(), key=lambda item: int(item[0])))})
         self.check_accounts_writable(set(accounts))
@@ -192,6 +193,16 @@ class OrderViewSet(AccountRecordViewSet):
             if row["account"] not in accounts:
                 errors[str(index)] = {"account": [_(message).format(pk_value=row["account"])]}
         return accounts
+
+    def check_references(
+        self, validated: dict[int, dict[str, Any]], accounts: dict[int, Account], errors: dict[str, Any]
+    ) -> None:
+        """The batch's offering and buying centre codes, checked at once (accounts.references):
+        an unknown one is an error of its row."""
+        indexes = [index for index, row in validated.items() if row["account"] in accounts and str(index) not in errors]
+        found = references.order_reference_errors(self.tenant, [validated[index] for index in indexes])
+        for position, fields in found.items():
+            errors[str(indexes[position])] = fields
 
     def check_accounts_writable(self, account_ids: set[int]) -> None:
         membership = self.membership

@@ -177,6 +177,22 @@ ORDER_COLUMNS = (
         gettext_lazy("text, up to 100 characters"),
     ),
     Column(
+        "offering",
+        "产品编码",
+        "offering",
+        gettext_lazy("Offering"),
+        gettext_lazy("the code of an offering of the workspace's catalogue; blank: the product line's mapping"),
+        aliases=("产品与解决方案", "offering code"),
+    ),
+    Column(
+        "buying_centre",
+        "采购中心",
+        "buying_centre",
+        gettext_lazy("Buying centre"),
+        gettext_lazy("the code of a buying centre of the order's account; blank: the account's primary one"),
+        aliases=("采购中心编码", "buying center", "buying centre code"),
+    ),
+    Column(
         "external_ref",
         "外部编号",
         "external_ref",

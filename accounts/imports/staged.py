@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import references
 from accounts.imports.base import INVALID, Counts, Importer
 from accounts.imports.cells import FAST_AMOUNT_RE, parse_date, parse_money, parse_text
 from accounts.imports.errors import MAX_STORED_ERRORS, ImportFileError
@@ -156,7 +157,7 @@ class OrderImporter(StagedImporter):
     key_field = "external_ref"
     stage_ddl = (
         "row_no integer NOT NULL, account_id bigint, order_date date, amount numeric(16, 2),"
-        " cost numeric(16, 2), product_line text, external_ref text"
+        " cost numeric(16, 2), product_line text, offering text, buying_centre text, external_ref text"
     )
 
     @staticmethod
@@ -168,7 +169,16 @@ class OrderImporter(StagedImporter):
         positions = self.header.positions
         self.fast_positions = tuple(
             positions.get(name, -1)
-            for name in ("account", "order_date", "amount", "cost", "product_line", "external_ref")
+            for name in (
+                "account",
+                "order_date",
+                "amount",
+                "cost",
+                "product_line",
+                "offering",
+                "buying_centre",
+                "external_ref",
+            )
         )
 
     def add_row(self, row: int, cells: Sequence[Any]) -> None:
@@ -191,7 +201,7 @@ class OrderImporter(StagedImporter):
             if not isinstance(raw, str):
                 return None
             values.append(raw.strip())
-        account, order_date, amount, cost, product_line, external_ref = values
+        account, order_date, amount, cost, product_line, offering, buying_centre, external_ref = values
         account_id = self.known_accounts.get(account)
         if account_id is None or len(order_date) != 10 or order_date[4] != "-" or order_date[7] != "-":
             return None
@@ -201,9 +211,9 @@ class OrderImporter(StagedImporter):
             return None
         if not FAST_AMOUNT_RE.match(amount) or not amount.strip("0.") or (cost and not FAST_AMOUNT_RE.match(cost)):
             return None
-        if len(product_line) > 100 or len(external_ref) > 100:
+        if len(product_line) > 100 or len(external_ref) > 100 or len(offering) > 40 or len(buying_centre) > 40:
             return None
-        return account_id, order_date, amount, cost or None, product_line, external_ref
+        return account_id, order_date, amount, cost or None, product_line, offering, buying_centre, external_ref
 
     def checked_row(self, row: int, cells: Sequence[Any]) -> None:
         account_id = self.account_of(row, cells)
@@ -211,29 +221,72 @@ class OrderImporter(StagedImporter):
         amount = self.amount(row, cells)
         cost = self.not_negative(row, cells, "cost", _("The cost cannot be negative."))
         product_line = self.cell(row, cells, "product_line", parse_text, 100)
+        offering = self.cell(row, cells, "offering", parse_text, 40)
+        buying_centre = self.cell(row, cells, "buying_centre", parse_text, 40)
         external_ref = self.cell(row, cells, "external_ref", parse_text, 100)
         # Every row is staged, so that duplicates are found among rows with other errors too;
         # the upsert runs only when no row has an error at all.
-        self.stage(row, account_id, order_date, amount, cost, product_line, external_ref)
+        self.stage(row, account_id, order_date, amount, cost, product_line, offering, buying_centre, external_ref)
+
+    def check(self) -> None:
+        """And the codes of offerings and buying centres, asked of their owner
+        (accounts.references) once per distinct value: an unknown one is an error of its row."""
+        super().check()
+        with connection.cursor() as cursor:
+            if self.has("offering"):
+                cursor.execute(f"SELECT DISTINCT offering FROM {STAGE_TABLE} WHERE offering <> ''")
+                unknown = references.unknown(self.tenant, references.OFFERING, (code for (code,) in cursor.fetchall()))
+                if unknown:
+                    cursor.execute(
+                        f"SELECT row_no, offering FROM {STAGE_TABLE} WHERE offering = ANY(%s) ORDER BY row_no LIMIT %s",
+                        [sorted(unknown), MAX_STORED_ERRORS],
+                    )
+                    for row, code in cursor.fetchall():
+                        self.error(row, "offering", references.unknown_offering_message(code))
+            if self.has("buying_centre"):
+                cursor.execute(
+                    f"SELECT DISTINCT account_id, buying_centre FROM {STAGE_TABLE}"
+                    " WHERE buying_centre <> '' AND account_id IS NOT NULL"
+                )
+                pairs = {(account_id, code) for account_id, code in cursor.fetchall()}
+                unknown = references.unknown(self.tenant, references.BUYING_CENTRE, pairs)
+                if unknown:
+                    ordered = sorted(unknown)
+                    cursor.execute(
+                        f"SELECT s.row_no, s.buying_centre FROM {STAGE_TABLE} s"
+                        " JOIN unnest(%s::bigint[], %s::text[]) AS bad(account_id, code)"
+                        " ON bad.account_id = s.account_id AND bad.code = s.buying_centre"
+                        " ORDER BY s.row_no LIMIT %s",
+                        [[pk for pk, _code in ordered], [code for _pk, code in ordered], MAX_STORED_ERRORS],
+                    )
+                    for row, code in cursor.fetchall():
+                        self.error(row, "buying_centre", references.unknown_centre_message(code))
 
     def upsert_sql(self) -> str:
         # An existing external_ref is updated only when a value differs (else: unchanged);
         # blank cost and product line keep what is stored.
         return f"""
             INSERT INTO accounts_order AS o
-                (id, tenant_id, account_id, order_date, amount, cost, product_line, external_ref, created_at)
+                (id, tenant_id, account_id, order_date, amount, cost, product_line, offering, buying_centre,
+                 external_ref, created_at)
             SELECT s.row_id, s.tenant_id, a.id, s.order_date, s.amount, s.cost,
-                   coalesce(s.product_line, ''), coalesce(s.external_ref, ''), %(now)s
+                   coalesce(s.product_line, ''), coalesce(s.offering, ''), coalesce(s.buying_centre, ''),
+                   coalesce(s.external_ref, ''), %(now)s
             {self.staged_rows()}
             ON CONFLICT (tenant_id, external_ref) WHERE external_ref <> '' DO UPDATE SET
                 account_id = EXCLUDED.account_id,
                 order_date = EXCLUDED.order_date,
                 amount = EXCLUDED.amount,
                 cost = coalesce(EXCLUDED.cost, o.cost),
-                product_line = coalesce(nullif(EXCLUDED.product_line, ''), o.product_line)
-            WHERE (o.account_id, o.order_date, o.amount, o.cost, o.product_line) IS DISTINCT FROM
+                product_line = coalesce(nullif(EXCLUDED.product_line, ''), o.product_line),
+                offering = coalesce(nullif(EXCLUDED.offering, ''), o.offering),
+                buying_centre = coalesce(nullif(EXCLUDED.buying_centre, ''), o.buying_centre)
+            WHERE (o.account_id, o.order_date, o.amount, o.cost, o.product_line, o.offering, o.buying_centre)
+                  IS DISTINCT FROM
                   (EXCLUDED.account_id, EXCLUDED.order_date, EXCLUDED.amount,
-                   coalesce(EXCLUDED.cost, o.cost), coalesce(nullif(EXCLUDED.product_line, ''), o.product_line))
+                   coalesce(EXCLUDED.cost, o.cost), coalesce(nullif(EXCLUDED.product_line, ''), o.product_line),
+                   coalesce(nullif(EXCLUDED.offering, ''), o.offering),
+                   coalesce(nullif(EXCLUDED.buying_centre, ''), o.buying_centre))
         """
 
 

@@ -738,6 +738,8 @@ def test_order_fields_money_as_strings(api, tenant, account):
         "amount": "123.45",
         "cost": "100.00",
         "product_line": "精密轴承",
+        "offering": "",
+        "buying_centre": "",
         "external_ref": "ERP-0001",
     }
     assert (order.amount, order.cost) == (Decimal("123.45"), Decimal("100.00"))
