@@ -11,6 +11,7 @@ def register_all() -> None:
     from accounts.panels import register as register_panel
     from accounts.tabs import AccountTab
     from accounts.tabs import register as register_tab
+    from growth.selectors import register_order_references
     from kam.navigation import NavItem, register
     from kam.permissions import ADMINS
 
@@ -20,3 +21,4 @@ def register_all() -> None:
     register(NavItem("growth-whitespace", _("Whitespace"), "growth-whitespace", order=37))
     register_panel(OverviewPanel("growth-figures", _("Wallet and potential"), "growth-account-figures", order=10))
     register(NavItem("growth-offerings", _("Offerings"), "growth-offerings", roles=ADMINS, group="settings", order=9))
+    register_order_references()  # accounts.references: the offering and centre codes of orders
