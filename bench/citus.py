@@ -21,6 +21,7 @@ application role. Prints both outputs side by side and whether the fingerprints 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -35,9 +36,16 @@ SCORE_SLUG = "bench-citus"
 RISK_SLUG = "bench-citus-risk"
 
 
-def fingerprints(slug: str) -> dict[str, list]:
-    """A full score run and a full risk run of today, fingerprinted, then rolled back."""
+def fingerprints(slug: str, now: dt.datetime) -> dict[str, list]:
+    """A full score run and a full risk run of today, fingerprinted, then rolled back.
+
+    Both sides run at the same moment ``now``: health counts a need's deadline only once it
+    has passed, and the generated needs have deadlines every few minutes, so two runs some
+    minutes apart would rightly differ.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.settings")
+    from unittest import mock
+
     import django
 
     django.setup()
@@ -53,7 +61,7 @@ def fingerprints(slug: str) -> dict[str, list]:
 
     tenant = Tenant.objects.get(slug=slug)
     as_of = tenant_today(tenant)
-    with tenant_context(tenant), transaction.atomic():
+    with mock.patch("django.utils.timezone.now", return_value=now), tenant_context(tenant), transaction.atomic():
         score_run = scoring_services.score_run_create(tenant, trigger=RunTrigger.MANUAL, as_of=as_of)
         score_run = scoring_services.score_run_execute(tenant, run=score_run)
         risk_run = risk_services.risk_run_create(tenant, kind=RunKind.FULL, as_of=as_of)
@@ -94,9 +102,10 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fingerprint", metavar="SLUG", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fingerprint:
-        print(json.dumps(fingerprints(args.fingerprint)))
+        print(json.dumps(fingerprints(args.fingerprint, args.now)))
         return 0
 
     from kam import citus_cluster
@@ -123,6 +132,7 @@ def main() -> int:
             [python, "bench/generate.py", f"--slug={SCORE_SLUG}", *sizes, f"--contacts={args.accounts * 3}"], env
         )
         print(f"{SCORE_SLUG}: {args.accounts:,} accounts, {args.orders:,} orders generated in {seconds:.1f} s")
+        now = dt.datetime.now(dt.UTC).isoformat()  # the moment both sides' fingerprints run at
         outputs: dict[str, dict[str, str]] = {}
         prints: dict[str, dict] = {}
         for side in ("plain", "Citus"):
@@ -145,7 +155,7 @@ def main() -> int:
                     0
                 ],
             }
-            prints[side] = json.loads(run([python, "bench/citus.py", f"--fingerprint={SCORE_SLUG}"], env)[0])
+            prints[side] = json.loads(run([python, "bench/citus.py", f"--fingerprint={SCORE_SLUG}", f"--now={now}"], env)[0])
     for name in ("score", "risk"):
         print(f"\nbench/{name}.py, plain PostgreSQL and Citus (coordinator and two workers, same machine):")
         print(side_by_side(outputs["plain"][name], outputs["Citus"][name]))
