@@ -29,6 +29,7 @@ from accounts.models import (
     Invoice,
     Order,
 )
+from growth.models import BuyingCentre, NotApplicable, Offering, Opportunity, OpportunityOffering, ProductLineMapping
 from kam import services as kam_services
 from kam.models import IndustryProfile, Membership, Role, Tenant, User
 from kam.tenancy import tenant_context
@@ -105,6 +106,10 @@ KWARG_OBJECTS: dict[str, str] = {
     "assessment_id": "health_assessment",
     "snapshot_id": "concentration_snapshot",
     "contingency_plan_id": "contingency_plan",
+    "offering_id": "offering",
+    "mapping_id": "product_line_mapping",
+    "centre_id": "buying_centre",
+    "opportunity_id": "opportunity",
 }
 # Keywords whose meaning depends on the app that serves the route (its view's top package).
 APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
@@ -157,6 +162,10 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     NeedEntry: "need_entry",
     Category: "need_category",
     KeywordRule: "keyword_rule",
+    Offering: "offering",
+    ProductLineMapping: "product_line_mapping",
+    BuyingCentre: "buying_centre",
+    Opportunity: "opportunity",
 }
 
 
@@ -220,7 +229,52 @@ def build_world(slug: str, marker: str) -> World:
     _scoring(world)
     _risk(world)
     _service(world)
+    _growth(world)
     return world
+
+
+def _growth(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    account = objects["account"]
+    with tenant_context(tenant):
+        offering = Offering.objects.create(
+            tenant=tenant, code=f"OFF-{marker}"[:40], name_zh=f"{marker} 方案", name_en=f"{marker} solution"
+        )
+        other = Offering.objects.create(
+            tenant=tenant, code="OTHER", name_zh=f"{marker} 服务", name_en=f"{marker} service"
+        )
+        objects["offering"] = offering
+        objects["product_line_mapping"] = ProductLineMapping.objects.create(
+            tenant=tenant, product_line=f"{marker} line", offering=offering
+        )
+        centre = BuyingCentre.objects.create(
+            tenant=tenant,
+            account=account,
+            code="BC1",
+            name=f"{marker} 采购中心",
+            decision_maker=objects["contact"],
+            annual_spend=1_000_000,
+            is_primary=True,
+        )
+        objects["buying_centre"] = centre
+        NotApplicable.objects.create(
+            tenant=tenant,
+            buying_centre=centre,
+            offering=other,
+            reason=f"{marker} 不适用",
+            set_by=world.people[Role.ADMIN],
+        )
+        opportunity = Opportunity.objects.create(
+            tenant=tenant,
+            account=account,
+            buying_centre=centre,
+            title=f"{marker} 商机",
+            amount=200_000,
+            expected_close=AS_OF + dt.timedelta(days=60),
+            owner=world.people[Role.MANAGER],
+        )
+        OpportunityOffering.objects.create(tenant=tenant, opportunity=opportunity, offering=offering)
+        objects["opportunity"] = opportunity
 
 
 def _service(world: World) -> None:
