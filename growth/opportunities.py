@@ -614,27 +614,48 @@ def pipeline_board(
 ) -> Pipeline:
     """The board: per stage its count, amount and weighted sum (one aggregate query: the
     weighted sum of a column is its amount x the stage's probability / 100) and its first
-    ``per_column`` cards by expected close (won and lost: the latest closed first). One query
+    ``per_column`` cards by expected close (won and lost: the latest first). One query
     per column and one for the cards' offerings, whatever the number of opportunities."""
     rows = opportunity_list_filtered(tenant, membership, PipelineFilters(**{**filters.__dict__, "stage": ""}))
     totals = pipeline_totals(tenant, rows)
     columns = []
-    cards_by_id: dict[int, Opportunity] = {}
+    ids_by_stage: dict[str, list[int]] = {}
     for stage in Stage.values:
         count, amount = totals.get(stage, (0, Decimal("0")))
         column = PipelineColumn(stage, str(Stage(stage).label), STAGE_PROBABILITY[stage], count, amount)
         column.weighted = weighted_of(amount, stage)
         if count:
-            order = ("expected_close", "id") if stage in OPEN_STAGES else ("-closed_on", "-id")
-            column.cards = list(
-                rows.filter(stage=stage)
-                .select_related("account", "owner", "buying_centre")
-                .order_by(*order)[:per_column]
+            # A column's ids from the opportunities alone (the (tenant, stage, expected_close)
+            # index, forwards for the open stages, the next to close first, backwards for won and
+            # lost, the latest first); then all the cards' rows with their joins in one query.
+            order = ("expected_close", "id") if stage in OPEN_STAGES else ("-expected_close", "-id")
+            ids_by_stage[stage] = list(
+                rows.filter(stage=stage).order_by(*order).values_list("id", flat=True)[:per_column]
             )
-            cards_by_id.update({card.pk: card for card in column.cards})
         columns.append(column)
+    cards_by_id = rows_by_id(tenant, [pk for ids in ids_by_stage.values() for pk in ids])
+    for column in columns:
+        column.cards = [cards_by_id[pk] for pk in ids_by_stage.get(column.stage, []) if pk in cards_by_id]
     attach_offerings(tenant, list(cards_by_id.values()))
     return Pipeline(columns)
+
+
+@tenant_selector
+def rows_by_id(tenant: Tenant, ids: list[int]) -> dict[int, Opportunity]:
+    """The opportunities ``ids`` with their account, owner and centre (one query), by id."""
+    if not ids:
+        return {}
+    rows = Opportunity.objects.filter(pk__in=ids).select_related("account", "owner", "buying_centre")
+    return {row.pk: row for row in rows}
+
+
+@tenant_selector
+def page_rows(tenant: Tenant, ids: list[int]) -> list[Opportunity]:
+    """A page's opportunities in the order of ``ids``, with their joins and offerings."""
+    found = rows_by_id(tenant, ids)
+    ordered = [found[pk] for pk in ids if pk in found]
+    attach_offerings(tenant, ordered)
+    return ordered
 
 
 @tenant_selector
