@@ -70,6 +70,10 @@ COLLECTION_OBJECTS = {
     "webhooks": "webhook_endpoint",
     "notifications": "notification",
     "needs": "need",
+    "opportunities": "opportunity",
+    "offerings": "offering",
+    "buying-centres": "buying_centre",
+    "product-line-mappings": "product_line_mapping",
 }
 
 
