@@ -320,7 +320,10 @@ def opportunity_update(
     if "expected_close" in changes:
         opportunity.expected_close = _check_close(changes["expected_close"])
     if "owner" in changes:
-        opportunity.owner = _check_owner(tenant, changes["owner"])
+        new_owner = changes["owner"]
+        # an owner who has left may stay on the opportunities they had; a new one must be a member
+        if (new_owner.pk if isinstance(new_owner, User) else None) != opportunity.owner_id:
+            opportunity.owner = _check_owner(tenant, new_owner)
     if "description" in changes:
         opportunity.description = ("" if description is None else str(description)).replace("\x00", "")[:20_000]
     if buying_centre is not UNSET:

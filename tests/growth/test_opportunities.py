@@ -147,6 +147,19 @@ def test_the_owner_must_be_a_member_of_the_tenant(tenant, make_opportunity, outs
         assert not Opportunity.objects.exists()
 
 
+def test_an_owner_who_left_stays_on_an_edit_but_is_not_given_anew(tenant, make_opportunity, manager, admin):
+    opportunity = make_opportunity(owner=manager)
+    Membership.objects.filter(tenant=tenant, user=manager).update(is_active=False)
+    with tenant_context(tenant):
+        opps.opportunity_update(tenant, opportunity=opportunity, owner=manager, title="改名")
+        assert Opportunity.objects.get(pk=opportunity.pk).title == "改名"
+        opps.opportunity_update(tenant, opportunity=opportunity, owner=admin)
+        with pytest.raises(ValidationError) as caught:
+            opps.opportunity_update(tenant, opportunity=opportunity, owner=manager)
+        assert "owner" in caught.value.message_dict
+        assert Opportunity.objects.get(pk=opportunity.pk).owner_id == admin.pk
+
+
 # --- stages -----------------------------------------------------------------------------------------
 
 
