@@ -218,12 +218,21 @@ taken AS (
     FROM growth_notapplicable n JOIN centre c ON c.id = n.buying_centre_id
     WHERE n.tenant_id = %(tenant)s
 ),
+taken_by_centre AS (
+    SELECT buying_centre_id, array_agg(offering_id) AS ids FROM taken GROUP BY buying_centre_id
+),
+catalogue AS (
+    SELECT array_agg(id ORDER BY position, code, id) AS ids FROM offering
+),
 open_centre AS (
+    -- per centre, the catalogue less what is taken: no centre x offering rows at all
     SELECT c.id, c.account_id, c.code, c.name, c.annual_spend,
-           array_agg(f.id ORDER BY f.position, f.code, f.id) AS offering_ids
-    FROM centre c CROSS JOIN offering f
-    WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.buying_centre_id = c.id AND t.offering_id = f.id)
-    GROUP BY c.id, c.account_id, c.code, c.name, c.annual_spend
+           ARRAY(SELECT u.id FROM unnest(cat.ids) WITH ORDINALITY AS u(id, n)
+                 WHERE t.ids IS NULL OR u.id <> ALL(t.ids) ORDER BY u.n) AS offering_ids
+    FROM centre c
+    CROSS JOIN catalogue cat
+    LEFT JOIN taken_by_centre t ON t.buying_centre_id = c.id
+    WHERE cat.ids IS NOT NULL
 )
 SELECT oc.id, oc.code, oc.name, oc.account_id, acc.name, acc.tier, oc.annual_spend,
        coalesce(r.revenue_12m, 0) AS revenue_12m,
@@ -233,6 +242,7 @@ SELECT oc.id, oc.code, oc.name, oc.account_id, acc.name, acc.tier, oc.annual_spe
 FROM open_centre oc
 JOIN acc ON acc.id = oc.account_id
 LEFT JOIN centre_revenue r ON r.buying_centre_id = oc.id
+WHERE cardinality(oc.offering_ids) > 0
 ORDER BY wallet_left DESC, acc.name, oc.name, oc.id
 {limit}
 """
