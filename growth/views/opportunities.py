@@ -133,6 +133,17 @@ class OpportunityForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts
+        # choosing another account loads its buying centres (htmx); without JavaScript a save does
+        centres_url = reverse("growth-opportunity-centres", kwargs={"tenant_slug": tenant.slug})
+        self.fields["account"].widget.attrs.update(
+            {
+                "hx-get": centres_url,
+                "hx-trigger": "change",
+                "hx-target": "#id_buying_centre",
+                "hx-swap": "innerHTML",
+                "hx-params": "account",
+            }
+        )
         self.fields["owner"].queryset = user_list(tenant, include=[opportunity.owner_id] if opportunity else [])
         linked = list(opportunity.offerings.values_list("pk", flat=True)) if opportunity else []
         self.fields["offerings"].queryset = Offering.objects.filter(Q(is_active=True) | Q(pk__in=linked)).order_by(
@@ -489,6 +500,20 @@ def opportunity_delete(request: HttpRequest, opportunity_id: int) -> HttpRespons
     return redirect(_safe_next(request, account_tabs.page_url(request.tenant.slug, account_id, TAB_KEY)))
 
 
+@tenant_view()
+@require_GET
+def opportunity_centre_options(request: HttpRequest) -> HttpResponse:
+    """The buying centres of the account chosen in the form, as options (htmx swaps them in)."""
+    account_id = _int(request.GET.get("account"))
+    account = _workable_accounts(request).filter(pk=account_id).first() if account_id else None
+    centres = (
+        BuyingCentre.objects.filter(account=account).order_by("-is_primary", "name", "id")
+        if account is not None
+        else BuyingCentre.objects.none()
+    )
+    return render(request, "growth/opportunity_centre_options.html", {"centres": centres})
+
+
 # --- the account's tab ---------------------------------------------------------------------------
 
 
@@ -592,6 +617,7 @@ def opportunity_from_initiative(request: HttpRequest, initiative_id: int) -> Htt
 urlpatterns = [
     path("pipeline/", pipeline, name="growth-pipeline"),
     path("opportunities/new/", opportunity_create, name="growth-opportunity-create"),
+    path("opportunities/centres/", opportunity_centre_options, name="growth-opportunity-centres"),
     path("opportunities/<int:opportunity_id>/", opportunity_detail, name="growth-opportunity"),
     path("opportunities/<int:opportunity_id>/edit/", opportunity_edit, name="growth-opportunity-edit"),
     path("opportunities/<int:opportunity_id>/stage/", opportunity_move, name="growth-opportunity-move"),

@@ -197,6 +197,19 @@ def test_create_prefilled_from_the_query_then_saved(tenant, growth, manager):
         assert response["Location"].endswith(f"/opportunities/{created.pk}/")
 
 
+def test_the_forms_centre_options_follow_the_account(tenant, growth, manager, member):
+    options = url("growth-opportunity-centres")
+    html = login(manager).get(options, {"account": growth.account.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert f'value="{growth.centre.pk}"' in html and f'value="{growth.second_centre.pk}"' not in html
+    foreign = login(manager).get(options, {"account": growth.foreign_account.pk}).content.decode()
+    assert f'value="{growth.foreign_centre.pk}"' not in foreign
+    # a member who does not read the account gets no centre of it
+    assert (
+        f'value="{growth.centre.pk}"' not in login(member).get(options, {"account": growth.account.pk}).content.decode()
+    )
+    assert login(manager).get(options, {"account": "junk"}).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
