@@ -247,7 +247,7 @@ def _board_context(request: HttpRequest, filters: opps.PipelineFilters, shown: d
         card.may_work = card.account_id in workable
         card.url = f"{page_url}{card.pk}/"
         card.move_url = move_url.replace("/0/", f"/{card.pk}/")
-    return {"board": board, "view": "board", "stage_choices": _stage_choices()}
+    return {"board": board, "view": "board", "stage_choices": Stage.choices}
 
 
 def _workable_account_ids(request: HttpRequest, account_ids: set[int]) -> set[int]:

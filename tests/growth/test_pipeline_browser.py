@@ -1,0 +1,60 @@
+# ruff: noqa: F811  (the browser fixtures imported from tests/browser/conftest.py are redefined as arguments)
+"""The pipeline in a real browser (Chromium, tests/browser/conftest.py): a card dragged to
+another column moves its opportunity's stage (static/growth/js/pipeline.js submits the card's
+form through htmx, which answers the board again); the board in English and Chinese, with
+no console error. Screenshots go to var/test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from growth import opportunities as opps
+from growth.models import Opportunity
+from kam.tenancy import tenant_context
+from tests import factories
+from tests.browser.conftest import browser, log_in, open_page  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_card_dragged_to_another_column_moves_its_stage(live_server, open_page, tenant, manager):
+    with tenant_context(tenant):
+        account = factories.AccountFactory(tenant=tenant, name="宁波精工集团", owner=manager, tier="A")
+        opportunity = opps.opportunity_create(
+            tenant,
+            account=account,
+            title="伺服产线升级",
+            amount=Decimal("800000"),
+            expected_close=dt.date(2027, 3, 31),
+            owner=manager,
+        )
+    page = open_page()
+    log_in(page, live_server.url, manager.email)
+    page.page.goto(f"{live_server.url}/t/{tenant.slug}/growth/pipeline/")
+    card = page.page.locator(f"#opportunity-{opportunity.pk}")
+    expect(card).to_be_visible()
+    expect(page.page.locator(".pipeline-column--lead .pipeline-count")).to_have_text("1")
+    page.shot("board before")
+    card.drag_to(page.page.locator(".pipeline-column--proposal .pipeline-cards"))
+    expect(page.page.locator(".pipeline-column--proposal .pipeline-count")).to_have_text("1")
+    expect(page.page.locator(".pipeline-column--lead .pipeline-count")).to_have_text("0")
+    expect(page.page.locator("#pipeline-board .alert--success")).to_be_visible()
+    page.shot("board after the drag")
+    with tenant_context(tenant):
+        assert Opportunity.objects.get(pk=opportunity.pk).stage == "proposal"
+    # the card's select moves it too (the form the drag submits)
+    page.page.select_option(f"#stage-{opportunity.pk}", "won")
+    page.page.click(f"#opportunity-{opportunity.pk} button[type=submit]")
+    expect(page.page.locator(".pipeline-column--won .pipeline-count")).to_have_text("1")
+    with tenant_context(tenant):
+        assert Opportunity.objects.get(pk=opportunity.pk).stage == "won"
+
+    chinese = open_page(locale="zh-CN")
+    log_in(chinese, live_server.url, manager.email)
+    chinese.page.goto(f"{live_server.url}/t/{tenant.slug}/growth/pipeline/")
+    expect(chinese.page.locator("#pipeline-board")).to_contain_text("伺服产线升级")
+    chinese.shot("board in chinese")
