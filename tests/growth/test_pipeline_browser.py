@@ -58,3 +58,31 @@ def test_a_card_dragged_to_another_column_moves_its_stage(live_server, open_page
     chinese.page.goto(f"{live_server.url}/t/{tenant.slug}/growth/pipeline/")
     expect(chinese.page.locator("#pipeline-board")).to_contain_text("伺服产线升级")
     chinese.shot("board in chinese")
+
+
+def test_the_opportunity_form_loads_the_centres_of_the_account_chosen(live_server, open_page, tenant, manager):
+    from growth.models import BuyingCentre
+
+    with tenant_context(tenant):
+        first = factories.AccountFactory(tenant=tenant, name="甲客户", owner=manager)
+        second = factories.AccountFactory(tenant=tenant, name="乙客户", owner=manager)
+        BuyingCentre.objects.create(tenant=tenant, account=first, code="A1", name="甲一厂")
+        BuyingCentre.objects.create(tenant=tenant, account=second, code="B1", name="乙研发部")
+    page = open_page()
+    log_in(page, live_server.url, manager.email)
+    page.page.goto(f"{live_server.url}/t/{tenant.slug}/growth/opportunities/new/?account={first.pk}")
+    centres = page.page.locator("#id_buying_centre")
+    expect(centres).to_contain_text("甲一厂")
+    page.page.select_option("#id_account", str(second.pk))
+    expect(centres).to_contain_text("乙研发部")
+    expect(centres).not_to_contain_text("甲一厂")
+    page.page.select_option("#id_buying_centre", label="乙研发部 (B1)")
+    page.page.fill("#id_title", "研发中心数字化")
+    page.page.fill("#id_amount", "300000")
+    page.shot("new opportunity")
+    page.page.click("button.btn--primary[type=submit]")
+    expect(page.page.locator("h1")).to_have_text("研发中心数字化")
+    page.shot("opportunity page")
+    with tenant_context(tenant):
+        made = Opportunity.objects.get()
+        assert (made.account_id, made.buying_centre.code) == (second.pk, "B1")
