@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -134,6 +135,12 @@ class BuyingCentre(TenantOwnedModel):
     # Orders that name no buying centre count for the account's primary one.
     is_primary = models.BooleanField(_("primary"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # Denormalised by growth.metrics with the account's figures (nightly, and after a change of
+    # the account's centres or opportunities), for the tenant-wide whitespace page: the
+    # centre's orders in the last 12 months, and the offerings it bought in the last 24.
+    revenue_12m = models.DecimalField(_("revenue, 12 months"), max_digits=16, decimal_places=2, null=True, blank=True)
+    bought_offerings = ArrayField(models.BigIntegerField(), null=True, blank=True, editable=False)
+    figures_as_of = models.DateField(_("figures as of"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -188,7 +195,9 @@ class NotApplicable(TenantOwnedModel):
         Offering, on_delete=models.CASCADE, related_name="+", verbose_name=_("offering"), db_constraint=False
     )
     reason = models.CharField(_("reason"), max_length=300)
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     set_at = models.DateTimeField(_("set"), auto_now=True)
 
     class Meta:
@@ -207,7 +216,7 @@ class NotApplicable(TenantOwnedModel):
 
 
 class Stage(models.TextChoices):
-    LEAD = "lead", _("Lead")
+    LEAD = "lead", pgettext_lazy("pipeline stage", "Lead")
     QUALIFIED = "qualified", _("Qualified")
     SOLUTION = "solution", _("Solution")
     PROPOSAL = "proposal", _("Proposal")
@@ -317,6 +326,9 @@ class Opportunity(TenantOwnedModel):
             models.Index(fields=["tenant", "account", "stage"], name="opportunity_tenant_account"),
             models.Index(fields=["tenant", "stage", "expected_close"], name="opportunity_tenant_stage"),
             models.Index(fields=["tenant", "owner", "stage"], name="opportunity_tenant_owner"),
+            # the pipeline table's default order, and the board's sums read from the index alone
+            models.Index(fields=["tenant", "expected_close", "id"], name="opportunity_tenant_close"),
+            models.Index(fields=["tenant", "stage"], include=["amount"], name="opportunity_stage_amount"),
         ]
 
     def __str__(self) -> str:
