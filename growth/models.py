@@ -324,7 +324,7 @@ class Opportunity(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "account", "stage"], name="opportunity_tenant_account"),
-            models.Index(fields=["tenant", "stage", "expected_close"], name="opportunity_tenant_stage"),
+            models.Index(fields=["tenant", "stage", "expected_close", "id"], name="opportunity_tenant_stage"),
             models.Index(fields=["tenant", "owner", "stage"], name="opportunity_tenant_owner"),
             # the pipeline table's default order, and the board's sums read from the index alone
             models.Index(fields=["tenant", "expected_close", "id"], name="opportunity_tenant_close"),

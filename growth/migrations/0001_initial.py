@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='opportunity',
-            index=models.Index(fields=['tenant', 'stage', 'expected_close'], name='opportunity_tenant_stage'),
+            index=models.Index(fields=['tenant', 'stage', 'expected_close', 'id'], name='opportunity_tenant_stage'),
         ),
         migrations.AddIndex(
             model_name='opportunity',
