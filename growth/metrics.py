@@ -11,6 +11,21 @@ by account, then joined; only rows whose values change are written)::
                       of amount x probability / 100 (exact, rounded once below)
     potential_12m   = round(max(0, wallet - revenue_12m) + weighted, 2)
 
+The same statement denormalises onto every buying centre of those accounts (for the
+tenant-wide whitespace page, growth.whitespace.open_cells_page)::
+
+    revenue_12m      = sum of its orders with D-365 < order_date <= D (0 when none)
+    bought_offerings = the sorted distinct offering ids of its orders with D-730 < order_date <= D
+                       ('{}' when none)
+    figures_as_of    = D
+
+where an order counts for the offering and buying centre growth.orders.attributed_orders
+gives it. The orders are read once: aggregated by (account, buying centre, offering) over
+(D-730, D] (``cell``), then rolled up by account (revenue_12m) and by centre. The centres are
+written by a data-modifying CTE of the same statement (``centres_written``); only rows whose
+values change are written (a new D changes figures_as_of, so the first refresh of a day
+rewrites every centre).
+
 Rounding is PostgreSQL's numeric ROUND: half away from zero, i.e. half up for these
 non-negative figures. D is today in the tenant's time zone unless ``as_of`` is given.
 
@@ -60,11 +75,17 @@ WITH centres AS (
     WHERE c.tenant_id = %(tenant)s{only_c}
     GROUP BY c.account_id
 ),
+cell AS (
+    -- the one pass over the orders: (D-730, D] by account, buying centre and offering
+    SELECT ao.account_id, ao.buying_centre_id, ao.offering_id,
+           SUM(ao.amount) FILTER (WHERE ao.order_date > %(d365)s) AS revenue_12m
+    FROM ({orders}) ao
+    GROUP BY ao.account_id, ao.buying_centre_id, ao.offering_id
+),
 revenue AS (
-    SELECT o.account_id, SUM(o.amount) AS revenue_12m
-    FROM accounts_order o
-    WHERE o.tenant_id = %(tenant)s AND o.order_date > %(d365)s AND o.order_date <= %(d)s{only_o}
-    GROUP BY o.account_id
+    SELECT cl.account_id, SUM(cl.revenue_12m) AS revenue_12m
+    FROM cell cl
+    GROUP BY cl.account_id
 ),
 pipeline AS (
     SELECT p.account_id, SUM(p.amount * {probability} / 100) AS weighted
@@ -84,6 +105,31 @@ figures AS (
     LEFT JOIN revenue r ON r.account_id = a.id
     LEFT JOIN pipeline p ON p.account_id = a.id
     WHERE a.tenant_id = %(tenant)s{only_a}
+),
+centre_figures AS (
+    SELECT cl.buying_centre_id,
+           SUM(cl.revenue_12m) AS revenue_12m,
+           array_agg(DISTINCT cl.offering_id ORDER BY cl.offering_id)
+               FILTER (WHERE cl.offering_id IS NOT NULL) AS bought
+    FROM cell cl
+    WHERE cl.buying_centre_id IS NOT NULL
+    GROUP BY cl.buying_centre_id
+),
+centres_written AS (
+    UPDATE growth_buyingcentre c
+    SET revenue_12m = n.revenue_12m, bought_offerings = n.bought, figures_as_of = %(d)s
+    FROM (
+        SELECT bc.id,
+               LEAST(GREATEST(COALESCE(cf.revenue_12m, 0), 0 - %(max_money)s), %(max_money)s) AS revenue_12m,
+               COALESCE(cf.bought, '{{}}'::bigint[]) AS bought
+        FROM growth_buyingcentre bc
+        LEFT JOIN centre_figures cf ON cf.buying_centre_id = bc.id
+        WHERE bc.tenant_id = %(tenant)s{only_bc}
+    ) n
+    WHERE c.tenant_id = %(tenant)s AND c.id = n.id{only_c}
+      AND (c.revenue_12m, c.bought_offerings, c.figures_as_of)
+          IS DISTINCT FROM (n.revenue_12m, n.bought, %(d)s::date)
+    RETURNING c.id
 )
 UPDATE accounts_account a
 SET wallet = f.wallet, share_of_wallet = f.share_of_wallet, potential_12m = f.potential_12m
@@ -100,11 +146,14 @@ def refresh_sql(*, only_some: bool) -> str:
     def only(alias: str, column: str = "account_id") -> str:
         return f" AND {alias}.{column} = ANY(%(ids)s)" if only_some else ""
 
+    # (D-730, D] as D - 730 in SQL: the statement takes the same parameters as before.
+    window = " AND o.order_date > %(d)s::date - 730 AND o.order_date <= %(d)s" + only("o")
     return REFRESH_SQL.format(
         probability=_probability_case("p.stage"),
         open_stages=OPEN_STAGE_LIST,
+        orders=attributed_orders(window),
         only_c=only("c"),
-        only_o=only("o"),
+        only_bc=only("bc"),
         only_p=only("p"),
         only_a=only("a", "id"),
     )
@@ -115,7 +164,8 @@ def account_figures_refresh(
     tenant: Tenant, *, as_of: dt.date | None = None, account_ids: list[int] | None = None
 ) -> int:
     """Recompute wallet, share_of_wallet and potential_12m of every account of the tenant (or of
-    ``account_ids``) as of D, in one statement; returns how many accounts changed.
+    ``account_ids``) and revenue_12m, bought_offerings and figures_as_of of their buying
+    centres, as of D, in one statement; returns how many accounts changed.
 
     Called nightly (growth.tasks.refresh_figures) and by the services that change an account's
     orders, buying centres or opportunities: ``account_figures_refresh(tenant, account_ids=[id])``.
