@@ -11,6 +11,13 @@ Both statements are set-based SQL that name the tenant on every tenant table (a 
 query on Citus): :func:`account_matrix` for one account (its tab), :func:`open_cells_page`
 for the tenant-wide page and its export (the S and A accounts' centres with open cells,
 sorted by the wallet left = max(0, annual spend - the centre's revenue in 12 months)).
+
+The account's tab reads the orders live. The tenant-wide page reads no order: it reads each
+centre's ``revenue_12m`` and ``bought_offerings``, denormalised by
+growth.metrics.account_figures_refresh (nightly, and after a change of the account's centres
+or opportunities) as of the centre's ``figures_as_of``; a centre not computed yet
+(``bought_offerings`` NULL) shows every offering open (less its pipeline and marks) and a
+revenue of 0. The page says how old the oldest figures are (:class:`OpenCellsPage`).
 """
 
 from __future__ import annotations
@@ -176,6 +183,8 @@ class OpenCentre:
     revenue_12m: Decimal
     wallet_left: Decimal
     offering_ids: list[int]
+    # False: the centre's figures are not computed yet (all its offerings are shown open)
+    computed: bool = True
     offerings: list[Offering] = field(default_factory=list)
 
 
@@ -185,7 +194,8 @@ WITH acc AS (
     WHERE a.tenant_id = %(tenant)s AND a.tier = ANY(%(tiers)s){account_filter}
 ),
 centre AS (
-    SELECT c.id, c.account_id, c.code, c.name, c.annual_spend
+    SELECT c.id, c.account_id, c.code, c.name, c.annual_spend, c.revenue_12m, c.bought_offerings,
+           c.figures_as_of
     FROM growth_buyingcentre c JOIN acc ON acc.id = c.account_id
     WHERE c.tenant_id = %(tenant)s
 ),
@@ -193,20 +203,7 @@ offering AS (
     SELECT f.id, f.position, f.code FROM growth_offering f
     WHERE f.tenant_id = %(tenant)s AND f.is_active{offering_filter}
 ),
-cell_orders AS (
-    SELECT ao.buying_centre_id, ao.offering_id,
-           sum(ao.amount) FILTER (WHERE ao.order_date > %(since_12m)s) AS revenue_12m
-    FROM ({orders}) ao
-    WHERE ao.buying_centre_id IS NOT NULL
-    GROUP BY ao.buying_centre_id, ao.offering_id
-),
-centre_revenue AS (
-    SELECT buying_centre_id, coalesce(sum(revenue_12m), 0) AS revenue_12m
-    FROM cell_orders GROUP BY buying_centre_id
-),
 taken AS (
-    SELECT buying_centre_id, offering_id FROM cell_orders WHERE offering_id IS NOT NULL
-    UNION
     SELECT op.buying_centre_id, oo.offering_id
     FROM growth_opportunity op
     JOIN growth_opportunityoffering oo ON oo.tenant_id = op.tenant_id AND oo.opportunity_id = op.id
@@ -224,27 +221,46 @@ taken_by_centre AS (
 catalogue AS (
     SELECT array_agg(id ORDER BY position, code, id) AS ids FROM offering
 ),
+freshness AS (
+    -- the oldest figures shown, and how many centres have none yet
+    SELECT min(c.figures_as_of) AS figures_as_of,
+           count(*) FILTER (WHERE c.bought_offerings IS NULL) AS not_computed
+    FROM centre c
+),
 open_centre AS (
-    -- per centre, the catalogue less what is taken: no centre x offering rows at all
-    SELECT c.id, c.account_id, c.code, c.name, c.annual_spend,
+    -- per centre, the catalogue less what it bought in 24 months (denormalised by
+    -- growth.metrics.account_figures_refresh; NULL: not computed yet, all open), its open
+    -- pipeline and its not-applicable marks: no centre x offering rows at all
+    SELECT c.id, c.account_id, c.code, c.name, c.annual_spend, c.revenue_12m,
+           c.bought_offerings IS NOT NULL AS computed,
            ARRAY(SELECT u.id FROM unnest(cat.ids) WITH ORDINALITY AS u(id, n)
-                 WHERE t.ids IS NULL OR u.id <> ALL(t.ids) ORDER BY u.n) AS offering_ids
+                 WHERE (c.bought_offerings IS NULL OR u.id <> ALL(c.bought_offerings))
+                   AND (t.ids IS NULL OR u.id <> ALL(t.ids))
+                 ORDER BY u.n) AS offering_ids
     FROM centre c
     CROSS JOIN catalogue cat
     LEFT JOIN taken_by_centre t ON t.buying_centre_id = c.id
     WHERE cat.ids IS NOT NULL
 )
 SELECT oc.id, oc.code, oc.name, oc.account_id, acc.name, acc.tier, oc.annual_spend,
-       coalesce(r.revenue_12m, 0) AS revenue_12m,
-       greatest(0, oc.annual_spend - coalesce(r.revenue_12m, 0)) AS wallet_left,
-       oc.offering_ids,
+       coalesce(oc.revenue_12m, 0) AS revenue_12m,
+       greatest(0, oc.annual_spend - coalesce(oc.revenue_12m, 0)) AS wallet_left,
+       oc.offering_ids, oc.computed,
+       fr.figures_as_of, fr.not_computed,
        count(*) OVER () AS total
 FROM open_centre oc
 JOIN acc ON acc.id = oc.account_id
-LEFT JOIN centre_revenue r ON r.buying_centre_id = oc.id
+CROSS JOIN freshness fr
 WHERE cardinality(oc.offering_ids) > 0
 ORDER BY wallet_left DESC, acc.name, oc.name, oc.id
 {limit}
+"""
+
+FRESHNESS_SQL = """
+SELECT min(c.figures_as_of), count(*) FILTER (WHERE c.bought_offerings IS NULL)
+FROM growth_buyingcentre c
+JOIN accounts_account a ON a.tenant_id = c.tenant_id AND a.id = c.account_id
+WHERE c.tenant_id = %(tenant)s AND a.tenant_id = %(tenant)s AND a.tier = ANY(%(tiers)s){account_filter}
 """
 
 
@@ -260,9 +276,6 @@ def _open_cells_statement(
     params = _window(tenant, as_of)
     params["tiers"] = [tier for tier in tiers if tier in WHITESPACE_TIERS] or list(WHITESPACE_TIERS)
     account_filter = offering_filter = ""
-    orders_filter = (
-        " AND o.order_date > %(since_24m)s AND o.order_date <= %(today)s AND o.account_id IN (SELECT id FROM acc)"
-    )
     if account_ids is not None:
         params["account_ids"] = list(account_ids)
         account_filter = " AND a.id = ANY(%(account_ids)s)"
@@ -272,14 +285,13 @@ def _open_cells_statement(
     sql = OPEN_CELLS_SQL.format(
         account_filter=account_filter,
         offering_filter=offering_filter,
-        orders=attributed_orders(orders_filter),
         limit="LIMIT %(limit)s OFFSET %(offset)s" if paged else "",
     )
     return sql, params
 
 
 def _open_centre(row: tuple[Any, ...]) -> OpenCentre:
-    centre_id, code, name, account_id, account_name, tier, spend, revenue, left, offering_ids, _total = row
+    centre_id, code, name, account_id, account_name, tier, spend, revenue, left, offering_ids, computed = row[:11]
     return OpenCentre(
         centre_id=centre_id,
         centre_code=code,
@@ -291,6 +303,7 @@ def _open_centre(row: tuple[Any, ...]) -> OpenCentre:
         revenue_12m=Decimal(revenue).quantize(Decimal("0.01")),
         wallet_left=Decimal(left).quantize(Decimal("0.01")),
         offering_ids=list(offering_ids or []),
+        computed=bool(computed),
     )
 
 
@@ -306,6 +319,10 @@ class OpenCellsPage:
     total: int
     number: int
     page_size: int
+    # the oldest figures_as_of of the centres in scope (None: none computed), and how many of
+    # them have no figures yet
+    figures_as_of: dt.date | None = None
+    not_computed: int = 0
 
     @property
     def num_pages(self) -> int:
@@ -343,7 +360,8 @@ def open_cells_page(
 ) -> OpenCellsPage:
     """One page of the S and A accounts' buying centres that have open cells, the wallet
     left first: one statement (its total by a window function). ``account_ids`` limits it
-    to the accounts a member reads (None: every account)."""
+    to the accounts a member reads (None: every account). The bought cells and revenue are the
+    centres' denormalised figures (``as_of`` only dates the pipeline's window: unused)."""
     page = max(1, int(page))
     sql, params = _open_cells_statement(
         tenant, tiers=tiers, offering_id=offering_id, account_ids=account_ids, paged=True, as_of=as_of
@@ -364,13 +382,28 @@ def open_cells_page(
             page_size=page_size,
             as_of=as_of,
         )
+    if fetched:
+        figures_as_of, not_computed = fetched[0][11], fetched[0][12]
+    else:
+        figures_as_of, not_computed = _freshness(tenant, params)
     offerings = Offering.objects.in_bulk()
     return OpenCellsPage(
         rows=_with_offerings([_open_centre(row) for row in fetched], offerings),
         total=total,
         number=page,
         page_size=page_size,
+        figures_as_of=figures_as_of,
+        not_computed=not_computed or 0,
     )
+
+
+def _freshness(tenant: Tenant, params: dict[str, Any]) -> tuple[dt.date | None, int]:
+    """For an empty page: the oldest figures and the centres without any, of the same scope."""
+    account_filter = " AND a.id = ANY(%(account_ids)s)" if "account_ids" in params else ""
+    with connection.cursor() as cursor:
+        cursor.execute(FRESHNESS_SQL.format(account_filter=account_filter), params)
+        figures_as_of, not_computed = cursor.fetchone()
+    return figures_as_of, int(not_computed or 0)
 
 
 @tenant_selector

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account
-from growth import services, whitespace
+from growth import metrics, services, whitespace
 from growth.models import BuyingCentre, NotApplicable, Offering, Opportunity, OpportunityOffering, Stage
 from kam.models import Tenant, User
 from kam.tenancy import tenant_context, tenant_today
@@ -57,6 +57,11 @@ def opportunity(
         return opp
 
 
+def refresh(tenant: Tenant) -> None:
+    with tenant_context(tenant):
+        metrics.account_figures_refresh(tenant)
+
+
 @dataclass
 class World:
     account: Account
@@ -90,7 +95,10 @@ def world(tenant: Tenant, other_tenant: Tenant, manager: User) -> World:
 
     Account B (tier A): centre X, wallet 50,000, nothing bought. Account C (tier B): centre,
     never listed. Account D (tier S): centre wallet 10,000, revenue 30,000 (wallet left 0).
-    The other tenant: an S account with a huge wallet and an open cell, never listed."""
+    The other tenant: an S account with a huge wallet and an open cell, never listed.
+
+    The tenant-wide page reads the centres' denormalised figures: both tenants are refreshed
+    (growth.metrics.account_figures_refresh, as the nightly task does) after the orders."""
     account = factories.AccountFactory(tenant=tenant, name="A 华东精密", owner=manager, tier="S")
     pump = services.offering_create(tenant, code="PUMP", name_zh="泵", name_en="Pumps", position=1)
     valve = services.offering_create(tenant, code="VALVE", name_zh="阀门", name_en="Valves", position=2)
@@ -123,6 +131,8 @@ def world(tenant: Tenant, other_tenant: Tenant, manager: User) -> World:
     theirs = factories.AccountFactory(tenant=other_tenant, name="Theirs 外部", tier="S")
     services.offering_create(other_tenant, code="PUMP", name_zh="泵", name_en="Pumps")
     services.buying_centre_create(other_tenant, account=theirs, code="T", name="Their centre", annual_spend=9_999_999)
+    refresh(tenant)
+    refresh(other_tenant)
     return World(account, hq, plant, pump, valve, seal, old, open_opp, b_account, x_centre, d_centre)
 
 
@@ -378,3 +388,165 @@ def test_pages_render_in_chinese(tenant: Tenant, world: World, manager: User, ad
     )
     assert account_page.status_code == 200 and "ws-matrix" in account_page.content.decode()
     assert login(admin).get(url("growth-offerings", tenant), **zh).status_code == 200
+
+
+# --- the centres' denormalised figures (growth.metrics.account_figures_refresh) ----------------------
+
+
+def centre_figures(tenant: Tenant) -> dict[str, tuple[Decimal | None, list[int] | None, dt.date | None]]:
+    with tenant_context(tenant):
+        return {
+            centre.code: (centre.revenue_12m, centre.bought_offerings, centre.figures_as_of)
+            for centre in BuyingCentre.objects.all()
+        }
+
+
+def test_centre_figures_by_hand(tenant: Tenant, other_tenant: Tenant, world: World) -> None:
+    today = tenant_today(tenant)
+    figures = centre_figures(tenant)
+    # HQ (primary): 100,000 "pumps " by mapping + 7,000 OLD + 3,000 no offering + 1,000 PUMP at
+    # a code the account does not have; bought PUMP and OLD (inactive offerings count too)
+    assert figures["HQ"] == (Decimal("111000.00"), sorted([world.pump.pk, world.old.pk]), today)
+    # PL: 20,000 PUMP in 12 months; VALVE 400 days ago is bought (24 months) but not revenue;
+    # SEAL 800 days ago is neither
+    assert figures["PL"] == (Decimal("20000.00"), sorted([world.pump.pk, world.valve.pk]), today)
+    assert figures["X"] == (Decimal("0.00"), [], today)
+    # D: its order names no centre, so it counts for the account's primary (only) centre
+    assert figures["D"] == (Decimal("30000.00"), [world.pump.pk], today)
+    assert centre_figures(other_tenant)["T"] == (Decimal("0.00"), [], tenant_today(other_tenant))
+
+
+def test_centre_figures_window_edges_and_mapping(tenant: Tenant) -> None:
+    account = factories.AccountFactory(tenant=tenant, name="Edges", tier="S")
+    offerings = {
+        code: services.offering_create(tenant, code=code, name_zh=code, name_en=code)
+        for code in ("IN12", "OUT12", "IN24", "OUT24", "MAPPED", "NAMED")
+    }
+    services.product_line_mapping_set(tenant, product_line="Mapped line", offering=offerings["MAPPED"])
+    main = services.buying_centre_create(tenant, account=account, code="MAIN", name="Main", annual_spend=1000)
+    side = services.buying_centre_create(tenant, account=account, code="SIDE", name="Side", annual_spend=1000)
+    order(tenant, account, 364, "1.10", offering="IN12", buying_centre="SIDE")  # D-364: in 12 months
+    order(tenant, account, 365, "2.20", offering="OUT12", buying_centre="SIDE")  # D-365: out of 12, in 24
+    order(tenant, account, 729, "4.40", offering="IN24", buying_centre="SIDE")  # D-729: in 24 months
+    order(tenant, account, 730, "8.80", offering="OUT24", buying_centre="SIDE")  # D-730: out of 24
+    order(tenant, account, -1, "16.00", offering="IN12", buying_centre="SIDE")  # tomorrow: not yet
+    order(tenant, account, 0, "32.00", product_line=" MAPPED LINE")  # by mapping, primary centre
+    # a named offering wins over the product line's mapping
+    order(tenant, account, 1, "64.00", offering="NAMED", product_line="Mapped line", buying_centre="MAIN")
+    refresh(tenant)
+    ids = {code: offering.pk for code, offering in offerings.items()}
+    today = tenant_today(tenant)
+    figures = centre_figures(tenant)
+    assert figures["SIDE"] == (Decimal("1.10"), sorted([ids["IN12"], ids["OUT12"], ids["IN24"]]), today)
+    assert figures["MAIN"] == (Decimal("96.00"), sorted([ids["MAPPED"], ids["NAMED"]]), today)
+    assert main.is_primary and not side.is_primary
+    # the page: wallet left = 1,000 - revenue; MAIN's and SIDE's bought offerings are not open
+    rows = {row[0]: row for row in page_rows(tenant)}
+    assert rows["MAIN"][3] == Decimal("904.00")
+    assert set(rows["MAIN"][4]) == {"IN12", "OUT12", "IN24", "OUT24"}
+    assert set(rows["SIDE"][4]) == {"OUT24", "MAPPED", "NAMED"}
+    # a later order counts only after the next refresh (nightly), then the figures move
+    order(tenant, account, 2, "100.00", offering="OUT24", buying_centre="SIDE")
+    assert "OUT24" in {row[0]: row for row in page_rows(tenant)}["SIDE"][4]
+    refresh(tenant)
+    assert centre_figures(tenant)["SIDE"][:2] == (
+        Decimal("101.10"),
+        sorted([ids["IN12"], ids["OUT12"], ids["IN24"], ids["OUT24"]]),
+    )
+
+
+def test_refresh_of_some_accounts_and_unchanged_rows(tenant: Tenant, world: World) -> None:
+    with tenant_context(tenant):
+        BuyingCentre.objects.update(revenue_12m=None, bought_offerings=None, figures_as_of=None)
+        metrics.account_figures_refresh(tenant, account_ids=[world.b_account.pk])
+    figures = centre_figures(tenant)
+    assert figures["X"] == (Decimal("0.00"), [], tenant_today(tenant))
+    assert figures["HQ"] == figures["PL"] == figures["D"] == (None, None, None)
+
+    def versions() -> dict[int, str]:
+        from django.db import connection
+
+        # a row written again is a new tuple: another ctid
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute("SELECT id, ctid::text FROM growth_buyingcentre WHERE tenant_id = %s", [tenant.pk])
+            return dict(cursor.fetchall())
+
+    refresh(tenant)
+    before = versions()
+    assert len(before) == 5  # HQ, PL, X, C, D
+    refresh(tenant)  # nothing changed: no centre is written again
+    assert versions() == before
+    # a new day rewrites the date only
+    with tenant_context(tenant):
+        metrics.account_figures_refresh(tenant, as_of=tenant_today(tenant) + dt.timedelta(days=1))
+    assert versions() != before
+
+
+def test_page_before_any_refresh(tenant: Tenant, world: World, manager: User) -> None:
+    with tenant_context(tenant):
+        BuyingCentre.objects.update(revenue_12m=None, bought_offerings=None, figures_as_of=None)
+    # not computed: every offering open less the pipeline and the marks, revenue 0
+    assert page_rows(tenant) == [
+        ("PL", "S", Decimal("0.00"), Decimal("200000.00"), ["PUMP", "SEAL"]),
+        ("X", "A", Decimal("0.00"), Decimal("50000.00"), ["PUMP", "VALVE", "SEAL"]),
+        ("D", "S", Decimal("0.00"), Decimal("10000.00"), ["PUMP", "VALVE", "SEAL"]),
+    ]
+    with tenant_context(tenant):
+        page = whitespace.open_cells_page(tenant)
+    assert (page.figures_as_of, page.not_computed) == (None, 4)
+    assert not any(row.computed for row in page.rows)
+    html = login(manager).get(url("growth-whitespace", tenant), **EN).content.decode()
+    assert "Figures not computed yet" in html and "Figures as of" not in html
+
+    # one account refreshed a day ago, the others not yet: the oldest date and the count
+    yesterday = tenant_today(tenant) - dt.timedelta(days=1)
+    with tenant_context(tenant):
+        metrics.account_figures_refresh(tenant, as_of=yesterday, account_ids=[world.b_account.pk])
+        page = whitespace.open_cells_page(tenant)
+    assert (page.figures_as_of, page.not_computed) == (yesterday, 3)
+    html = login(manager).get(url("growth-whitespace", tenant), **EN).content.decode()
+    assert f"Figures as of {yesterday:%Y-%m-%d}" in html and "3 buying centres are not computed yet" in html
+
+    refresh(tenant)
+    with tenant_context(tenant):
+        page = whitespace.open_cells_page(tenant)
+    assert (page.figures_as_of, page.not_computed) == (tenant_today(tenant), 0)
+    html = login(manager).get(url("growth-whitespace", tenant), **EN).content.decode()
+    assert f"Figures as of {tenant_today(tenant):%Y-%m-%d}" in html and "not computed yet" not in html
+    zh = login(manager).get(url("growth-whitespace", tenant), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert zh.status_code == 200 and "ws-freshness" in zh.content.decode()
+
+
+def test_empty_page_still_dates_its_figures(tenant: Tenant, world: World) -> None:
+    with tenant_context(tenant):
+        page = whitespace.open_cells_page(tenant, offering_id=world.old.pk)
+    assert page.rows == [] and (page.figures_as_of, page.not_computed) == (tenant_today(tenant), 0)
+
+
+def test_page_and_export_isolated_by_tenant(
+    tenant: Tenant, other_tenant: Tenant, world: World, manager: User, outsider: User
+) -> None:
+    # their centre is not computed (cleared), ours are: neither side sees the other's figures
+    with tenant_context(other_tenant):
+        BuyingCentre.objects.update(revenue_12m=None, bought_offerings=None, figures_as_of=None)
+        theirs = whitespace.open_cells_page(other_tenant)
+    assert [row.centre_code for row in theirs.rows] == ["T"]
+    assert (theirs.figures_as_of, theirs.not_computed) == (None, 1)
+    with tenant_context(tenant):
+        ours = whitespace.open_cells_page(tenant)
+    assert (ours.figures_as_of, ours.not_computed) == (tenant_today(tenant), 0)
+    assert "T" not in [row.centre_code for row in ours.rows]
+    # refreshing ours leaves theirs alone
+    refresh(tenant)
+    assert centre_figures(other_tenant)["T"] == (None, None, None)
+
+    their_page = login(outsider).get(url("growth-whitespace", other_tenant), **EN).content.decode()
+    assert "Their centre" in their_page and "Figures not computed yet" in their_page
+    assert "工厂" not in their_page and "X 部" not in their_page
+    our_page = login(manager).get(url("growth-whitespace", tenant), **EN).content.decode()
+    assert "Their centre" not in our_page and "not computed yet" not in our_page
+    assert login(outsider).get(url("growth-whitespace", tenant), **EN).status_code == 404
+    assert login(manager).get(url("growth-whitespace-export", other_tenant)).status_code == 404
+    their_export = login(outsider).get(url("growth-whitespace-export", other_tenant), {"format": "csv"})
+    text = their_export.content.decode("utf-8-sig")
+    assert "Their centre" in text and "工厂" not in text and "D 部" not in text
