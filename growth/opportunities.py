@@ -607,7 +607,7 @@ def weighted_of(amount: Decimal, stage: str) -> Decimal:
 @tenant_selector
 def pipeline_totals(tenant: Tenant, rows: QuerySet[Opportunity]) -> dict[str, tuple[int, Decimal]]:
     """{stage: (count, amount)} in one aggregate query."""
-    totals = rows.order_by().values("stage").annotate(n=Count("id"), total=Sum("amount"))
+    totals = rows.order_by().values("stage").annotate(n=Count("*"), total=Sum("amount"))
     return {row["stage"]: (row["n"], row["total"] or Decimal("0")) for row in totals}
 
 

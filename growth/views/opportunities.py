@@ -28,7 +28,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -45,7 +47,7 @@ from kam.pages import is_partial
 from kam.permissions import tenant_view
 from kam.tenancy import get_object_for_tenant, tenant_today
 
-PER_COLUMN = 15
+PER_COLUMN = 10
 PAGE_SIZE = 50
 TAB_PAGE_SIZE = 20
 TAB_KEY = "opportunities"
@@ -243,11 +245,22 @@ def _board_context(request: HttpRequest, filters: opps.PipelineFilters, shown: d
     slug = request.tenant.slug
     page_url = reverse("growth-opportunity", kwargs={"tenant_slug": slug, "opportunity_id": 0})[:-2]
     move_url = reverse("growth-opportunity-move", kwargs={"tenant_slug": slug, "opportunity_id": 0})
+    # each card's stage <select> options, rendered once per stage rather than once per card
+    choices = [(value, str(label)) for value, label in Stage.choices]
+    options = {
+        stage: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((value, mark_safe(" selected") if value == stage else "", label) for value, label in choices),
+        )
+        for stage, _label in choices
+    }
     for card in cards:
         card.may_work = card.account_id in workable
         card.url = f"{page_url}{card.pk}/"
         card.move_url = move_url.replace("/0/", f"/{card.pk}/")
-    return {"board": board, "view": "board", "stage_choices": Stage.choices}
+        card.stage_options = options[card.stage]
+    return {"board": board, "view": "board"}
 
 
 def _workable_account_ids(request: HttpRequest, account_ids: set[int]) -> set[int]:
