@@ -62,8 +62,10 @@ LAST_ORDERS = 6  # an offering's forecast amount: the median of its last six ord
 
 def _probability_case(column: str) -> str:
     """CASE over the stage column with the probabilities of growth.models.STAGE_PROBABILITY."""
-    whens = " ".join(f"WHEN '{stage}' THEN {int(STAGE_PROBABILITY[stage])}" for stage in OPEN_STAGES)
-    return f"(CASE {column} {whens} ELSE 0 END)"
+    # The searched form (CASE WHEN x = ...): Citus deparses the simple form (CASE x WHEN ...)
+    # for its workers as CASE x WHEN NULL::boolean, which fails there.
+    whens = " ".join(f"WHEN {column} = '{stage}' THEN {int(STAGE_PROBABILITY[stage])}" for stage in OPEN_STAGES)
+    return f"(CASE {whens} ELSE 0 END)"
 
 
 OPEN_STAGE_LIST = ", ".join(f"'{stage}'" for stage in OPEN_STAGES)
@@ -76,11 +78,13 @@ WITH centres AS (
     GROUP BY c.account_id
 ),
 cell AS (
-    -- the one pass over the orders: (D-730, D] by account, buying centre and offering
-    SELECT ao.account_id, ao.buying_centre_id, ao.offering_id,
-           SUM(ao.amount) FILTER (WHERE ao.order_date > %(d365)s) AS revenue_12m
+    -- the one pass over the orders: (D-730, D] by account and buying centre
+    SELECT ao.account_id, ao.buying_centre_id,
+           SUM(ao.amount) FILTER (WHERE ao.order_date > %(d365)s) AS revenue_12m,
+           array_agg(DISTINCT ao.offering_id ORDER BY ao.offering_id)
+               FILTER (WHERE ao.offering_id IS NOT NULL) AS bought
     FROM ({orders}) ao
-    GROUP BY ao.account_id, ao.buying_centre_id, ao.offering_id
+    GROUP BY ao.account_id, ao.buying_centre_id
 ),
 revenue AS (
     SELECT cl.account_id, SUM(cl.revenue_12m) AS revenue_12m
@@ -107,13 +111,10 @@ figures AS (
     WHERE a.tenant_id = %(tenant)s{only_a}
 ),
 centre_figures AS (
-    SELECT cl.buying_centre_id,
-           SUM(cl.revenue_12m) AS revenue_12m,
-           array_agg(DISTINCT cl.offering_id ORDER BY cl.offering_id)
-               FILTER (WHERE cl.offering_id IS NOT NULL) AS bought
+    -- a centre belongs to one account: one row of ``cell`` each
+    SELECT cl.buying_centre_id, cl.revenue_12m, cl.bought
     FROM cell cl
     WHERE cl.buying_centre_id IS NOT NULL
-    GROUP BY cl.buying_centre_id
 ),
 centres_written AS (
     UPDATE growth_buyingcentre c
