@@ -20,8 +20,9 @@ tenant-wide whitespace page, growth.whitespace.open_cells_page)::
     figures_as_of    = D
 
 where an order counts for the offering and buying centre growth.orders.attributed_orders
-gives it. The orders are read once: aggregated by (account, buying centre, offering) over
-(D-730, D] (``cell``), then rolled up by account (revenue_12m) and by centre. The centres are
+gives it. The orders are read once: aggregated by (account, buying centre) over (D-730, D]
+(``cell``: the 12 months' sum and the 24 months' distinct offerings), then rolled up by
+account (revenue_12m); a centre's figures are its row of ``cell``. The centres are
 written by a data-modifying CTE of the same statement (``centres_written``); only rows whose
 values change are written (a new D changes figures_as_of, so the first refresh of a day
 rewrites every centre).
