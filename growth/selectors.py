@@ -118,6 +118,7 @@ def not_applicable_get(tenant: Tenant, centre: BuyingCentre, offering: Offering)
 # --- the codes orders name (accounts.references) ----------------------------------------------------
 
 
+@tenant_selector
 def unknown_offering_codes(tenant: Tenant, codes: set[str]) -> set[str]:
     """Which of these offering codes the tenant's catalogue does not have (inactive ones exist)."""
     with connection.cursor() as cursor:
@@ -127,6 +128,7 @@ def unknown_offering_codes(tenant: Tenant, codes: set[str]) -> set[str]:
         return set(codes) - {code for (code,) in cursor.fetchall()}
 
 
+@tenant_selector
 def unknown_buying_centre_codes(tenant: Tenant, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
     """Which of these (account id, buying centre code) the accounts do not have."""
     ordered = sorted(pairs)
