@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the browser fixtures imported from tests/browser/conftest.py are redefined as arguments)
 """The pipeline in a real browser (Chromium, tests/browser/conftest.py): a card dragged to
 another column moves its opportunity's stage (static/growth/js/pipeline.js submits the card's
 form through htmx, which answers the board again); the board in English and Chinese, with
@@ -16,7 +15,7 @@ from growth import opportunities as opps
 from growth.models import Opportunity
 from kam.tenancy import tenant_context
 from tests import factories
-from tests.browser.conftest import browser, log_in, open_page  # noqa: F401 (fixtures)
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
