@@ -94,6 +94,16 @@ class AccountSerializer(serializers.ModelSerializer):
     )
     score = score_field(read_only=True, allow_null=True, help_text="Current score 0..100 (scoring app).")
     health_score = score_field(read_only=True, allow_null=True, help_text="Current health 0..100 (risk app).")
+    # A ratio, as the API's shares are: a number (above 1 when the account buys more than its
+    # estimated wallet); null without a wallet (growth app).
+    share_of_wallet = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=4,
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text="Revenue of the last 12 months / the wallet; null without a wallet.",
+    )
     # Blank until the first score run or health assessment: the schema's enum says so too.
     tier = serializers.ChoiceField(
         choices=Tier.choices, allow_blank=True, read_only=True, help_text="Current tier; blank before any score run."

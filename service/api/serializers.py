@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from accounts.models import Account, Contact
 from kam.api.fields import InstantField, TenantMemberField, tenant_field
-from service.models import Category, Channel, Need, NeedEntry, NeedStatus, Priority
+from service.models import Category, CategorySource, Channel, Need, NeedEntry, NeedStatus, Priority, RouteTo
 from service.services import MAX_BODY
 
 NEED_FIELDS = (
@@ -112,7 +112,12 @@ class NeedSerializer(serializers.ModelSerializer):
         help_text="Your system's id of the need, unique in the tenant: sending it again answers the need "
         "already made (200) and changes nothing.",
     )
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Id of the person working the need.")
+    assignee = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Id of the person working the need; null while nobody is."
+    )
+    # Empty until the need is classified and routed.
+    category_source = serializers.ChoiceField(choices=CategorySource.choices, read_only=True, allow_blank=True)
+    function = serializers.ChoiceField(choices=RouteTo.choices, read_only=True, allow_blank=True)
     classification = serializers.JSONField(
         read_only=True,
         help_text='Why the category: {"rule": {...keywords}}, {"model": {"terms", "probability"}}, or what a '

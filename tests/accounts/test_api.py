@@ -352,7 +352,7 @@ def test_account_fields_are_the_documented_ones(api, tenant, manager):
         "health_score": 64.0,
         "health_band": "yellow",
         "wallet": "500000.00",
-        "share_of_wallet": "0.2500",
+        "share_of_wallet": 0.25,
         "potential_12m": "375000.00",
         "created_at": local_iso(account.created_at),
         "updated_at": local_iso(account.updated_at),

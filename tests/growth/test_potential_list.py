@@ -136,7 +136,7 @@ def test_api_shows_the_figures_read_only(figures: dict, read_token: str, write_t
     client = Client()
     response = client.get(f"{API}/accounts/{bravo.pk}/", HTTP_ACCEPT_LANGUAGE="en", **bearer(read_token))
     body = response.json()
-    assert (body["wallet"], body["share_of_wallet"], body["potential_12m"]) == ("1000000.00", "0.2500", "500000.00")
+    assert (body["wallet"], body["share_of_wallet"], body["potential_12m"]) == ("1000000.00", 0.25, "500000.00")
     # another tenant's account: 404
     theirs = client.get(f"{API}/accounts/{figures['theirs'].pk}/", HTTP_ACCEPT_LANGUAGE="en", **bearer(read_token))
     assert theirs.status_code == 404
