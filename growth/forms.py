@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Account, Contact
 from growth.models import BuyingCentre, BuyingCentreKind, Offering
@@ -26,7 +27,7 @@ class OfferingForm(forms.Form):
     category = forms.CharField(label=_("Category"), max_length=60, required=False)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     position = forms.IntegerField(label=_("Position"), min_value=0, max_value=32767, initial=0, required=False)
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=pgettext_lazy("offering", "Active"), required=False, initial=True)
 
     def clean_position(self) -> int:
         return self.cleaned_data.get("position") or 0

@@ -32,7 +32,7 @@ from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -88,7 +88,7 @@ class OpportunityForm(forms.Form):
         empty_label=gettext_lazy("— the account as a whole —"),
         error_messages={"invalid_choice": gettext_lazy("Choose a buying centre of this account.")},
     )
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    title = forms.CharField(label=pgettext_lazy("opportunity", "Title"), max_length=200)
     amount = forms.DecimalField(
         label=gettext_lazy("Amount"),
         max_digits=16,
