@@ -155,7 +155,9 @@ def main() -> int:
                     0
                 ],
             }
-            prints[side] = json.loads(run([python, "bench/citus.py", f"--fingerprint={SCORE_SLUG}", f"--now={now}"], env)[0])
+            prints[side] = json.loads(
+                run([python, "bench/citus.py", f"--fingerprint={SCORE_SLUG}", f"--now={now}"], env)[0]
+            )
     for name in ("score", "risk"):
         print(f"\nbench/{name}.py, plain PostgreSQL and Citus (coordinator and two workers, same machine):")
         print(side_by_side(outputs["plain"][name], outputs["Citus"][name]))
