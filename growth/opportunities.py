@@ -29,7 +29,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from accounts.access import can_log_interaction, readable_accounts
+from accounts.access import can_log_interaction, readable_account_ids
 from accounts.models import Account
 from growth.models import (
     CLOSED_STAGES,
@@ -44,7 +44,7 @@ from growth.models import (
 )
 from kam import audit
 from kam.models import AuditAction, Membership, Role, Tenant, User
-from kam.permissions import READ_ALL
+from kam.permissions import WRITERS
 from kam.records import UNSET, given, save_validated
 from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_service, tenant_today
 
@@ -493,12 +493,16 @@ def opportunity_from_initiative(
 # --- who works which opportunity -------------------------------------------------------------------
 
 
+# The roles that work opportunities (on the accounts they may log interactions on).
+WORKERS = WRITERS | {Role.MEMBER}
+
+
 def may_work(tenant: Tenant, membership: Membership | None, account: Account) -> bool:
     """Whether a session member creates, changes, moves and deletes the opportunities of
     ``account`` (None: an API token, whose scope the API checks)."""
     if membership is None:
         return True
-    if membership.role not in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.MEMBER):
+    if membership.role not in WORKERS:
         return False
     return can_log_interaction(tenant, membership, account)
 
@@ -511,9 +515,8 @@ def opportunity_list_visible(tenant: Tenant, membership: Membership | None) -> Q
     """The opportunities of the accounts the member reads (all of the tenant's for the roles that
     read every account, and for a token)."""
     rows = Opportunity.objects.all()
-    if membership is None or membership.role in READ_ALL:
-        return rows
-    return rows.filter(account__in=readable_accounts(tenant, membership).values("pk"))
+    account_ids = None if membership is None else readable_account_ids(tenant, membership)
+    return rows if account_ids is None else rows.filter(account_id__in=account_ids)
 
 
 @tenant_selector

@@ -267,7 +267,7 @@ def _workable_account_ids(request: HttpRequest, account_ids: set[int]) -> set[in
     """Of these accounts, those the member works opportunities for (one query)."""
     if not account_ids:
         return set()
-    if request.membership.role not in ("admin", "director", "manager", "member"):
+    if request.membership.role not in opps.WORKERS:
         return set()
     return set(_workable_accounts(request).filter(pk__in=account_ids).values_list("pk", flat=True))
 
