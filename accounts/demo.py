@@ -24,6 +24,7 @@ from accounts.models import (
     Interaction,
     InteractionKind,
     Invoice,
+    IpOwnership,
     Order,
 )
 from accounts.services import event_defaults
@@ -271,7 +272,7 @@ def _contracts(
         end_on=end,
         value=Decimal(revenue_wan * 10_000 * 2),
         auto_renew=index % 3 == 0,
-        ip_clause=index % 2 == 0,
+        ip_ownership=IpOwnership.OURS if index % 2 == 0 else IpOwnership.NONE,
         exclusivity=index % 5 == 0,
     )
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -294,6 +294,39 @@ class Invoice(TenantOwnedModel):
             raise ValidationError({"due_on": _("The due date cannot be before the issue date.")})
 
 
+class Payment(TenantOwnedModel):
+    """A payment received against an invoice (回款). The invoice's paid_amount is the sum of
+    what was recorded before the first payment and the payments since; once nothing is left
+    to pay, its paid_on is the day of the payment that settled it (accounts.services.payment_create)."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="payments", verbose_name=_("invoice"), db_constraint=False
+    )
+    paid_on = models.DateField(_("paid on"))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payment_amount_positive",
+                violation_error_message=_("The amount must be greater than zero."),
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "invoice", "paid_on"], name="payment_tenant_invoice")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.amount}"
+
+
 class InteractionKind(models.TextChoices):
     MEETING = "meeting", _("Meeting")
     CALL = "call", _("Call")
@@ -402,6 +435,26 @@ class Event(TenantOwnedModel):
         return f"{self.get_kind_display()} {self.occurred_on}"
 
 
+class IpOwnership(models.TextChoices):
+    OURS = "ours", _("Ours")
+    CUSTOMER = "customer", _("The customer's")
+    JOINT = "joint", _("Joint")
+    NONE = "none", _("Not agreed")
+
+
+# The IP ownerships that protect the supplier's core know-how (DESIGN section 14).
+IP_PROTECTING = (IpOwnership.OURS, IpOwnership.JOINT)
+
+
+def contract_document_path(instance: Contract, filename: str) -> str:
+    """contracts/<tenant id>/<random>.<ext>: nothing of the customer's file name reaches the disk."""
+    import secrets
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"contracts/{instance.tenant_id}/{secrets.token_hex(16)}{suffix}"
+
+
 class Contract(TenantOwnedModel):
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("account"), db_constraint=False
@@ -411,8 +464,36 @@ class Contract(TenantOwnedModel):
     end_on = models.DateField(_("end"))
     value = models.DecimalField(_("value"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])
     auto_renew = models.BooleanField(_("auto-renew"), default=False)
-    ip_clause = models.BooleanField(_("IP protection clause"), default=False)
+    notice_days = models.PositiveSmallIntegerField(
+        _("notice period (days)"), default=90, validators=[MaxValueValidator(730)]
+    )
+    # The clause register (DESIGN section 14): who owns the IP the work creates, confidentiality
+    # until a date (none: not agreed), exclusivity, non-solicitation and the liability cap.
+    ip_ownership = models.CharField(
+        _("IP ownership"), max_length=8, choices=IpOwnership.choices, default=IpOwnership.NONE
+    )
+    confidentiality_until = models.DateField(_("confidential until"), null=True, blank=True)
     exclusivity = models.BooleanField(_("exclusivity"), default=False)
+    non_solicit = models.BooleanField(_("non-solicitation"), default=False)
+    liability_cap = models.DecimalField(
+        _("liability cap"), **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    # The signed document, stored under MEDIA_ROOT/contracts/<tenant>/ and served only to the
+    # account's readers (accounts/documents.py checks its type by its content).
+    document = models.FileField(_("document"), upload_to=contract_document_path, max_length=300, blank=True)
+    document_name = models.CharField(_("document name"), max_length=200, blank=True)
+    document_size = models.PositiveBigIntegerField(_("document size"), null=True, blank=True)
+    document_type = models.CharField(_("document type"), max_length=100, blank=True)
+    # The contract this one renews (renewals: signing a renewal creates it from that one's terms).
+    renewal_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renewals",
+        verbose_name=_("renews"),
+        db_constraint=False,
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -439,6 +520,16 @@ class Contract(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_active(self, day) -> bool:  # type: ignore[no-untyped-def]
+        return self.start_on <= day <= self.end_on
+
+    def ip_protected(self, day) -> bool:  # type: ignore[no-untyped-def]
+        """The contract's own clauses protect the IP on ``day``: ownership ours or joint, or
+        confidentiality in force (DESIGN section 14)."""
+        return self.ip_ownership in IP_PROTECTING or (
+            self.confidentiality_until is not None and self.confidentiality_until >= day
+        )
 
 
 class ImportKind(models.TextChoices):

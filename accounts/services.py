@@ -27,6 +27,7 @@ from accounts.models import (
     Event,
     Interaction,
     Invoice,
+    IpOwnership,
     Order,
 )
 from kam import audit
@@ -579,6 +580,21 @@ def interaction_delete(tenant: Tenant, *, interaction: Interaction, actor: Any =
     _delete(tenant, interaction, actor=actor)
 
 
+CONTRACT_TERMS = (
+    "title",
+    "start_on",
+    "end_on",
+    "value",
+    "auto_renew",
+    "notice_days",
+    "ip_ownership",
+    "confidentiality_until",
+    "exclusivity",
+    "non_solicit",
+    "liability_cap",
+)
+
+
 @tenant_service
 def contract_create(
     tenant: Tenant,
@@ -589,11 +605,18 @@ def contract_create(
     end_on: dt.date,
     value: Decimal = Decimal("0"),
     auto_renew: bool = False,
-    ip_clause: bool = False,
+    notice_days: int = 90,
+    ip_ownership: str = IpOwnership.NONE,
+    confidentiality_until: dt.date | None = None,
     exclusivity: bool = False,
+    non_solicit: bool = False,
+    liability_cap: Decimal | None = None,
+    renewal_of: Contract | None = None,
     actor: Any = None,
 ) -> Contract:
     _check_same_tenant(tenant, account=account)
+    if renewal_of is not None and renewal_of.tenant_id != tenant.pk:
+        raise ValidationError({"renewal_of": _("No such contract in this workspace.")})
     data = {
         "account": account,
         "title": title,
@@ -601,8 +624,13 @@ def contract_create(
         "end_on": end_on,
         "value": value,
         "auto_renew": auto_renew,
-        "ip_clause": ip_clause,
+        "notice_days": notice_days,
+        "ip_ownership": ip_ownership,
+        "confidentiality_until": confidentiality_until,
         "exclusivity": exclusivity,
+        "non_solicit": non_solicit,
+        "liability_cap": liability_cap,
+        "renewal_of": renewal_of,
     }
     return _create(tenant, Contract, data, actor=actor)
 
@@ -618,8 +646,12 @@ def contract_update(
     end_on: dt.date = UNSET,
     value: Decimal = UNSET,
     auto_renew: bool = UNSET,
-    ip_clause: bool = UNSET,
+    notice_days: int = UNSET,
+    ip_ownership: str = UNSET,
+    confidentiality_until: dt.date | None = UNSET,
     exclusivity: bool = UNSET,
+    non_solicit: bool = UNSET,
+    liability_cap: Decimal | None = UNSET,
     actor: Any = None,
 ) -> Contract:
     """Change the fields given."""
@@ -630,8 +662,12 @@ def contract_update(
         end_on=end_on,
         value=value,
         auto_renew=auto_renew,
-        ip_clause=ip_clause,
+        notice_days=notice_days,
+        ip_ownership=ip_ownership,
+        confidentiality_until=confidentiality_until,
         exclusivity=exclusivity,
+        non_solicit=non_solicit,
+        liability_cap=liability_cap,
     )
     _check_same_tenant(tenant, account=data.get("account"))
     return _update(tenant, contract, data, actor=actor)

@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "risk.apps.RiskConfig",
     "service.apps.ServiceConfig",
     "growth.apps.GrowthConfig",
+    "renewals.apps.RenewalsConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 
@@ -240,6 +241,12 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     # Development serves from the finders; the empty root only keeps WhiteNoise from warning.
     STATIC_ROOT.mkdir(exist_ok=True)
+
+# --- Uploaded documents (contracts): outside the static files, never served by URL -------------------
+
+# Files are stored here and reach a browser only through a view that checks the tenant and the
+# reader (accounts/documents.py); MEDIA_URL is deliberately unset.
+MEDIA_ROOT = Path(env.str("KAM_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- E-mail -----------------------------------------------------------------------------------------
 

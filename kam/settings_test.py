@@ -2,6 +2,8 @@
 in-memory e-mail and eager Celery (tests marked `worker` start a real worker)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from kam.settings import *  # noqa: F403
 from kam.settings import CACHES
@@ -16,3 +18,5 @@ CELERY_TASK_DEFAULT_QUEUE = "kam-test"
 # One test database per run, so that several runs at once (CI, a developer, helpers) never
 # drop each other's database. The run's teardown drops it.
 DATABASES["default"]["TEST"] = {"NAME": f"test_kam_{os.getpid()}"}  # noqa: F405
+# Uploaded documents of a run go to its own directory (removed by the run's teardown).
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"kam-test-media-{os.getpid()}"

@@ -308,6 +308,8 @@ class AlertKind(models.TextChoices):
     KEY_CONTACT_LEFT = "key_contact_left", _("Key contact left")
     CONTRACT_EXPIRING = "contract_expiring", _("Contract expiring")
     REVIEW_NEEDED = "review_needed", _("Review needed")
+    IP_UNPROTECTED = "ip_unprotected", _("IP unprotected")
+    RENEWAL_OVERDUE = "renewal_overdue", _("Renewal overdue")
     SLA_BREACH = "sla_breach", _("SLA breached")
 
 

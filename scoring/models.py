@@ -170,6 +170,7 @@ class RunTrigger(models.TextChoices):
     EVENT = "event", _("Event")
     RATING = "rating", _("Rating")
     MANUAL = "manual", _("Manual")
+    ORDER = "order", _("Order")
     PREVIEW = "preview", _("What-if preview")
 
 
@@ -341,6 +342,67 @@ class TierOverride(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.account_id} -> {self.tier}"
+
+
+class OverrideRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class TierOverrideRequest(TenantOwnedModel):
+    """等级调整申请: a manager asks for a tier by hand (tier, reason, optional expiry); a
+    director approves (the override is set, naming this request) or rejects, with a comment.
+    DESIGN section 14."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="tier_override_requests", db_constraint=False
+    )
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices)
+    reason = models.TextField(_("reason"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OverrideRequestStatus.choices, default=OverrideRequestStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    override = models.ForeignKey(
+        TierOverride, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests", db_constraint=False
+    )
+
+    class Meta:
+        verbose_name = _("tier override request")
+        verbose_name_plural = _("tier override requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # At most one pending request per account: a second waits until the first is decided.
+            models.UniqueConstraint(
+                fields=["tenant", "account"],
+                condition=Q(status="pending"),
+                name="tieroverriderequest_one_pending",
+                violation_error_message=_("This account has a pending tier request already."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-requested_at"], name="tieroverriderequest_status"),
+            models.Index(fields=["tenant", "account", "-requested_at"], name="tieroverriderequest_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} -> {self.tier} ({self.status})"
 
 
 class ScoreBasis(TenantOwnedModel):
