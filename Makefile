@@ -26,7 +26,8 @@ test: setup chromium ## The whole test suite against real PostgreSQL and Redis, 
 CITUS_TESTS ?= tests/citus tests/kam/test_rls.py tests/kam/test_analyze.py tests/kam/test_stage.py tests/reliability/test_isolation_sweep.py \
 	tests/accounts/test_import.py \
 	tests/kam/test_api.py tests/accounts/test_api.py tests/teams/test_api.py tests/scoring tests/risk \
-	tests/service/test_api.py tests/growth/test_api.py tests/growth/test_metrics.py tests/growth/test_whitespace.py tests/growth/test_forecast.py tests/growth/test_catalogue_orders.py
+	tests/service/test_api.py tests/growth/test_api.py tests/growth/test_metrics.py tests/growth/test_whitespace.py tests/growth/test_forecast.py tests/growth/test_catalogue_orders.py \
+	tests/renewals/test_services.py tests/renewals/test_api.py
 
 test-citus: install messages ## The Citus suites on a local coordinator and two workers (builds Citus once from the source tarball CITUS_SRC, or CI's copy beside the checkout)
 	$(PY) -m kam.citus_cluster test $(CITUS_TESTS)

@@ -39,6 +39,8 @@ app.conf.beat_schedule = dict(
         per_tenant("hourly-import-sweep", "accounts.sweep_stale_imports", crontab(minute=17)),
         per_tenant("nightly-end-stale-links", "teams.end_stale_links", crontab(hour=1, minute=30)),
         per_tenant("nightly-train-classifier", "service.train_models", crontab(hour=1, minute=40)),
+        # the renewals whose window (notice + 30 days before the end) a new day brings
+        per_tenant("nightly-renewals", "renewals.open_due", crontab(hour=1, minute=45)),
         # growth's share of wallet and potential, before the score run that may read the potential
         per_tenant("nightly-growth-figures", "growth.refresh_figures", crontab(hour=1, minute=50)),
         per_tenant("nightly-score", "scoring.nightly_score", crontab(hour=2, minute=0)),

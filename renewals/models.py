@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kam.models import TenantOwnedModel
 
@@ -29,6 +30,14 @@ class RenewalStage(models.TextChoices):
 
 OPEN_STAGES = (RenewalStage.PREPARE, RenewalStage.PROPOSED, RenewalStage.NEGOTIATING)
 CLOSED_STAGES = (RenewalStage.SIGNED, RenewalStage.LOST)
+# The stages as pages and messages name them ("Lost" alone means another thing elsewhere: 丢单, 流失).
+STAGE_LABELS = {
+    RenewalStage.PREPARE: pgettext_lazy("renewal stage", "Preparing"),
+    RenewalStage.PROPOSED: pgettext_lazy("renewal stage", "Proposed"),
+    RenewalStage.NEGOTIATING: pgettext_lazy("renewal stage", "Negotiating"),
+    RenewalStage.SIGNED: pgettext_lazy("renewal stage", "Signed"),
+    RenewalStage.LOST: pgettext_lazy("renewal stage", "Lost"),
+}
 
 
 class Renewal(TenantOwnedModel):
@@ -101,3 +110,7 @@ class Renewal(TenantOwnedModel):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+    @property
+    def stage_label(self) -> str:
+        return str(STAGE_LABELS.get(self.stage, self.stage))
