@@ -694,6 +694,45 @@ ACCOUNT_CANDIDATES = [
     ) k
     WHERE NOT k.auto_renew AND k.end_on >= %(d)s AND k.end_on <= %(contract_until)s
     """,
+    # an S or A account whose active contracts (start_on <= D <= end_on) all leave the IP
+    # unprotected: ownership neither ours nor joint, and no confidentiality in force on D
+    # (DESIGN section 14; accounts.models.Contract.ip_protected). An account without an active
+    # contract has nothing to fix and no alert. Listed by value, the largest (the one to fix
+    # first) is 'contract'. A warning whatever the tier: a clause to mend at the next contract
+    # change, not an emergency, and a tier moving from A to S should not reopen it.
+    """
+    SELECT 'ip_unprotected', 'ip_unprotected:' || c.account_id, c.account_id, 'warning',
+           jsonb_build_object('as_of', %(d)s::date, 'tier', a.tier,
+                              'contract', (array_agg(c.id ORDER BY c.value DESC, c.id))[1],
+                              'contracts', jsonb_agg(jsonb_build_object(
+                                  'id', c.id, 'title', c.title, 'ip_ownership', c.ip_ownership,
+                                  'confidentiality_until', c.confidentiality_until, 'end_on', c.end_on,
+                                  'value', ROUND(c.value, 2)::text
+                              ) ORDER BY c.value DESC, c.id))
+    FROM accounts_contract c
+    JOIN accounts_account a ON a.id = c.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+                           AND a.tier IN ('S', 'A')
+    WHERE c.tenant_id = %(tenant)s AND c.start_on <= %(d)s AND c.end_on >= %(d)s
+    GROUP BY c.account_id, a.tier
+    HAVING bool_and(c.ip_ownership NOT IN ('ours', 'joint')
+                    AND (c.confidentiality_until IS NULL OR c.confidentiality_until < %(d)s))
+    """,
+    # a renewal still open (prepare, proposed, negotiating) after its contract ended: one alert
+    # per renewal, as per need for SLA breaches, since each has its own contract, owner and stage
+    # and is signed or lost on its own; it clears once signed or lost (renewals_renewal is the
+    # renewals app's table, read here as service_need is)
+    """
+    SELECT 'renewal_overdue', 'renewal_overdue:renewal:' || r.id, c.account_id, 'critical',
+           jsonb_build_object('as_of', %(d)s::date, 'renewal', r.id, 'contract', c.id, 'title', c.title,
+                              'end_on', c.end_on, 'days_overdue', %(d)s::date - c.end_on, 'stage', r.stage,
+                              'due_on', r.due_on, 'value', ROUND(c.value, 2)::text,
+                              'owner', r.owner_id, 'owner_name', COALESCE(NULLIF(u.full_name, ''), u.email))
+    FROM renewals_renewal r
+    JOIN accounts_contract c ON c.id = r.contract_id AND c.tenant_id = %(tenant)s
+    JOIN accounts_account a ON a.id = c.account_id AND a.tenant_id = %(tenant)s AND a.status <> 'lost'
+    LEFT JOIN kam_user u ON u.id = r.owner_id
+    WHERE r.tenant_id = %(tenant)s AND r.stage IN ('prepare', 'proposed', 'negotiating') AND c.end_on < %(d)s
+    """,
     # a leadership change or merger recently (not those a person already reviewed)
     """
     SELECT 'review_needed', 'review_needed:' || e.account_id, e.account_id, 'info',

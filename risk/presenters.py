@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts import tabs as account_tabs
 from kam.formats import format_percent, plain_number, share_text
-from risk.models import SIGNAL_WEIGHTS, ConcentrationSnapshot, HealthAssessment, RiskPolicy
+from risk.models import SIGNAL_WEIGHTS, AlertKind, ConcentrationSnapshot, HealthAssessment, RiskAlert, RiskPolicy
 from risk.selectors import concentration_level
 
 # The concentration page's period selector: days back from the latest snapshot (None: all).
@@ -544,3 +546,51 @@ def purchase_rhythm(assessment: HealthAssessment, policy: RiskPolicy) -> Rhythm:
         order_days=assessment.order_days,
         alert_ratio=plain_number(policy.purchase_overdue_ratio),
     )
+
+
+# --- where to fix what an alert found ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    label: Any
+    url: str
+
+
+def _reversed(name: str, **kwargs: Any) -> str | None:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
+
+
+def renewal_url(tenant_slug: str, renewal_id: Any) -> str | None:
+    """The renewal's page (the renewals app's URL name ``renewal``), if it is served."""
+    if not isinstance(renewal_id, int) or isinstance(renewal_id, bool):
+        return None
+    return _reversed("renewal", tenant_slug=tenant_slug, renewal_id=renewal_id)
+
+
+def renewals_url(tenant_slug: str) -> str | None:
+    """The renewals page (URL name ``renewals-list`` or ``renewals``), if it is served."""
+    return _reversed("renewals-list", tenant_slug=tenant_slug) or _reversed("renewals", tenant_slug=tenant_slug)
+
+
+def alert_fix_link(tenant_slug: str, alert: RiskAlert) -> AlertLink | None:
+    """The page where what an alert found is put right, for the kinds that have one: the
+    account's contracts for ``ip_unprotected``; the renewal's page for ``renewal_overdue`` (the
+    renewals page, or the account's contracts, while that page does not exist)."""
+    if alert.account_id is None:
+        return None
+    contracts = account_tabs.page_url(tenant_slug, alert.account_id, "contracts")
+    if alert.kind == AlertKind.IP_UNPROTECTED:
+        return AlertLink(_("Fix the contract"), contracts)
+    if alert.kind == AlertKind.RENEWAL_OVERDUE:
+        renewal = renewal_url(tenant_slug, (alert.details or {}).get("renewal"))
+        if renewal:
+            return AlertLink(_("Open the renewal"), renewal)
+        renewals = renewals_url(tenant_slug)
+        if renewals:
+            return AlertLink(_("Open the renewals"), renewals)
+        return AlertLink(_("See the contract"), contracts)
+    return None

@@ -172,6 +172,7 @@ def _tab_context(request: HttpRequest, account: Account, **extra: Any) -> dict[s
     for alert in alerts:
         alert.summary = notifications.alert_summary(alert.kind, alert.details)
         alert.link = link(alert.pk)
+        alert.fix_link = presenters.alert_fix_link(tenant.slug, alert)
     return {
         "account": account,
         "today": tenant_today(tenant),

@@ -15,6 +15,7 @@ pages of their own.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -40,10 +41,10 @@ from kam.models import Tenant, User
 from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
 from kam.tenancy import tenant_today
-from risk import selectors, services
+from risk import presenters, selectors, services
 from risk.forms import posted_id
 from risk.models import SEVERITY_RANK, AlertKind, AlertStatus, RiskAlert, Severity
-from risk.notifications import alert_summary, need_link
+from risk.notifications import alert_summary, need_link, renewal_stage_label
 
 PAGE_SIZE = 50
 # At most this many alerts in one bulk action (risk.services.alerts_bulk reads no more).
@@ -216,6 +217,7 @@ def _decorate(request: HttpRequest, alerts: list[RiskAlert], errors: dict[int, d
         alert.severity_label = SEVERITY_LABELS.get(alert.severity, alert.severity)
         alert.is_snoozed = bool(alert.is_open and alert.snoozed_until and alert.snoozed_until > today)
         alert.can_change = alert.pk in changeable
+        alert.fix_link = presenters.alert_fix_link(request.tenant.slug, alert)
 
 
 def _counts(request: HttpRequest) -> dict[str, Any]:
@@ -311,6 +313,29 @@ def _detail_lists(alert: RiskAlert, tenant: Tenant) -> dict[str, Any]:
         return {"contacts": details.get("contacts") or []}
     if alert.kind == AlertKind.SLA_BREACH and isinstance(details.get("need"), int):
         return {"need": _need_details(details, tenant)}
+    if alert.kind == AlertKind.IP_UNPROTECTED:
+        from accounts.models import IpOwnership
+
+        return {
+            "unprotected_contracts": [
+                {
+                    **contract,
+                    "ip_label": IpOwnership(contract["ip_ownership"]).label
+                    if contract.get("ip_ownership") in IpOwnership.values
+                    else contract.get("ip_ownership"),
+                    "value": _decimal(contract.get("value")),
+                }
+                for contract in details.get("contracts") or []
+            ]
+        }
+    if alert.kind == AlertKind.RENEWAL_OVERDUE and isinstance(details.get("renewal"), int):
+        return {
+            "renewal": {
+                **details,
+                "stage_label": renewal_stage_label(details.get("stage")),
+                "value": _decimal(details.get("value")),
+            }
+        }
     if alert.kind == AlertKind.REVIEW_NEEDED:
         from accounts.models import EventKind
 
@@ -320,6 +345,14 @@ def _detail_lists(alert: RiskAlert, tenant: Tenant) -> dict[str, Any]:
         ]
         return {"events": events}
     return {}
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """An amount of an alert's details (text, as the engine writes it), for |money."""
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def _need_details(details: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
