@@ -31,6 +31,10 @@ class RiskConfig(AppConfig):
 
         service_signals.need_routed.connect(_need_routed, dispatch_uid="risk.need_routed")
         service_signals.need_changed.connect(_need_changed, dispatch_uid="risk.need_changed")
+        from scoring import signals as scoring_signals
+
+        scoring_signals.override_requested.connect(_override_requested, dispatch_uid="risk.override_requested")
+        scoring_signals.override_decided.connect(_override_decided, dispatch_uid="risk.override_decided")
         register_topbar_widget(
             TopbarWidget(
                 "risk-bell",
@@ -75,3 +79,25 @@ def _need_changed(sender: Any, *, tenant: Any, need: Any, **kwargs: Any) -> None
         queue_sla_sweep(tenant)
     except Exception:
         logger.exception("the SLA sweep after need %s of tenant %s", need.pk, tenant.pk)
+
+
+# The bell of tier requests (scoring/signals.py), sent once the request's transaction committed.
+
+
+def _override_bell(tenant: Any, request: Any, event: str) -> None:
+    from kam.tenancy import tenant_context
+    from risk.notifications import notify_override_request
+
+    try:
+        with tenant_context(tenant):
+            notify_override_request(tenant, request=request, event=event)
+    except Exception:
+        logger.exception("the bell of tier request %s of tenant %s", request.pk, tenant.pk)
+
+
+def _override_requested(sender: Any, *, tenant: Any, request: Any, **kwargs: Any) -> None:
+    _override_bell(tenant, request, "requested")
+
+
+def _override_decided(sender: Any, *, tenant: Any, request: Any, **kwargs: Any) -> None:
+    _override_bell(tenant, request, "decided")

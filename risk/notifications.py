@@ -21,17 +21,20 @@ from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from kam.formats import format_percent
 from kam.models import Membership, Role, Tenant
 from kam.stage import insert_rows
+from renewals.models import STAGE_LABELS
 from risk.models import AlertKind, Notification, RiskAlert, Severity
 
 # Who hears of an alert without an account.
 TENANT_ALERT_ROLES = (Role.ADMIN, Role.DIRECTOR)
 # Alerts listed in one e-mail; the rest are counted.
 EMAIL_LIST_LIMIT = 50
+# Contracts named in the sentence of an ip_unprotected alert; its page lists them all.
+SUMMARY_CONTRACTS = 3
 
 
 def alert_link(tenant: Tenant, alert_id: int) -> str:
@@ -122,6 +125,31 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
             "end_on": d.get("end_on"),
             "days": d.get("days_left"),
         }
+    if kind == AlertKind.IP_UNPROTECTED:
+        contracts = d.get("contracts") or []
+        titles = pgettext("list separator", ", ").join(
+            _("“%(title)s”") % {"title": c.get("title")} for c in contracts[:SUMMARY_CONTRACTS]
+        )
+        if len(contracts) > SUMMARY_CONTRACTS:
+            titles += pgettext("contracts", " and %(count)s more") % {"count": len(contracts) - SUMMARY_CONTRACTS}
+        return ngettext(
+            "The active contract protects no IP (neither ours nor joint, no confidentiality in force): %(titles)s.",
+            "The %(count)s active contracts protect no IP (neither ours nor joint, no confidentiality in force): "
+            "%(titles)s.",
+            len(contracts),
+        ) % {"count": len(contracts), "titles": titles}
+    if kind == AlertKind.RENEWAL_OVERDUE:
+        days = d.get("days_overdue") if isinstance(d.get("days_overdue"), int) else 0
+        return ngettext(
+            "“%(title)s” ended on %(end_on)s, %(days)s day ago; its renewal is still at the %(stage)s stage.",
+            "“%(title)s” ended on %(end_on)s, %(days)s days ago; its renewal is still at the %(stage)s stage.",
+            days,
+        ) % {
+            "title": d.get("title"),
+            "end_on": d.get("end_on"),
+            "days": days,
+            "stage": renewal_stage_label(d.get("stage")),
+        }
     if kind == AlertKind.SLA_BREACH:
         hours = d.get("hours_late") if isinstance(d.get("hours_late"), int) else 0
         values = {"subject": d.get("subject"), "hours": hours, "due": _local_time(d.get("due"))}
@@ -146,6 +174,10 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
         events = ", ".join(f"{_event_label(e.get('kind'))} {e.get('occurred_on')}" for e in d.get("events", []))
         return _("Leadership change or merger (%(events)s): review the account.") % {"events": events}
     return ""
+
+
+def renewal_stage_label(stage: Any) -> str:
+    return str(STAGE_LABELS.get(stage, stage))
 
 
 def _local_time(value: Any) -> str:
@@ -179,19 +211,31 @@ class AlertTarget:
     account_id: int | None
     owner_id: int | None
     assignee_id: int | None
-    # the person the subject is given to besides the alert's assignee (an SLA breach: the need's)
+    # the person the subject is given to besides the alert's assignee (an SLA breach: the need's;
+    # an overdue renewal: the renewal's owner)
     worker_id: int | None = None
+
+
+# The kinds whose details name the person working on the subject, and under which key.
+WORKER_KEYS = {AlertKind.SLA_BREACH: "assignee", AlertKind.RENEWAL_OVERDUE: "owner"}
+
+
+def _worker(kind: str, details: dict[str, Any] | None) -> int | None:
+    key = WORKER_KEYS.get(kind)
+    return _user_id((details or {}).get(key)) if key else None
 
 
 def _targets(tenant: Tenant, alert_ids: list[int]) -> list[AlertTarget]:
     rows = (
         RiskAlert.objects.filter(pk__in=alert_ids)
         .order_by("id")
-        .values_list("pk", "account_id", "account__owner_id", "assignee_id", "kind", "details__assignee")
+        .values_list(
+            "pk", "account_id", "account__owner_id", "assignee_id", "kind", "details__assignee", "details__owner"
+        )
     )
     return [
-        AlertTarget(pk, account_id, owner_id, assignee_id, _user_id(worker) if kind == AlertKind.SLA_BREACH else None)
-        for pk, account_id, owner_id, assignee_id, kind, worker in rows
+        AlertTarget(pk, account_id, owner_id, assignee_id, _worker(kind, {"assignee": assignee, "owner": owner}))
+        for pk, account_id, owner_id, assignee_id, kind, assignee, owner in rows
     ]
 
 
@@ -284,7 +328,7 @@ def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_
                 a.account_id,
                 a.account.owner_id if a.account else None,
                 a.assignee_id,
-                _user_id((a.details or {}).get("assignee")) if a.kind == AlertKind.SLA_BREACH else None,
+                _worker(a.kind, a.details),
             )
             for a in alerts
         ],
@@ -371,5 +415,54 @@ def notify_need_routed(tenant: Tenant, *, need: Any, notify: Iterable[Any] = ())
     body = (need.body or "").strip()[:500]
     for row in rows:
         row.body, row.link = body, link
+    Notification.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- tier override requests (DESIGN section 14) ---------------------------------------------------
+
+OVERRIDE_REQUESTED = "override_requested"
+OVERRIDE_DECIDED = "override_decided"
+
+
+def _scoring_link(tenant: Tenant, name: str, fallback: str, **kwargs: Any) -> str:
+    try:
+        return reverse(name, kwargs={"tenant_slug": tenant.slug, **kwargs})
+    except NoReverseMatch:
+        return f"/t/{tenant.slug}/{fallback}"
+
+
+def notify_override_request(tenant: Tenant, *, request: Any, event: str) -> int:
+    """The bell of a tier request (scoring.signals): ``requested`` tells every active director
+    of the tenant, with a link to the tier requests page; ``decided`` tells the requester
+    (approved or rejected, the comment as the text), with a link to the account's score tab.
+    Only active members of the request's own tenant. Returns the rows made."""
+    if request.tenant_id != tenant.pk:
+        return 0
+    members = Membership.objects.filter(tenant=tenant, is_active=True, user__is_active=True)
+    account = request.account.name
+    if event == "requested":
+        users = sorted(set(members.filter(role=Role.DIRECTOR).values_list("user_id", flat=True)))
+        kind, link = OVERRIDE_REQUESTED, _scoring_link(tenant, "scoring-override-requests", "scoring/requests/")
+        title = _("Tier request: %(account)s to %(tier)s") % {"account": account, "tier": request.tier}
+        body = request.reason
+    elif event == "decided" and request.requested_by_id:
+        users = list(members.filter(user_id=request.requested_by_id).values_list("user_id", flat=True))
+        kind = OVERRIDE_DECIDED
+        link = _scoring_link(
+            tenant, "accounts-detail", f"accounts/{request.account_id}/", account_id=request.account_id
+        )
+        link += "?tab=score"
+        if request.status == "approved":
+            title = _("Tier request approved: %(account)s is %(tier)s") % {"account": account, "tier": request.tier}
+        else:
+            title = _("Tier request rejected: %(account)s stays as it is") % {"account": account}
+        body = request.comment
+    else:
+        return 0
+    rows = [
+        Notification(tenant=tenant, user_id=user_id, kind=kind, title=title[:300], body=(body or "")[:500], link=link)
+        for user_id in users
+    ]
     Notification.objects.bulk_create(rows)
     return len(rows)

@@ -3,24 +3,46 @@ with activate and what-if preview, score runs, and the tier summary."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Account
 from kam.api.errors import not_found
-from kam.api.fields import two_places
-from kam.api.utils import query_flag
-from kam.api.viewsets import TenantApiMixin, TenantViewSetMixin
-from kam.permissions import RUNNERS, SCORECARD_EDITORS, WRITERS
+from kam.api.fields import tenant_field, two_places
+from kam.api.filters import IdFilter
+from kam.api.utils import query_flag, service_errors
+from kam.api.viewsets import TenantApiMixin, TenantApiViewSetMixin, TenantViewSetMixin
+from kam.permissions import OVERRIDE_APPROVERS, RUNNERS, SCORECARD_EDITORS, WRITERS
 from scoring import selectors, services, tasks
-from scoring.models import AccountScore, Criterion, Rating, Scorecard, ScoreRun, TierRule
+from scoring.models import (
+    AccountScore,
+    Criterion,
+    OverrideRequestStatus,
+    Rating,
+    Scorecard,
+    ScoreRun,
+    TierOverrideRequest,
+    TierRule,
+)
 
 
 class BreakdownRowSerializer(serializers.Serializer):
@@ -301,3 +323,156 @@ class TierSummaryView(TenantApiMixin, APIView):
         if summary["pareto"]:
             summary["pareto"]["total_revenue_12m"] = f"{summary['pareto']['total_revenue_12m']:.2f}"
         return Response(summary)
+
+
+# --- tier override requests (等级调整申请) ------------------------------------------------------------
+
+
+class TierOverrideRequestSerializer(serializers.ModelSerializer):
+    account = tenant_field(Account, help_text="Id of the account; the manager must own or serve on it.")
+    expires_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The day the override lapses; null keeps it until lifted."
+    )
+    reason = serializers.CharField(help_text="Why the account should have this tier.")
+    requested_by = serializers.IntegerField(source="requested_by_id", read_only=True, allow_null=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    override = serializers.IntegerField(
+        source="override_id", read_only=True, allow_null=True, help_text="The override an approval set."
+    )
+
+    class Meta:
+        model = TierOverrideRequest
+        fields = [
+            "id",
+            "account",
+            "tier",
+            "reason",
+            "expires_on",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "comment",
+            "override",
+        ]
+        read_only_fields = ["id", "status", "requested_at", "comment"]
+        # The service decides "one pending request per account" (a clear message).
+        validators: list = []
+
+
+class DecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Required to reject; optional to approve."
+    )
+
+
+class TierOverrideRequestFilter(filters.FilterSet):
+    account = IdFilter(field_name="account_id", help_text="Id of the account.")
+    status = filters.ChoiceFilter(choices=OverrideRequestStatus.choices)
+
+    class Meta:
+        model = TierOverrideRequest
+        fields = ("account", "status")
+
+
+PEOPLE_ONLY = "Tier requests are made and decided by people signed in, not by API tokens."
+
+
+@contextlib.contextmanager
+def _service_call() -> Iterator[None]:
+    """A service's ValidationError as a 400 with field messages, its PermissionDenied as a 403
+    with its message."""
+    try:
+        with service_errors():
+            yield
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tier override requests",
+        description="Requests for a tier by hand (等级调整申请), newest first; `status` is `pending`, `approved`, "
+        "`rejected` or `withdrawn`.",
+    ),
+    retrieve=extend_schema(summary="Get a tier override request"),
+    create=extend_schema(
+        summary="Request a tier by hand",
+        description="Account managers (and administrators), on an account they own or serve on: `account`, "
+        "`tier` (S, A, B or C), `reason`, optionally `expires_on` (a future day). One pending request per "
+        "account; the tier the account's override gives already is refused. The directors are notified.",
+    ),
+)
+class TierOverrideRequestViewSet(TenantApiViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Tier override requests: managers ask, directors approve or reject."""
+
+    queryset = TierOverrideRequest.objects.all()
+    serializer_class = TierOverrideRequestSerializer
+    filterset_class = TierOverrideRequestFilter
+    ordering_fields = ("requested_at", "decided_at", "id")
+    ordering = ("-requested_at", "-id")
+    write_roles = services.OVERRIDE_REQUESTERS | OVERRIDE_APPROVERS
+    account_path = "account"
+
+    def _person(self) -> None:
+        if self.membership is None:
+            raise PermissionDenied(PEOPLE_ONLY)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._person()
+        self.require_role(services.OVERRIDE_REQUESTERS, "Only account managers ask for a tier change.")
+        data = dict(serializer.validated_data)
+        with _service_call():
+            serializer.instance = services.override_request_create(self.tenant, actor=self.request.user, **data)
+
+    def _decision(self, request: Request, decide: Any) -> Response:
+        tier_request = self.get_object()  # another tenant's id: 404 before anything else
+        self._person()
+        self.require_role(OVERRIDE_APPROVERS, "Only directors approve or reject tier requests.")
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with _service_call():
+            tier_request = decide(
+                self.tenant,
+                request=tier_request,
+                comment=body.validated_data.get("comment", ""),
+                actor=request.user,
+            )
+        return Response(self.get_serializer(tier_request).data)
+
+    @extend_schema(
+        summary="Approve a tier request",
+        description="Directors. Sets the override with the request's tier, reason and expiry and rescores the "
+        "account; `comment` is optional. A request no longer pending is a 400.",
+        request=DecisionSerializer,
+        responses=TierOverrideRequestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._decision(request, services.override_request_approve)
+
+    @extend_schema(
+        summary="Reject a tier request",
+        description="Directors, with a `comment` saying why (required).",
+        request=DecisionSerializer,
+        responses=TierOverrideRequestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decision(request, services.override_request_reject)
+
+    @extend_schema(
+        summary="Withdraw a tier request",
+        description="The person who asked, while it is pending.",
+        request=None,
+        responses=TierOverrideRequestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        tier_request = self.get_object()
+        self._person()
+        with _service_call():
+            tier_request = services.override_request_withdraw(self.tenant, request=tier_request, actor=request.user)
+        return Response(self.get_serializer(tier_request).data)

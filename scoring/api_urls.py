@@ -8,6 +8,7 @@ from scoring import api
 router = SimpleRouter()
 router.register("scorecards", api.ScorecardViewSet, basename="scorecard")
 router.register("score-runs", api.ScoreRunViewSet, basename="score-run")
+router.register("tier-override-requests", api.TierOverrideRequestViewSet, basename="tier-override-request")
 
 urlpatterns = [
     path("accounts/<int:account_id>/score/", api.AccountScoreView.as_view(), name="api-account-score"),

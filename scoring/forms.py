@@ -74,6 +74,24 @@ class OverrideForm(forms.Form):
     )
 
 
+class OverrideRequestForm(OverrideForm):
+    """等级调整申请: what a manager asks the directors for."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why the account should have this tier; the directors read it before they decide."),
+    )
+
+
+class DecisionForm(forms.Form):
+    """A director's comment on a tier request (required to reject)."""
+
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 # --- scorecard editor -----------------------------------------------------------------------------
 
 

@@ -24,12 +24,14 @@ from scoring.engine import TIER_ORDER
 from scoring.models import (
     AccountScore,
     Criterion,
+    OverrideRequestStatus,
     Rating,
     RunTrigger,
     Scorecard,
     ScorecardStatus,
     ScoreRun,
     TierOverride,
+    TierOverrideRequest,
     TierRule,
 )
 
@@ -289,3 +291,46 @@ def event_list_active(tenant: Tenant, account_id: int, as_of: dt.date) -> QueryS
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=as_of))
         .order_by("-occurred_on", "-id")
     )
+
+
+# --- tier override requests ------------------------------------------------------------------------
+
+
+def _requests() -> QuerySet[TierOverrideRequest]:
+    return TierOverrideRequest.objects.select_related("account", "requested_by", "decided_by", "override")
+
+
+@tenant_selector
+def override_request_get(tenant: Tenant, request_id: Any) -> TierOverrideRequest:
+    """A request of this tenant by id; another tenant's, or garbage, is 404."""
+    return get_object_for_tenant(_requests(), tenant, request_id)
+
+
+@tenant_selector
+def override_request_list(
+    tenant: Tenant, *, status: str | None = None, account: Account | None = None
+) -> QuerySet[TierOverrideRequest]:
+    """Requests newest first (pending ones oldest first: the order they wait in)."""
+    requests = _requests()
+    if account is not None:
+        requests = requests.filter(account=account)
+    if status == OverrideRequestStatus.PENDING:
+        return requests.filter(status=status).order_by("requested_at", "id")
+    if status == "decided":
+        return requests.exclude(status=OverrideRequestStatus.PENDING).order_by("-decided_at", "-id")
+    if status:
+        requests = requests.filter(status=status)
+    return requests
+
+
+@tenant_selector
+def override_request_pending_of_account(tenant: Tenant, account: Account) -> TierOverrideRequest | None:
+    return _requests().filter(account=account, status=OverrideRequestStatus.PENDING).first()
+
+
+@tenant_selector
+def override_request_of_override(tenant: Tenant, override: TierOverride | None) -> TierOverrideRequest | None:
+    """The approved request an override was set from, if it was."""
+    if override is None:
+        return None
+    return _requests().filter(override=override, status=OverrideRequestStatus.APPROVED).first()

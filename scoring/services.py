@@ -7,20 +7,23 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import access
 from accounts.models import Account
 from kam import audit, runs
 from kam.db import analyze_written
-from kam.models import IndustryProfile, RunStatus, Tenant
+from kam.models import IndustryProfile, Membership, Role, RunStatus, Tenant
+from kam.permissions import OVERRIDE_APPROVERS
 from kam.runs import advisory_xact_lock
 from kam.stage import staged, temp_table
 from kam.tenancy import tenant_service, tenant_today
-from scoring import selectors
+from scoring import selectors, signals
 from scoring.engine import (
     RESULT_COLUMNS,
     SUMMARY_COLUMNS,
@@ -34,6 +37,7 @@ from scoring.models import (
     AccountScore,
     Criterion,
     CriterionKind,
+    OverrideRequestStatus,
     Rating,
     RunTrigger,
     ScoreBasis,
@@ -42,6 +46,7 @@ from scoring.models import (
     ScoreRun,
     ScoreStage,
     TierOverride,
+    TierOverrideRequest,
     TierRule,
 )
 
@@ -183,6 +188,169 @@ def tier_override_lift(tenant: Tenant, *, account: Account, actor: Any = None) -
         )
         _rescore_on_commit(tenant, account, RunTrigger.MANUAL)
     return count
+
+
+# --- tier override requests (DESIGN section 14) ----------------------------------------------------
+
+# Who asks for a tier by hand: the writing roles that may not set one themselves (a manager on
+# the accounts they own or serve on, an administrator on any); directors set it directly.
+OVERRIDE_REQUESTERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def _membership(tenant: Tenant, actor: Any) -> Membership | None:
+    user = _user(actor)
+    if user is None:
+        return None
+    return Membership.objects.filter(tenant=tenant, user=user, is_active=True, user__is_active=True).first()
+
+
+def _own_request(tenant: Tenant, request: TierOverrideRequest) -> None:
+    """Another tenant's request is not found here."""
+    if request.tenant_id != tenant.pk:
+        raise Http404("No such tier request.")
+
+
+@tenant_service
+def override_request_create(
+    tenant: Tenant,
+    *,
+    account: Account,
+    tier: str,
+    reason: str,
+    expires_on: dt.date | None = None,
+    actor: Any,
+) -> TierOverrideRequest:
+    """等级调整申请: a manager asks the directors for a tier by hand on an account they write.
+
+    Refused (PermissionDenied) for anyone but a manager or administrator who may write the
+    account; refused (ValidationError, by field) for a tier not S/A/B/C, no reason, an expiry
+    not in the future, the tier the account's override gives already, or a second pending
+    request of the account. The directors hear of it once the transaction commits."""
+    if account.tenant_id != tenant.pk:
+        raise Http404("No such account.")
+    membership = _membership(tenant, actor)
+    if membership is None or membership.role not in OVERRIDE_REQUESTERS:
+        raise PermissionDenied(_("Only account managers ask for a tier change; directors set the tier directly."))
+    if not access.can_write(tenant, membership, account):
+        raise PermissionDenied(_("You do not serve this account, so you cannot ask for its tier to change."))
+    errors: dict[str, str] = {}
+    if tier not in TIER_ORDER:
+        errors["tier"] = _("Choose a tier: S, A, B or C.")
+    if not (reason or "").strip():
+        errors["reason"] = _("Say why the account should have this tier.")
+    if expires_on is not None and expires_on <= tenant_today(tenant):
+        errors["expires_on"] = _("The expiry must be in the future.")
+    if errors:
+        raise ValidationError(errors)
+    current = selectors.override_get_active(tenant, account)
+    if current is not None and current.tier == tier:
+        raise ValidationError({"tier": _("The account has tier %(tier)s by hand already.") % {"tier": tier}})
+    pending_message = _("This account has a pending tier request already; wait for its decision or withdraw it.")
+    if TierOverrideRequest.objects.filter(account=account, status=OverrideRequestStatus.PENDING).exists():
+        raise ValidationError(pending_message)
+    try:
+        with transaction.atomic():
+            request = TierOverrideRequest.objects.create(
+                tenant=tenant,
+                account=account,
+                tier=tier,
+                reason=reason.strip(),
+                expires_on=expires_on,
+                requested_by=membership.user,
+            )
+    except IntegrityError as exc:  # another request of the account came in meanwhile
+        raise ValidationError(pending_message) from exc
+    audit.record_create(tenant=tenant, instance=request, actor=actor)
+    transaction.on_commit(
+        lambda: signals.override_requested.send(sender=TierOverrideRequest, tenant=tenant, request=request)
+    )
+    return request
+
+
+def _pending_for_decision(tenant: Tenant, request: TierOverrideRequest) -> TierOverrideRequest:
+    """The request, locked, if it still waits for a decision."""
+    _own_request(tenant, request)
+    locked = TierOverrideRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != OverrideRequestStatus.PENDING:
+        raise ValidationError(
+            _("This request was %(status)s already.") % {"status": locked.get_status_display().lower()}
+        )
+    return locked
+
+
+def _require_approver(tenant: Tenant, actor: Any) -> Any:
+    membership = _membership(tenant, actor)
+    if membership is None or membership.role not in OVERRIDE_APPROVERS:
+        raise PermissionDenied(_("Only directors approve or reject tier requests."))
+    return membership.user
+
+
+def _decide(
+    tenant: Tenant, request: TierOverrideRequest, *, status: str, comment: str, actor: Any, **changes: Any
+) -> TierOverrideRequest:
+    before = audit.snapshot(request)
+    request.status = status
+    request.comment = (comment or "").strip()
+    request.decided_by = _user(actor)
+    request.decided_at = timezone.now()
+    for field, value in changes.items():
+        setattr(request, field, value)
+    request.save(update_fields=["status", "comment", "decided_by", "decided_at", *changes])
+    audit.record_update(tenant=tenant, instance=request, before=before, actor=actor)
+    if status != OverrideRequestStatus.WITHDRAWN:
+        transaction.on_commit(
+            lambda: signals.override_decided.send(sender=TierOverrideRequest, tenant=tenant, request=request)
+        )
+    return request
+
+
+@tenant_service
+def override_request_approve(
+    tenant: Tenant, *, request: TierOverrideRequest, comment: str = "", actor: Any
+) -> TierOverrideRequest:
+    """A director approves: the override is set with the request's tier, reason and expiry (in
+    the director's name, the account rescored), and the request names it."""
+    director = _require_approver(tenant, actor)
+    request = _pending_for_decision(tenant, request)
+    if request.expires_on is not None and request.expires_on <= tenant_today(tenant):
+        raise ValidationError(
+            _("The expiry asked for (%(day)s) has passed: reject this request; the manager may ask again.")
+            % {"day": request.expires_on.isoformat()}
+        )
+    override = tier_override_set(
+        tenant,
+        account=request.account,
+        tier=request.tier,
+        reason=request.reason,
+        expires_on=request.expires_on,
+        actor=director,
+    )
+    return _decide(
+        tenant, request, status=OverrideRequestStatus.APPROVED, comment=comment, actor=director, override=override
+    )
+
+
+@tenant_service
+def override_request_reject(
+    tenant: Tenant, *, request: TierOverrideRequest, comment: str, actor: Any
+) -> TierOverrideRequest:
+    """A director rejects, saying why (the comment is required)."""
+    director = _require_approver(tenant, actor)
+    if not (comment or "").strip():
+        raise ValidationError({"comment": _("Say why the request is rejected.")})
+    request = _pending_for_decision(tenant, request)
+    return _decide(tenant, request, status=OverrideRequestStatus.REJECTED, comment=comment, actor=director)
+
+
+@tenant_service
+def override_request_withdraw(tenant: Tenant, *, request: TierOverrideRequest, actor: Any) -> TierOverrideRequest:
+    """The requester takes back a pending request."""
+    _own_request(tenant, request)
+    user = _user(actor)
+    if user is None or user.pk != request.requested_by_id:
+        raise PermissionDenied(_("Only the person who asked may withdraw a tier request."))
+    request = _pending_for_decision(tenant, request)
+    return _decide(tenant, request, status=OverrideRequestStatus.WITHDRAWN, comment="", actor=user)
 
 
 def _user(actor: Any) -> Any:

@@ -19,4 +19,12 @@ urlpatterns = [
     path("accounts/<int:account_id>/rate/", views.account_rate, name="scoring-rate"),
     path("accounts/<int:account_id>/override/", views.account_override, name="scoring-override"),
     path("accounts/<int:account_id>/override/lift/", views.account_override_lift, name="scoring-override-lift"),
+    path(
+        "accounts/<int:account_id>/override/request/", views.account_override_request, name="scoring-override-request"
+    ),
+    # Tier requests (等级调整申请): the directors' page and the decisions.
+    path("requests/", views.override_requests, name="scoring-override-requests"),
+    path("requests/<int:request_id>/approve/", views.override_request_approve, name="scoring-override-approve"),
+    path("requests/<int:request_id>/reject/", views.override_request_reject, name="scoring-override-reject"),
+    path("requests/<int:request_id>/withdraw/", views.override_request_withdraw, name="scoring-override-withdraw"),
 ]

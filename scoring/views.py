@@ -37,19 +37,30 @@ from scoring import presenters, selectors, services, tasks
 from scoring.engine import TIER_ORDER
 from scoring.forms import (
     CriterionFormSet,
+    DecisionForm,
     OverrideForm,
+    OverrideRequestForm,
     RatingForm,
     RunStartForm,
     ScorecardForm,
     criterion_initial,
     scorecard_initial,
 )
-from scoring.models import Criterion, CriterionKind, Scorecard, ScorecardStatus
+from scoring.models import (
+    Criterion,
+    CriterionKind,
+    OverrideRequestStatus,
+    Scorecard,
+    ScorecardStatus,
+    TierOverrideRequest,
+)
 
 TIER_PAGE_SIZE = 50
 # The preview lists at most this many moved accounts (the counts cover all of them).
 PREVIEW_ROWS = 200
 TAB_TEMPLATE = "scoring/account_tab.html"
+# The decision form on the score tab: ids apart from the rating form's comment.
+TAB_DECISION_ID = "id_decision_%s"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -333,21 +344,33 @@ def _tab_context(
     *,
     rating_form: RatingForm | None = None,
     override_form: OverrideForm | None = None,
+    request_form: OverrideRequestForm | None = None,
+    decision_form: DecisionForm | None = None,
     notice: str = "",
 ) -> dict[str, Any]:
     tenant, membership = request.tenant, request.membership
-    can_rate = membership.role in WRITERS and access.can_write(tenant, membership, account)
+    can_write = membership.role in WRITERS and access.can_write(tenant, membership, account)
+    can_rate = can_write
     can_override = membership.role in OVERRIDE_APPROVERS
+    can_request = can_write and membership.role in services.OVERRIDE_REQUESTERS
     rating_criteria = _rating_criteria(request) if can_rate else []
     ratings = selectors.rating_list_latest(tenant, account) if rating_criteria else {}
+    current_override = selectors.override_get_active(tenant, account)
+    pending = selectors.override_request_pending_of_account(tenant, account) if can_request or can_override else None
     context: dict[str, Any] = {
         "account": account,
         "notice": notice,
         "can_rate": can_rate and bool(rating_criteria),
         "can_override": can_override,
+        "can_request": can_request,
         "rating_form": rating_form or RatingForm(criteria=rating_criteria),
         "override_form": override_form or OverrideForm(),
-        "current_override": selectors.override_get_active(tenant, account),
+        "request_form": request_form or OverrideRequestForm(),
+        "decision_form": decision_form or DecisionForm(auto_id=TAB_DECISION_ID),
+        "pending_request": pending,
+        "may_withdraw": pending is not None and pending.requested_by_id == request.user.pk,
+        "current_override": current_override,
+        "current_request": selectors.override_request_of_override(tenant, current_override),
         "rated": [{"criterion": c, "rating": ratings.get(c.key)} for c in rating_criteria],
         "tab_url": _url(request, "scoring-account-tab", account_id=account.pk),
     }
@@ -456,6 +479,135 @@ def account_override(request: HttpRequest, account_id: int) -> HttpResponse:
         else:
             return _tab_saved(request, account)
     return _tab_invalid(request, account, form, override_form=form)
+
+
+@tenant_view(roles=services.OVERRIDE_REQUESTERS)
+@require_POST
+def account_override_request(request: HttpRequest, account_id: int) -> HttpResponse:
+    """A manager asks the directors for a tier by hand (等级调整申请)."""
+    account = _account(request, account_id)
+    if not access.can_write(request.tenant, request.membership, account):
+        raise PermissionDenied(_("You do not serve this account, so you cannot ask for its tier to change."))
+    form = OverrideRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.override_request_create(
+                request.tenant,
+                account=account,
+                tier=form.cleaned_data["tier"],
+                reason=form.cleaned_data["reason"],
+                expires_on=form.cleaned_data["expires_on"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _tab_done(request, account, _("Your request was sent to the directors."))
+    return _tab_invalid(request, account, form, request_form=form)
+
+
+def _tab_done(request: HttpRequest, account: Account, notice: str) -> HttpResponse:
+    """After a tier request was made, withdrawn or decided on the tab: the tab with a notice."""
+    if request.htmx:
+        return render(request, TAB_TEMPLATE, _tab_context(request, account, notice=notice))
+    messages.success(request, notice)
+    return redirect(account_tabs.page_url(_slug(request), account.pk, "score"))
+
+
+def _override_request(request: HttpRequest, request_id: int) -> TierOverrideRequest:
+    """The tier request by id; another tenant's id is 404."""
+    return selectors.override_request_get(request.tenant, request_id)
+
+
+@tenant_view(roles=services.OVERRIDE_REQUESTERS)
+@require_POST
+def override_request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    tier_request = _override_request(request, request_id)
+    account = _account(request, tier_request.account_id)
+    try:
+        services.override_request_withdraw(request.tenant, request=tier_request, actor=request.user)
+    except ValidationError as exc:
+        return _tab_done(request, account, " ".join(exc.messages))
+    return _tab_done(request, account, _("Your tier request was withdrawn."))
+
+
+# --- tier requests: the directors' page and their decisions ----------------------------------------
+
+REQUESTS_TEMPLATE = "scoring/override_requests.html"
+DECIDED_PAGE_SIZE = 50
+
+
+def _decision_forms(pending: list[TierOverrideRequest], invalid: dict[int, DecisionForm]) -> list[dict[str, Any]]:
+    return [{"request": item, "form": invalid.get(item.pk) or DecisionForm(prefix=f"r{item.pk}")} for item in pending]
+
+
+def _requests_page(request: HttpRequest, *, invalid: dict[int, DecisionForm] | None = None) -> HttpResponse:
+    tenant = request.tenant
+    show = "decided" if request.GET.get("show") == "decided" else "pending"
+    pending = list(selectors.override_request_list(tenant, status=OverrideRequestStatus.PENDING))
+    context: dict[str, Any] = {
+        "show": show,
+        "pending_count": len(pending),
+        "rows": _decision_forms(pending, invalid or {}),
+    }
+    if show == "decided":
+        context["page"] = Paginator(
+            selectors.override_request_list(tenant, status="decided"), DECIDED_PAGE_SIZE
+        ).get_page(request.GET.get("page"))
+    template = f"{REQUESTS_TEMPLATE}#decided-rows" if show == "decided" and is_partial(request) else REQUESTS_TEMPLATE
+    return render(request, template, context, status=400 if invalid else 200)
+
+
+@tenant_view(roles=OVERRIDE_APPROVERS)
+@require_GET
+@vary_on_headers("HX-Request")
+def override_requests(request: HttpRequest) -> HttpResponse:
+    """等级调整申请: the pending tier requests with approve and reject, and those decided."""
+    return _requests_page(request)
+
+
+def _decide(request: HttpRequest, request_id: int, decision: str) -> HttpResponse:
+    tier_request = _override_request(request, request_id)
+    from_tab = request.POST.get("from") == "tab"
+    form = (
+        DecisionForm(request.POST, auto_id=TAB_DECISION_ID)
+        if from_tab
+        else DecisionForm(request.POST, prefix=f"r{tier_request.pk}")
+    )
+    if form.is_valid():
+        decide = services.override_request_approve if decision == "approve" else services.override_request_reject
+        try:
+            decide(request.tenant, request=tier_request, comment=form.cleaned_data["comment"], actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            account = tier_request.account
+            if decision == "approve":
+                notice = _("Approved: %(account)s has tier %(tier)s; the score updates in a few seconds.") % {
+                    "account": account.name,
+                    "tier": tier_request.tier,
+                }
+            else:
+                notice = _("Rejected the request for %(account)s.") % {"account": account.name}
+            if from_tab:
+                return _tab_done(request, _account(request, account.pk), notice)
+            messages.success(request, notice)
+            return go(request, _url(request, "scoring-override-requests"))
+    if from_tab:
+        return _tab_invalid(request, _account(request, tier_request.account_id), form, decision_form=form)
+    return _requests_page(request, invalid={tier_request.pk: form})
+
+
+@tenant_view(roles=OVERRIDE_APPROVERS)
+@require_POST
+def override_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _decide(request, request_id, "approve")
+
+
+@tenant_view(roles=OVERRIDE_APPROVERS)
+@require_POST
+def override_request_reject(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _decide(request, request_id, "reject")
 
 
 @tenant_view()
