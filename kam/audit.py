@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from kam.models import ApiToken, AuditAction, AuditLog, Tenant, User
 from kam.tenancy import get_current_actor, tenant_context
@@ -33,6 +34,8 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, models.Model):
         return value.pk
+    if isinstance(value, FieldFile):
+        return value.name or ""  # a stored file by its path (a contract's document)
     return value
 
 

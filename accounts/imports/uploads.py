@@ -1,7 +1,10 @@
-"""The size limit of an import upload, for the page and the API alike: a body whose
-Content-Length is already too long is refused unread; otherwise an upload handler first in
-the chain drops the file as soon as it passes the limit, so a body whose Content-Length
-lied (or was chunked) is never stored whole."""
+"""The size limit of an upload, for the page and the API alike: a body whose Content-Length
+is already too long is refused unread; otherwise an upload handler first in the chain drops
+the file as soon as it passes the limit, so a body whose Content-Length lied (or was chunked)
+is never stored whole.
+
+The import's limit is the default; another upload (a contract's document, accounts/documents.py)
+passes its own ``limit``. A limit is read when the request comes, so tests may patch it."""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 FORM_OVERHEAD = 64 * 1024
 
 
-def over_limit(size: int | None) -> bool:
-    return size is not None and size > MAX_UPLOAD_BYTES
+def over_limit(size: int | None, limit: int | None = None) -> bool:
+    return size is not None and size > (MAX_UPLOAD_BYTES if limit is None else limit)
 
 
 def too_large_message(size: int) -> str:
@@ -31,18 +34,20 @@ def too_large_message(size: int) -> str:
 
 
 class UploadTooLarge(Exception):
-    """The request declares a body too long to carry a file within the limit."""
+    """The request declares a body too long to carry a file within the limit (``size``: its length)."""
 
     def __init__(self, size: int) -> None:
+        self.size = size
         self.message = too_large_message(size)
         super().__init__(self.message)
 
 
 class SizeLimitedUploadHandler(FileUploadHandler):
-    """Drops an uploaded file as soon as it passes the import limit (``too_large`` says so)."""
+    """Drops an uploaded file as soon as it passes the limit (``too_large`` says so)."""
 
-    def __init__(self, request: HttpRequest | None = None) -> None:
+    def __init__(self, request: HttpRequest | None = None, limit: int | None = None) -> None:
         super().__init__(request)
+        self.limit = limit
         self.received = 0
         self.too_large = False
 
@@ -52,7 +57,7 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
-        if over_limit(self.received):
+        if over_limit(self.received, self.limit):
             self.too_large = True
             raise SkipFile
         return raw_data
@@ -61,12 +66,13 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         return None
 
 
-def limit_upload(request: HttpRequest) -> SizeLimitedUploadHandler:
-    """Before the body is read: raise UploadTooLarge for a Content-Length over the limit, else
-    put the size-limited handler first in the request's chain and return it."""
+def limit_upload(request: HttpRequest, limit: int | None = None) -> SizeLimitedUploadHandler:
+    """Before the body is read: raise UploadTooLarge for a Content-Length over the limit (the
+    import's unless ``limit`` is given), else put the size-limited handler first in the
+    request's chain and return it."""
     length = content_length(request)
-    if length > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+    if length > (MAX_UPLOAD_BYTES if limit is None else limit) + FORM_OVERHEAD:
         raise UploadTooLarge(length)
-    handler = SizeLimitedUploadHandler(request)
+    handler = SizeLimitedUploadHandler(request, limit)
     request.upload_handlers.insert(0, handler)
     return handler
