@@ -13,6 +13,7 @@ from accounts.api.viewsets import (
     InteractionViewSet,
     InvoiceViewSet,
     OrderViewSet,
+    PaymentViewSet,
 )
 
 router = SimpleRouter()
@@ -20,6 +21,7 @@ router.register("accounts", AccountViewSet, basename="api-account")
 router.register("contacts", ContactViewSet, basename="api-contact")
 router.register("orders", OrderViewSet, basename="api-order")
 router.register("invoices", InvoiceViewSet, basename="api-invoice")
+router.register("payments", PaymentViewSet, basename="api-payment")
 router.register("interactions", InteractionViewSet, basename="api-interaction")
 router.register("contracts", ContractViewSet, basename="api-contract")
 

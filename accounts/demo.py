@@ -264,17 +264,47 @@ def _contracts(
 ) -> None:
     # Every fourth contract ends within the next 90 days: a renewal to prepare.
     end = today + dt.timedelta(days=rng.randint(20, 85) if index % 4 == 0 else rng.randint(120, 700))
+    start = end - dt.timedelta(days=365 * 2)
+    value = Decimal(revenue_wan * 10_000 * 2)
     Contract.objects.create(
         tenant=tenant,
         account=account,
         title=f"{account.name}年度框架采购协议",
-        start_on=end - dt.timedelta(days=365 * 2),
+        start_on=start,
         end_on=end,
-        value=Decimal(revenue_wan * 10_000 * 2),
+        value=value,
         auto_renew=index % 3 == 0,
-        ip_ownership=IpOwnership.OURS if index % 2 == 0 else IpOwnership.NONE,
         exclusivity=index % 5 == 0,
+        **_clause_register(index, start, today, value),
     )
+
+
+# The IP state of each account's contract, by the account's place in its list (no random draw):
+# every state in both tenants. The accounts the score runs make S or A are the big ones at the
+# head of the lists (manufacturing: 0, 3 and 9, S; consulting: 0, S, and 1, A); of them, one per
+# tenant is left with nothing that protects our IP, so that ip_unprotected fires there:
+# 远航船舶重工 (3: the customer's IP, its confidentiality lapsed) and 国泰银行·信用卡中心
+# (1: the customer's IP, no confidentiality). The others are protected (ours, joint). Notice
+# periods stay the default 90 days: the renewals' demo opens its renewals by them.
+IP_STATES = ("ours", "customer", "joint", "lapsed", "confidential", "none", "ours", "customer", "none", "joint")
+
+
+def _clause_register(index: int, start: dt.date, today: dt.date, value: Decimal) -> dict[str, Any]:
+    state = IP_STATES[index % len(IP_STATES)]
+    if state == "lapsed":
+        # a confidentiality period that ran out halfway between the start and today
+        ownership, until = IpOwnership.CUSTOMER, start + (today - start) // 2
+    elif state == "confidential":
+        # the customer owns the IP, and confidentiality runs three years past today
+        ownership, until = IpOwnership.CUSTOMER, today + dt.timedelta(days=3 * 365)
+    else:
+        ownership, until = IpOwnership(state), None
+    return {
+        "ip_ownership": ownership,
+        "confidentiality_until": until,
+        "non_solicit": index % 4 == 1,
+        "liability_cap": value if index % 3 == 0 else (value / 2 if index % 3 == 1 else None),
+    }
 
 
 def _events(tenant: Tenant, accounts: list[Account], today: dt.date) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from accounts import selectors, services
+from accounts import documents, selectors, services
 from accounts.models import (
     Account,
     AccountStatus,
@@ -22,9 +22,14 @@ from accounts.models import (
     BuyingRole,
     Contact,
     ContactLevel,
+    Contract,
     EventKind,
     HealthBand,
     InteractionKind,
+    Invoice,
+    IpOwnership,
+    Order,
+    Payment,
     Tier,
 )
 from accounts.validators import validate_credit_code
@@ -308,3 +313,221 @@ class EventForm(forms.Form):
             except ValueError:
                 day = today
         return kind, day
+
+
+# --- orders, invoices and payments (entered on the account's tabs) -------------------------------------
+# The same rules and messages as the API and the import (accounts/imports): the services decide,
+# and these forms only parse, and say in the import's words what a file's cell would be told.
+
+
+def money_field(label: Any, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=16,
+        decimal_places=2,
+        error_messages={
+            "max_decimal_places": _("Use at most two decimal places."),
+            "max_digits": _("The number is too large."),
+            "max_whole_digits": _("The number is too large."),
+        },
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal", "placeholder": "¥"}),
+        **kwargs,
+    )
+
+
+class OrderForm(forms.Form):
+    order_date = forms.DateField(label=_label(Order, "order_date"), widget=DATE_WIDGET)
+    amount = money_field(_label(Order, "amount"))
+    cost = money_field(_label(Order, "cost"), required=False)
+    product_line = forms.CharField(label=_label(Order, "product_line"), max_length=100, required=False)
+    offering = forms.CharField(
+        label=_label(Order, "offering"),
+        max_length=40,
+        required=False,
+        help_text=_("the code of an offering of the workspace's catalogue; blank: the product line's mapping"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "input-code"}),
+    )
+    buying_centre = forms.CharField(
+        label=_label(Order, "buying_centre"),
+        max_length=40,
+        required=False,
+        help_text=_("the code of a buying centre of the order's account; blank: the account's primary one"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "input-code"}),
+    )
+    external_ref = forms.CharField(
+        label=_label(Order, "external_ref"),
+        max_length=100,
+        required=False,
+        help_text=_("Your system's number of the order, unique in the workspace; blank when there is none."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["order_date"].initial = today
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise ValidationError(_("The amount must be greater than zero."))
+        return amount
+
+    def clean_cost(self) -> Decimal | None:
+        cost = self.cleaned_data["cost"]
+        if cost is not None and cost < 0:
+            raise ValidationError(_("The cost cannot be negative."))
+        return cost
+
+    def clean_external_ref(self) -> str:
+        # Beside the field (the service's unique constraint would say it above the form).
+        reference = self.cleaned_data["external_ref"].strip()
+        if reference and Order.objects.filter(external_ref=reference).exists():
+            raise ValidationError(_("An order with this external reference exists already."))
+        return reference
+
+
+class InvoiceForm(forms.Form):
+    number = forms.CharField(
+        label=_label(Invoice, "number"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    issued_on = forms.DateField(label=_label(Invoice, "issued_on"), widget=DATE_WIDGET)
+    due_on = forms.DateField(
+        label=_label(Invoice, "due_on"), help_text=_("date, not before the issue date"), widget=DATE_WIDGET
+    )
+    amount = money_field(_label(Invoice, "amount"))
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["issued_on"].initial = today
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data["number"]
+        if Invoice.objects.filter(number=number).exists():
+            raise ValidationError(_("An invoice with this number exists already."))
+        return number
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise ValidationError(_("The amount must be greater than zero."))
+        return amount
+
+
+class PaymentForm(forms.Form):
+    """The payment's rules (the balance, the days) are the service's: accounts.services.payment_create."""
+
+    paid_on = forms.DateField(label=_label(Payment, "paid_on"), widget=DATE_WIDGET)
+    amount = money_field(_label(Payment, "amount"))
+    reference = forms.CharField(
+        label=_label(Payment, "reference"),
+        max_length=100,
+        required=False,
+        help_text=_("E.g. the bank transfer's number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, today: dt.date, invoice: Invoice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["paid_on"].initial = today
+        self.fields["amount"].initial = invoice.balance
+        self.fields["paid_on"].widget.attrs.update({"min": invoice.issued_on.isoformat(), "max": today.isoformat()})
+
+
+# --- contracts (the clause register, DESIGN section 14) -------------------------------------------------
+# Shape only: the rules (end before start, amounts not negative, notice 0..730 days, confidentiality
+# from the start on) are Contract.clean and the model's validators, which the API shares.
+
+
+class ContractForm(forms.Form):
+    title = forms.CharField(label=_label(Contract, "title"), max_length=200)
+    start_on = forms.DateField(label=_label(Contract, "start_on"), widget=DATE_WIDGET)
+    end_on = forms.DateField(label=_label(Contract, "end_on"), widget=DATE_WIDGET)
+    value = money_field(_label(Contract, "value"))
+    auto_renew = forms.BooleanField(label=_label(Contract, "auto_renew"), required=False)
+    notice_days = forms.IntegerField(
+        label=_label(Contract, "notice_days"),
+        help_text=_("0 to 730 days; a renewal opens this many days plus 30 before the end."),
+        widget=forms.NumberInput(attrs={"min": "0", "max": "730", "step": "1", "inputmode": "numeric"}),
+    )
+    # The clause register (条款登记)
+    ip_ownership = forms.ChoiceField(
+        label=_label(Contract, "ip_ownership"),
+        choices=IpOwnership.choices,
+        help_text=_("Ours or joint protects our know-how; otherwise only confidentiality in force does."),
+    )
+    confidentiality_until = forms.DateField(
+        label=_label(Contract, "confidentiality_until"),
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=_("Blank: no confidentiality agreed."),
+    )
+    exclusivity = forms.BooleanField(label=_label(Contract, "exclusivity"), required=False)
+    non_solicit = forms.BooleanField(label=_label(Contract, "non_solicit"), required=False)
+    liability_cap = money_field(_label(Contract, "liability_cap"), required=False, help_text=_("Blank: no cap agreed."))
+    document = forms.FileField(
+        label=_label(Contract, "document"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": documents.ACCEPT}),
+    )
+
+    CLAUSES = ("ip_ownership", "confidentiality_until", "exclusivity", "non_solicit", "liability_cap")
+
+    def __init__(self, *args: Any, contract: Contract | None = None, **kwargs: Any) -> None:
+        if contract is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(contract, name) for name in services.CONTRACT_TERMS}
+        super().__init__(*args, **kwargs)
+        self.contract = contract
+        limits = _("PDF, Word (DOCX), Excel (XLSX), PNG or JPEG, at most %(limit)s MB; checked by its content.") % {
+            "limit": documents.limit_mb()
+        }
+        # A stored document is replaced by uploading another (removed by its own confirmed action).
+        if contract is not None and contract.document:
+            limits = "{} {}".format(_("Choose a file to replace the current document, which is then deleted."), limits)
+        self.fields["document"].help_text = limits
+        if contract is None:
+            self.fields["notice_days"].initial = Contract._meta.get_field("notice_days").default
+            self.fields["ip_ownership"].initial = IpOwnership.NONE
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise ValidationError(_("Give the contract a title."))
+        return title
+
+    def clean(self) -> dict[str, Any]:
+        """The contract's own rules (Contract.clean and its fields' validators, which the services
+        and the API apply too) on the terms that parsed: their messages come with any other
+        field's, the file's included, in one answer."""
+        data = super().clean()
+        terms = {name: data[name] for name in services.CONTRACT_TERMS if name in data}
+        probe = Contract(**terms)
+        others = [field.name for field in Contract._meta.get_fields() if field.concrete and field.name not in terms]
+        try:
+            probe.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+        return data
+
+    def clean_document(self) -> Any:
+        upload = self.cleaned_data.get("document")
+        if upload:
+            try:
+                documents.check_document(upload)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["document"]) from None
+        return upload
+
+    def service_data(self) -> dict[str, Any]:
+        """The cleaned fields for contract_create / contract_update (no document: left as it is)."""
+        data = dict(self.cleaned_data)
+        if not data.get("document"):
+            data.pop("document", None)
+        return data
+
+    def clause_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CLAUSES]

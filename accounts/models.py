@@ -287,6 +287,11 @@ class Invoice(TenantOwnedModel):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def balance(self) -> Decimal:
+        """What is left to pay: the amount less what was paid (never below zero)."""
+        return max(self.amount - (self.paid_amount or Decimal("0")), Decimal("0"))
+
     def clean(self) -> None:
         # The same rule as the invoice_due_after_issue constraint, named on its field so that
         # forms and the API put the message beside due_on (the constraint is then skipped).
@@ -520,6 +525,18 @@ class Contract(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        # The contract_end_after_start rule named on end_on, so that the pages and the API put the
+        # message beside the field (the constraint is then skipped); and confidentiality, when
+        # agreed, runs from the start at the earliest.
+        errors = {}
+        if self.start_on and self.end_on and self.end_on < self.start_on:
+            errors["end_on"] = _("A contract cannot end before it starts.")
+        if self.start_on and self.confidentiality_until and self.confidentiality_until < self.start_on:
+            errors["confidentiality_until"] = _("Confidentiality cannot end before the contract starts.")
+        if errors:
+            raise ValidationError(errors)
 
     def is_active(self, day) -> bool:  # type: ignore[no-untyped-def]
         return self.start_on <= day <= self.end_on

@@ -26,16 +26,18 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.utils import timezone
 
 from accounts.access import can_write, readable_accounts
-from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
+from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order, Payment
 from kam.models import AuditLog, Membership, Tenant, User
 from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_today
 
@@ -394,6 +396,18 @@ def invoice_list(tenant: Tenant, account: Account, *, as_of: dt.date | None = No
         .annotate(is_overdue=ExpressionWrapper(Q(paid_on__isnull=True, due_on__lt=as_of), output_field=BooleanField()))
         .order_by("-issued_on", "-id")
     )
+
+
+@tenant_selector
+def invoice_list_with_payments(tenant: Tenant, invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The invoices (a page of them), each with its payments in ``payments`` (oldest first) and
+    who recorded them: one query for them all."""
+    invoices = list(invoices)
+    prefetch_related_objects(
+        invoices,
+        Prefetch("payments", queryset=Payment.objects.select_related("created_by").order_by("paid_on", "id")),
+    )
+    return invoices
 
 
 @tenant_selector

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from accounts import references
+from accounts import documents, references
 from accounts.models import (
     EVENT_DEFAULTS,
     Account,
@@ -29,18 +29,25 @@ from accounts.models import (
     Invoice,
     IpOwnership,
     Order,
+    Payment,
 )
 from kam import audit
+from kam.formats import format_money
 from kam.models import AuditAction, Tenant, User
 from kam.records import UNSET, check_same_tenant, create_record, delete_record, given, update_record
 from kam.runs import wait_for_account_readers
-from kam.tenancy import tenant_service
+from kam.tenancy import tenant_service, tenant_today
 
 M = TypeVar("M", bound=models.Model)
 
 # Called after an event is recorded, once the transaction commits: fn(tenant, event).
 # Scoring registers its rescore here (accounts imports no other domain app).
 event_recorded_hooks: list[Callable[[Tenant, Event], None]] = []
+# Called after a single order is created, changed or deleted, once the transaction commits:
+# fn(tenant, account_id), once per account the order belongs (or belonged) to. Scoring
+# rescores that account. The bulk path (orders_bulk_create, the import) calls none: the
+# nightly run covers it.
+order_written_hooks: list[Callable[[Tenant, int], None]] = []
 
 
 def _database_message(exc: IntegrityError) -> str:
@@ -321,6 +328,12 @@ def contact_delete(tenant: Tenant, *, contact: Contact, actor: Any = None) -> No
 # --- orders ------------------------------------------------------------------------------------
 
 
+def _order_written(tenant: Tenant, *account_ids: int | None) -> None:
+    for account_id in dict.fromkeys(pk for pk in account_ids if pk is not None):
+        for hook in order_written_hooks:
+            transaction.on_commit(lambda hook=hook, account_id=account_id: hook(tenant, account_id))
+
+
 def _code(value: Any) -> str:
     """An order's offering or buying centre code: text without surrounding spaces ("" for none)."""
     return "" if value is None else str(value).strip()
@@ -369,7 +382,9 @@ def order_create(
         "external_ref": external_ref,
     }
     _check_order_references(tenant, [data])
-    return _create(tenant, Order, data, actor=actor)
+    order = _create(tenant, Order, data, actor=actor)
+    _order_written(tenant, order.account_id)
+    return order
 
 
 @tenant_service
@@ -409,12 +424,17 @@ def order_update(
         if "offering" not in data:
             after["offering"] = ""  # unchanged: not checked again
         _check_order_references(tenant, [after])
-    return _update(tenant, order, data, actor=actor)
+    account_before = order.account_id
+    _update(tenant, order, data, actor=actor)
+    _order_written(tenant, account_before, order.account_id)
+    return order
 
 
 @tenant_service
 def order_delete(tenant: Tenant, *, order: Order, actor: Any = None) -> None:
+    account_id = order.account_id
     _delete(tenant, order, actor=actor)
+    _order_written(tenant, account_id)
 
 
 @tenant_service
@@ -526,6 +546,93 @@ def invoice_delete(tenant: Tenant, *, invoice: Invoice, actor: Any = None) -> No
     _delete(tenant, invoice, actor=actor)
 
 
+# --- payments (回款) -----------------------------------------------------------------------------
+
+
+def _user_or_none(actor: Any) -> User | None:
+    """The person who acts, for a created_by (an API token is no user)."""
+    return actor if getattr(actor, "is_authenticated", False) and hasattr(actor, "email") else None
+
+
+def _locked_invoice(invoice: Invoice) -> Invoice:
+    """Re-read ``invoice`` under a row lock (in place): two payments at once cannot both take
+    the last of its balance; the second waits, then sees the first."""
+    invoice.refresh_from_db(from_queryset=Invoice.objects.select_for_update())
+    return invoice
+
+
+@tenant_service
+def payment_create(
+    tenant: Tenant,
+    *,
+    invoice: Invoice,
+    paid_on: dt.date,
+    amount: Decimal,
+    reference: str = "",
+    actor: Any = None,
+) -> Payment:
+    """Record a payment received against an invoice. Its paid_amount grows by the amount; the
+    payment that leaves nothing to pay sets its paid_on (the latest day paid), and until then
+    paid_on stays empty: paid in part. A payment never exceeds the balance, and an invoice
+    already paid takes none."""
+    _check_same_tenant(tenant, invoice=invoice)
+    _locked_invoice(invoice)
+    if invoice.paid_on is not None:
+        raise ValidationError(
+            {
+                "invoice": _("Invoice %(number)s is already paid (on %(day)s); it takes no more payments.")
+                % {"number": invoice.number, "day": invoice.paid_on.isoformat()}
+            }
+        )
+    errors: dict[str, str] = {}
+    balance = invoice.balance
+    if amount is not None and amount <= 0:
+        errors["amount"] = _("The amount must be greater than zero.")
+    elif amount is not None and amount > balance:
+        errors["amount"] = _("The invoice's balance is %(balance)s; a payment cannot exceed it.") % {
+            "balance": format_money(balance, "en")
+        }
+    if paid_on is not None and paid_on < invoice.issued_on:
+        errors["paid_on"] = _("A payment cannot be dated before the invoice was issued (%(day)s).") % {
+            "day": invoice.issued_on.isoformat()
+        }
+    elif paid_on is not None and paid_on > tenant_today(tenant):
+        errors["paid_on"] = _("A payment cannot be dated in the future.")
+    if errors:
+        raise ValidationError(errors)
+    data = {
+        "invoice": invoice,
+        "paid_on": paid_on,
+        "amount": amount,
+        "reference": (reference or "").strip(),
+        "created_by": _user_or_none(actor),
+    }
+    payment = _create(tenant, Payment, data, actor=actor)
+    paid = (invoice.paid_amount or Decimal("0")) + payment.amount
+    changes: dict[str, Any] = {"paid_amount": paid}
+    if paid >= invoice.amount:
+        # Settled: on the day the last money came, whichever payment was entered last.
+        latest = Payment.objects.filter(invoice=invoice).aggregate(latest=models.Max("paid_on"))["latest"]
+        changes["paid_on"] = max(paid_on, latest or paid_on)
+    _update(tenant, invoice, changes, actor=actor)
+    return payment
+
+
+@tenant_service
+def payment_delete(tenant: Tenant, *, payment: Payment, actor: Any = None) -> Invoice:
+    """Undo a payment: its amount comes off the invoice's paid_amount, and an invoice it had
+    settled is unpaid again (paid in part, or not at all). Answers the invoice."""
+    _check_same_tenant(tenant, payment=payment)
+    invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    paid = max((invoice.paid_amount or Decimal("0")) - payment.amount, Decimal("0"))
+    changes: dict[str, Any] = {"paid_amount": paid or None}
+    if paid < invoice.amount:
+        changes["paid_on"] = None
+    _delete(tenant, payment, actor=actor)
+    _update(tenant, invoice, changes, actor=actor)
+    return invoice
+
+
 @tenant_service
 def interaction_create(
     tenant: Tenant,
@@ -612,11 +719,15 @@ def contract_create(
     non_solicit: bool = False,
     liability_cap: Decimal | None = None,
     renewal_of: Contract | None = None,
+    document: Any = None,
     actor: Any = None,
 ) -> Contract:
+    """``document``: an uploaded file (accounts.documents checks its size and its type by its
+    content before anything is written)."""
     _check_same_tenant(tenant, account=account)
     if renewal_of is not None and renewal_of.tenant_id != tenant.pk:
         raise ValidationError({"renewal_of": _("No such contract in this workspace.")})
+    checked = documents.check_document(document) if document is not None else None
     data = {
         "account": account,
         "title": title,
@@ -631,6 +742,7 @@ def contract_create(
         "non_solicit": non_solicit,
         "liability_cap": liability_cap,
         "renewal_of": renewal_of,
+        **(checked.fields() if checked is not None else {}),
     }
     return _create(tenant, Contract, data, actor=actor)
 
@@ -652,9 +764,12 @@ def contract_update(
     exclusivity: bool = UNSET,
     non_solicit: bool = UNSET,
     liability_cap: Decimal | None = UNSET,
+    document: Any = UNSET,
     actor: Any = None,
 ) -> Contract:
-    """Change the fields given."""
+    """Change the fields given. ``document``: a new file replaces the stored one, None removes
+    it; the file it replaces is deleted once the change commits. Every field and the file are
+    checked before anything is written: a bad one changes nothing."""
     data = given(
         account=account,
         title=title,
@@ -670,12 +785,30 @@ def contract_update(
         liability_cap=liability_cap,
     )
     _check_same_tenant(tenant, account=data.get("account"))
-    return _update(tenant, contract, data, actor=actor)
+    if document is not UNSET:
+        data.update(documents.check_document(document).fields() if document is not None else NO_DOCUMENT)
+    old_file = contract.document.name if "document" in data else ""
+    _update(tenant, contract, data, actor=actor)
+    if old_file and old_file != contract.document.name:
+        _delete_file_on_commit(contract, old_file)
+    return contract
+
+
+# A contract without a document (its removal).
+NO_DOCUMENT = {"document": "", "document_name": "", "document_size": None, "document_type": ""}
+
+
+def _delete_file_on_commit(contract: Contract, name: str) -> None:
+    storage = contract.document.storage
+    transaction.on_commit(lambda: storage.delete(name))
 
 
 @tenant_service
 def contract_delete(tenant: Tenant, *, contract: Contract, actor: Any = None) -> None:
+    stored = contract.document.name
     _delete(tenant, contract, actor=actor)
+    if stored:
+        _delete_file_on_commit(contract, stored)
 
 
 # --- events (动态调整) -------------------------------------------------------------------------------
@@ -712,7 +845,7 @@ def event_create(
         "impact_points": default_points if impact_points is None else impact_points,
         "expires_on": default_expiry if expires_on is None else expires_on,
         "note": note,
-        "created_by": actor if getattr(actor, "is_authenticated", False) and hasattr(actor, "email") else None,
+        "created_by": _user_or_none(actor),
     }
     event = _create(tenant, Event, data, actor=actor)
     for hook in event_recorded_hooks:

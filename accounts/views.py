@@ -251,13 +251,27 @@ def tab_contacts(request: HttpRequest, account: Account) -> HttpResponse:
     return render(request, "accounts/tab_contacts.html", _contacts_context(request, account))
 
 
+def _orders_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
+    return {
+        **_tab_page(request, "orders", account, selectors.order_list(request.tenant, account)),
+        "can_write": access.can_write(request.tenant, request.membership, account),
+        **extra,
+    }
+
+
 @tenant_view()
 @require_GET
 @vary_on_headers("HX-Request")
 @account_tab("orders")
 def tab_orders(request: HttpRequest, account: Account) -> HttpResponse:
-    context = _tab_page(request, "orders", account, selectors.order_list(request.tenant, account))
-    return render(request, "accounts/tab_orders.html", context)
+    return render(request, "accounts/tab_orders.html", _orders_context(request, account))
+
+
+def _invoices_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
+    context = _tab_page(request, "invoices", account, selectors.invoice_list(request.tenant, account))
+    # The page's invoices with their payments: one query for the page, not one per invoice.
+    context["page"].object_list = selectors.invoice_list_with_payments(request.tenant, context["page"].object_list)
+    return {**context, "can_write": access.can_write(request.tenant, request.membership, account), **extra}
 
 
 @tenant_view()
@@ -265,26 +279,10 @@ def tab_orders(request: HttpRequest, account: Account) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @account_tab("invoices")
 def tab_invoices(request: HttpRequest, account: Account) -> HttpResponse:
-    context = _tab_page(request, "invoices", account, selectors.invoice_list(request.tenant, account))
-    return render(request, "accounts/tab_invoices.html", context)
+    return render(request, "accounts/tab_invoices.html", _invoices_context(request, account))
 
 
-@tenant_view()
-@require_GET
-@vary_on_headers("HX-Request")
-@account_tab("contracts")
-def tab_contracts(request: HttpRequest, account: Account) -> HttpResponse:
-    today = tenant_today(request.tenant)
-    contracts = list(selectors.contract_list_with_renewal_flag(request.tenant, account, today=today))
-    for contract in contracts:
-        contract.days_left = (contract.end_on - today).days
-    context = {
-        "account": account,
-        "contracts": contracts,
-        "today": today,
-        "window_days": selectors.RENEWAL_WINDOW_DAYS,
-    }
-    return render(request, "accounts/tab_contracts.html", context)
+# The contracts tab, its forms and the document: accounts/contract_views.py.
 
 
 @tenant_view()

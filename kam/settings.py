@@ -130,10 +130,11 @@ INSTALLED_APPS = [
     "accounts.apps.AccountsConfig",
     "scoring.apps.ScoringConfig",
     "teams.apps.TeamsConfig",
+    # Before risk: seed_demo loads each app's demo in this order, and risk's demo runs read the renewals.
+    "renewals.apps.RenewalsConfig",
     "risk.apps.RiskConfig",
     "service.apps.ServiceConfig",
     "growth.apps.GrowthConfig",
-    "renewals.apps.RenewalsConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 
@@ -335,6 +336,7 @@ SPECTACULAR_SETTINGS = {
         "NeedStatusEnum": "service.models.NeedStatus",
         "RouteToEnum": "service.models.RouteTo",
         "FunctionEnum": "teams.models.Function",
+        "RenewalStageEnum": "renewals.models.RenewalStage",
     },
 }
 
@@ -402,9 +404,19 @@ CONTENT_SECURITY_POLICY = {
 # Django's own limit on a body that is not a file upload; larger is refused with 413 by its Content-Length.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REQUEST_MAX_BODY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-# Upload views with a limit of their own (imports: 50 MB a file, accounts/imports/uploads.py);
+# Upload views with a limit of their own (imports: 50 MB a file, accounts/imports/uploads.py; contract
+# documents: 20 MB, accounts/documents.py);
 # nothing above this ceiling reaches them.
-REQUEST_UPLOAD_URL_NAMES = frozenset({"imports-list", "api-imports-list"})
+REQUEST_UPLOAD_URL_NAMES = frozenset(
+    {
+        "imports-list",
+        "api-imports-list",
+        # a contract's document (20 MB, accounts/documents.py)
+        "accounts-contract-create",
+        "accounts-contract-edit",
+        "api-contract-document",
+    }
+)
 REQUEST_MAX_UPLOAD_SIZE = 64 * 1024 * 1024
 # Longer query strings are refused with 414 (gunicorn's own request-line limit is 4094 bytes).
 REQUEST_MAX_QUERY_STRING = 8192

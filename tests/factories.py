@@ -20,6 +20,7 @@ from accounts.models import (
     InteractionKind,
     Invoice,
     Order,
+    Payment,
 )
 from kam.models import IndustryProfile, Tenant, User
 from kam.tenancy import tenant_context
@@ -126,3 +127,14 @@ class ContractFactory(TenantOwnedFactory):
     start_on = dt.date(2026, 1, 1)
     end_on = dt.date(2026, 12, 31)
     value = Decimal("1000000.00")
+
+
+class PaymentFactory(TenantOwnedFactory):
+    """A payment row as stored; it does not add to its invoice's paid_amount (the service does)."""
+
+    class Meta:
+        model = Payment
+
+    invoice = factory.SubFactory(InvoiceFactory, tenant=factory.SelfAttribute("..tenant"))
+    paid_on = dt.date(2026, 2, 1)
+    amount = Decimal("10000.00")

@@ -41,9 +41,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "scoring": frozenset({"accounts"}),
     "teams": frozenset({"accounts", "scoring"}),
     "service": frozenset({"accounts", "teams"}),
-    "risk": frozenset({"accounts", "scoring", "teams", "service"}),
+    "risk": frozenset({"accounts", "scoring", "teams", "service", "renewals"}),
     "growth": frozenset({"accounts", "teams", "service"}),
-    "dashboards": frozenset({"accounts", "scoring", "teams", "risk", "service", "growth"}),
+    "renewals": frozenset({"accounts"}),
+    "dashboards": frozenset({"accounts", "scoring", "teams", "risk", "service", "growth", "renewals"}),
 }
 DOMAIN_APPS = tuple(MAY_IMPORT)
 APPS = (CORE, *DOMAIN_APPS)

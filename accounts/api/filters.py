@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
-from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order
+from accounts.models import Account, Contact, Contract, Interaction, Invoice, Order, Payment
 from accounts.selectors import SHARE_OF_WALLET_BANDS, share_of_wallet_band_q
 from kam.api.filters import IdFilter, InstantFilter
 from kam.tenancy import tenant_today
@@ -90,6 +90,17 @@ class InvoiceFilter(filters.FilterSet):
             return queryset
         overdue = Q(paid_on__isnull=True, due_on__lt=tenant_today(self.request.tenant))
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class PaymentFilter(filters.FilterSet):
+    invoice = IdFilter(field_name="invoice_id", help_text="Id of the invoice.")
+    account = IdFilter(field_name="invoice__account_id", help_text="Id of the invoice's account.")
+    paid_after = filters.DateFilter(field_name="paid_on", lookup_expr="gte", help_text="Paid on or after this day.")
+    paid_before = filters.DateFilter(field_name="paid_on", lookup_expr="lte", help_text="Paid on or before this day.")
+
+    class Meta:
+        model = Payment
+        fields = ("invoice", "account")
 
 
 class InteractionFilter(filters.FilterSet):

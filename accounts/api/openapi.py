@@ -15,6 +15,8 @@ from drf_spectacular.utils import (
 )
 
 from accounts.api.serializers import (
+    ContractDocumentSerializer,
+    ContractSerializer,
     OrderBatchResultSerializer,
     OrderBatchSerializer,
     OrderRowSerializer,
@@ -72,6 +74,22 @@ EVENT_EXAMPLE = {
     "impact_points": 10.0,
     "expires_on": "2026-08-28",
     "note": "新建智能工厂项目获批",
+}
+
+PAYMENT_EXAMPLE = {
+    "id": 3107,
+    "invoice": 8812,
+    "account": 1024,
+    "paid_on": "2026-03-20",
+    "amount": "40000.00",
+    "reference": "CMB-20260320-0042",
+    "created_at": "2026-03-20T10:05:31+08:00",
+}
+PAYMENT_INPUT_EXAMPLE = {
+    "invoice": 8812,
+    "paid_on": "2026-03-20",
+    "amount": "40000.00",
+    "reference": "CMB-20260320-0042",
 }
 
 ACCOUNT_PATH = OpenApiParameter("account_id", int, OpenApiParameter.PATH, description="The account's id.")
@@ -266,5 +284,63 @@ interaction_schema = record_schema(
     "accounts they serve; the user is the session's.",
 )
 contract_schema = record_schema(
-    "a contract", "contracts", "Contracts with their term, value, auto-renewal, IP clause and exclusivity."
+    "a contract",
+    "contracts",
+    "Contracts with their term, value, auto-renewal and clause register: `ip_ownership`, `confidentiality_until`, "
+    "`exclusivity`, `non_solicit`, `liability_cap`, `notice_days`. `end_on` cannot be before `start_on`, nor "
+    "`confidentiality_until`; money is not negative. `ip_protected` is computed for today; `ip_clause` is "
+    "deprecated (read `ip_ownership`). The document is uploaded on the account's contracts tab; `document_url` "
+    "downloads it.",
+)
+
+payment_schema = extend_schema_view(
+    list=extend_schema(
+        summary="List payments",
+        description=(
+            "Payments received against invoices (回款), latest first; `?invoice=` or `?account=` narrows them. "
+            "Money is a string with two decimals."
+        ),
+        examples=[_example("Payment", PAYMENT_EXAMPLE)],
+    ),
+    retrieve=extend_schema(summary="Get a payment", examples=[_example("Payment", PAYMENT_EXAMPLE)]),
+    create=extend_schema(
+        summary="Record a payment",
+        description=(
+            "Adds `amount` to the invoice's `paid_amount`. The payment that leaves nothing to pay sets the "
+            "invoice's `paid_on`; until then `paid_on` stays null (paid in part). Refused with a field error: "
+            "an amount above the invoice's balance (`amount` less `paid_amount`), a `paid_on` before the "
+            "invoice's `issued_on` or in the future, an invoice already paid (`paid_on` set)."
+        ),
+        examples=[
+            _example("New payment", PAYMENT_INPUT_EXAMPLE, request=True),
+            _example("Recorded", PAYMENT_EXAMPLE, codes=["201"]),
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Undo a payment",
+        description=(
+            "Deletes the payment: its amount comes off the invoice's `paid_amount`, and an invoice it had "
+            "settled is unpaid again (`paid_on` null)."
+        ),
+    ),
+)
+
+contract_document_upload = extend_schema(
+    methods=["PUT"],
+    summary="Upload a contract's document",
+    description=(
+        "Multipart, the field `document`: a PDF, Word (DOCX), Excel (XLSX), PNG or JPEG file of at most 20 MB. "
+        "The type is judged by the content (an executable renamed .pdf is refused), and the file name's "
+        "extension must agree with it. A new document replaces the stored one, whose file is deleted. "
+        "A refused file changes nothing (400 with `error.fields.document`; 413 beyond 20 MB)."
+    ),
+    request={"multipart/form-data": ContractDocumentSerializer},
+    responses={200: ContractSerializer},
+)
+contract_document_remove = extend_schema(
+    methods=["DELETE"],
+    summary="Remove a contract's document",
+    description="The stored file is deleted; the contract stays. Answers the contract.",
+    request=None,
+    responses={200: ContractSerializer},
 )

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import (
+    IP_PROTECTING,
     Account,
     Contact,
     Contract,
@@ -22,9 +26,11 @@ from accounts.models import (
     Interaction,
     Invoice,
     Order,
+    Payment,
     Tier,
 )
 from kam.api.fields import MAX_ID, InstantField, TenantMemberField, tenant_field
+from kam.tenancy import tenant_today
 
 ACCOUNT_FIELDS = (
     "id",
@@ -75,9 +81,32 @@ ORDER_FIELDS = (
     "external_ref",
 )
 INVOICE_FIELDS = ("id", "account", "number", "issued_on", "due_on", "amount", "paid_on", "paid_amount")
+PAYMENT_FIELDS = ("id", "invoice", "account", "paid_on", "amount", "reference", "created_at")
 INTERACTION_FIELDS = ("id", "account", "contact", "kind", "occurred_at", "summary")
 EVENT_FIELDS = ("id", "account", "kind", "occurred_on", "impact_points", "expires_on", "note")
-CONTRACT_FIELDS = ("id", "account", "title", "start_on", "end_on", "value", "auto_renew", "ip_clause", "exclusivity")
+CONTRACT_FIELDS = (
+    "id",
+    "account",
+    "title",
+    "start_on",
+    "end_on",
+    "value",
+    "auto_renew",
+    "ip_clause",
+    "exclusivity",
+    # the clause register (DESIGN section 14)
+    "notice_days",
+    "ip_ownership",
+    "confidentiality_until",
+    "non_solicit",
+    "liability_cap",
+    "renewal_of",
+    "ip_protected",
+    "document_name",
+    "document_size",
+    "document_type",
+    "document_url",
+)
 
 
 def score_field(**kwargs: Any) -> serializers.DecimalField:
@@ -191,6 +220,22 @@ class InvoiceSerializer(serializers.ModelSerializer):
         fields = INVOICE_FIELDS
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    invoice = tenant_field(Invoice, help_text="Id of the invoice paid.")
+    account = serializers.IntegerField(source="invoice.account_id", read_only=True, help_text="The invoice's account.")
+    paid_on = serializers.DateField(
+        help_text="The day the money came: not before the invoice's issue, not in the future."
+    )
+    reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="E.g. the bank transfer's number."
+    )
+
+    class Meta:
+        model = Payment
+        fields = PAYMENT_FIELDS
+        read_only_fields = ("created_at",)
+
+
 class InteractionSerializer(serializers.ModelSerializer):
     account = tenant_field(Account)
     contact = tenant_field(Contact, required=False, allow_null=True, help_text="Id of a contact of the same account.")
@@ -223,7 +268,64 @@ class EventSerializer(serializers.ModelSerializer):
 
 class ContractSerializer(serializers.ModelSerializer):
     account = tenant_field(Account)
+    ip_clause = serializers.SerializerMethodField(
+        help_text="Deprecated: read `ip_ownership`. True when the IP is ours or joint; read-only (sent, it is ignored)."
+    )
+    ip_protected = serializers.SerializerMethodField(
+        help_text="Whether the contract protects our IP today (the tenant's day): ownership ours or joint, or "
+        "confidentiality in force."
+    )
+    document_url = serializers.SerializerMethodField(
+        help_text="Where the document is downloaded (the account's readers, signed in); null without a document."
+    )
 
     class Meta:
         model = Contract
         fields = CONTRACT_FIELDS
+        read_only_fields = ("renewal_of", "document_name", "document_size", "document_type")
+        extra_kwargs = {
+            "notice_days": {"help_text": "Days of notice before the end, 0..730; a renewal opens 30 days earlier."},
+            "ip_ownership": {"help_text": "Who owns the IP the work creates: ours, customer, joint or none."},
+            "confidentiality_until": {
+                "help_text": "Confidentiality agreed until this day (not before `start_on`); null: none agreed."
+            },
+            "liability_cap": {"help_text": "The liability cap; null: no cap agreed."},
+            "renewal_of": {"help_text": "The contract this one renews (set when a renewal is signed)."},
+            "document_name": {"help_text": "The document's original file name; empty without a document."},
+            "document_size": {"help_text": "The document's size in bytes; null without a document."},
+            "document_type": {"help_text": "The document's type, as its content showed it; empty without a document."},
+        }
+
+    @extend_schema_field({"type": "boolean", "deprecated": True, "readOnly": True})
+    def get_ip_clause(self, contract: Contract) -> bool:
+        return contract.ip_ownership in IP_PROTECTING
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_ip_protected(self, contract: Contract) -> bool:
+        if "today" not in self.context:
+            self.context["today"] = tenant_today(self.context["tenant"])
+        return contract.ip_protected(self.context["today"])
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True, "readOnly": True})
+    def get_document_url(self, contract: Contract) -> str | None:
+        if not contract.document:
+            return None
+        path = reverse(
+            "accounts-contract-document",
+            kwargs={
+                "tenant_slug": self.context["tenant"].slug,
+                "account_id": contract.account_id,
+                "contract_id": contract.pk,
+            },
+        )
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class ContractDocumentSerializer(serializers.Serializer):
+    """The multipart body of contracts/{id}/document/."""
+
+    document = serializers.FileField(
+        help_text="PDF, Word (DOCX), Excel (XLSX), PNG or JPEG, at most 20 MB. The type is checked by the content, "
+        "and the name's extension must agree with it."
+    )

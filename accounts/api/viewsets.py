@@ -19,28 +19,34 @@ from django.utils.translation import gettext_lazy
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import references, services
+from accounts import documents, references, services
 from accounts.access import can_create_accounts, can_log_interaction, writable_accounts
 from accounts.api import filters, openapi
 from accounts.api.serializers import (
     AccountSerializer,
     ContactSerializer,
+    ContractDocumentSerializer,
     ContractSerializer,
     EventSerializer,
     InteractionSerializer,
     InvoiceSerializer,
     OrderRowSerializer,
     OrderSerializer,
+    PaymentSerializer,
 )
-from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order
+from accounts.imports import uploads
+from accounts.imports.api import PayloadTooLarge
+from accounts.models import Account, Contact, Contract, Event, Interaction, Invoice, Order, Payment
 from kam.api.filters import StableOrderingFilter
 from kam.api.parsers import KamJSONParser
 from kam.api.utils import service_errors
 from kam.api.viewsets import (
     AccountRecordMixin,
+    ETagMixin,
     RecordServices,
     TenantApiViewSetMixin,
     TenantModelViewSet,
@@ -231,6 +237,39 @@ class InvoiceViewSet(AccountRecordViewSet):
     )
 
 
+@openapi.payment_schema
+class PaymentViewSet(
+    ETagMixin,
+    TenantApiViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """Payments received against invoices, written through accounts.services.payment_create and
+    payment_delete (which keep the invoice's paid_amount and paid_on); never changed in place."""
+
+    queryset = Payment.objects.select_related("invoice")
+    serializer_class = PaymentSerializer
+    filterset_class = filters.PaymentFilter
+    ordering_fields = ("paid_on", "id")
+    ordering = ("-paid_on", "-id")
+    account_path = "invoice__account"
+    write_denied_message = WRITE_DENIED
+    # Created and deleted, never changed in place (ETagMixin would route a PUT).
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        self.check_account_writable(data["invoice"].account)
+        with service_errors():
+            serializer.instance = services.payment_create(self.tenant, actor=self.actor, **data)
+
+    def perform_destroy(self, instance: Payment) -> None:
+        self.check_account_writable(instance.invoice.account)
+        with service_errors():
+            services.payment_delete(self.tenant, payment=instance, actor=self.actor)
+
+
 @openapi.interaction_schema
 class InteractionViewSet(AccountRecordViewSet):
     """Members log interactions on the accounts they read, and change only their own."""
@@ -272,6 +311,38 @@ class ContractViewSet(AccountRecordViewSet):
     record_services = RecordServices(
         "contract", services.contract_create, services.contract_update, services.contract_delete
     )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A document upload: its size limit in place before authentication, which may read the
+        # body (the session's CSRF check). A Content-Length beyond it is refused unread.
+        self.upload_limit = None
+        if getattr(self, "action", None) == "document" and request.method == "PUT":
+            try:
+                self.upload_limit = documents.limit_upload(request._request)
+            except uploads.UploadTooLarge as exc:
+                raise PayloadTooLarge(documents.too_large_message(exc.size)) from None
+        super().initial(request, *args, **kwargs)
+
+    @openapi.contract_document_upload
+    @openapi.contract_document_remove
+    @action(detail=True, methods=["put", "delete"], parser_classes=(MultiPartParser,), filter_backends=())
+    def document(self, request: Request, pk: str | None = None) -> Response:
+        self.check_if_match(request)
+        contract = self.get_object()
+        self.check_record(contract)
+        if request.method == "DELETE":
+            with service_errors():
+                services.contract_update(self.tenant, contract=contract, document=None, actor=self.actor)
+            return Response(ContractSerializer(contract, context=self.get_serializer_context()).data)
+        body = ContractDocumentSerializer(data=request.data)  # parsed here, through the size limit
+        if self.upload_limit is not None and self.upload_limit.too_large:
+            raise PayloadTooLarge(documents.too_large_message())
+        body.is_valid(raise_exception=True)
+        with service_errors():
+            services.contract_update(
+                self.tenant, contract=contract, document=body.validated_data["document"], actor=self.actor
+            )
+        return Response(ContractSerializer(contract, context=self.get_serializer_context()).data)
 
 
 @openapi.event_schema

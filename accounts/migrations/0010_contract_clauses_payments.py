@@ -18,12 +18,26 @@ UPDATE accounts_contract SET ip_ownership = 'ours' WHERE tenant_id = %(tenant)s 
 """
 
 
-def ip_clause_to_ownership(apps, schema_editor):
+OWNERSHIP_TO_IP_CLAUSE = """
+SELECT set_config('app.tenant_id', %(tenant)s::text, true);
+UPDATE accounts_contract SET ip_clause = ip_ownership IN ('ours', 'joint') WHERE tenant_id = %(tenant)s;
+"""
+
+
+def _each_tenant(schema_editor, statement):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT id FROM kam_tenant ORDER BY id")
         for (tenant,) in cursor.fetchall():
-            cursor.execute(IP_CLAUSE_TO_OWNERSHIP, {"tenant": tenant})
+            cursor.execute(statement, {"tenant": tenant})
         cursor.execute("SELECT set_config('app.tenant_id', '', true)")
+
+
+def ownership_to_ip_clause(apps, schema_editor):
+    _each_tenant(schema_editor, OWNERSHIP_TO_IP_CLAUSE)
+
+
+def ip_clause_to_ownership(apps, schema_editor):
+    _each_tenant(schema_editor, IP_CLAUSE_TO_OWNERSHIP)
 
 
 class Migration(migrations.Migration):
@@ -171,7 +185,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(ip_clause_to_ownership, migrations.RunPython.noop),
+        migrations.RunPython(ip_clause_to_ownership, ownership_to_ip_clause),
         migrations.RemoveField(
             model_name="contract",
             name="ip_clause",

@@ -1053,7 +1053,9 @@ def test_interaction_contact_of_another_account_is_400(api, tenant, account):
 
 
 def test_contract_fields_and_filters(api, tenant, account):
-    response = api.post("/contracts/", {**RECORDS["contracts"].body(account.pk), "auto_renew": True, "ip_clause": True})
+    # ip_clause is read-only now (deprecated for ip_ownership): sent, it is ignored
+    body = {**RECORDS["contracts"].body(account.pk), "auto_renew": True, "ip_clause": True, "ip_ownership": "joint"}
+    response = api.post("/contracts/", body)
     assert response.status_code == 201
     with tenant_context(tenant):
         contract = Contract.objects.get()
@@ -1065,8 +1067,19 @@ def test_contract_fields_and_filters(api, tenant, account):
         "end_on": "2026-12-31",
         "value": "2000000.00",
         "auto_renew": True,
-        "ip_clause": True,
+        "ip_clause": True,  # joint: the IP is (partly) ours
         "exclusivity": False,
+        "notice_days": 90,
+        "ip_ownership": "joint",
+        "confidentiality_until": None,
+        "non_solicit": False,
+        "liability_cap": None,
+        "renewal_of": None,
+        "ip_protected": True,
+        "document_name": "",
+        "document_size": None,
+        "document_type": "",
+        "document_url": None,
     }
     short = ContractFactory(tenant=tenant, account=account, end_on=dt.date(2026, 6, 30))
     assert ids(api.get("/contracts/", {"ending_before": "2026-06-30"})) == [short.pk]

@@ -680,7 +680,7 @@ def test_invoices_tab_marks_overdue(tenant, manager, account):
 def test_contracts_tab_highlights_those_ending_within_90_days(tenant, manager, account):
     today = tenant_today(tenant)
     ContractFactory(tenant=tenant, account=account, title="即将到期", start_on=today - dt.timedelta(days=300), end_on=today + dt.timedelta(days=60))  # fmt: skip
-    ContractFactory(tenant=tenant, account=account, title="长期协议", start_on=today - dt.timedelta(days=30), end_on=today + dt.timedelta(days=400), ip_clause=True)  # fmt: skip
+    ContractFactory(tenant=tenant, account=account, title="长期协议", start_on=today - dt.timedelta(days=30), end_on=today + dt.timedelta(days=400), ip_ownership="ours")  # fmt: skip
     html = client_in(manager).get(f"/t/acme/accounts/{account.pk}/contracts/", **htmx()).content.decode()
     soon = html[html.rindex("<tr", 0, html.index("即将到期")) : html.index("</tr>", html.index("即将到期"))]
     later = html[html.rindex("<tr", 0, html.index("长期协议")) : html.index("</tr>", html.index("长期协议"))]

@@ -213,7 +213,10 @@ PREVIOUS = [
 RESCORE_CACHES = {"scoring_scorebasis", "scoring_scorechange"}
 
 # Apps younger than PREVIOUS: migrating back takes their tables away altogether.
-YOUNGER_APPS = {"service", "growth"}
+YOUNGER_APPS = {"service", "growth", "renewals"}
+# Tables younger than PREVIOUS in older apps: migrating back drops them (accounts 0010: payments;
+# scoring 0012: tier override requests).
+YOUNGER_TABLES = {"accounts_payment", "scoring_tieroverriderequest"}
 
 # Columns younger than PREVIOUS: migrating back drops them (risk 0009: the health signal service;
 # accounts 0009: growth's figures on the account and an order's offering and buying centre).
@@ -226,6 +229,18 @@ YOUNGER_COLUMNS = [
     "potential_12m",
     "offering",
     "buying_centre",
+    # accounts 0010: a contract's clause register and document (ip_clause is its column before)
+    "notice_days",
+    "ip_ownership",
+    "confidentiality_until",
+    "non_solicit",
+    "liability_cap",
+    "document",
+    "document_name",
+    "document_size",
+    "document_type",
+    "renewal_of_id",
+    "ip_clause",
 ]
 
 
@@ -244,7 +259,7 @@ def fingerprints(tenants: list[Tenant]) -> dict[tuple[int, str], tuple[int, str]
     for tenant in tenants:
         with tenant_context(tenant), connection.cursor() as cursor:
             for table in rls.rls_tables():
-                if table in RESCORE_CACHES or table.split("_")[0] in YOUNGER_APPS:
+                if table in RESCORE_CACHES or table in YOUNGER_TABLES or table.split("_")[0] in YOUNGER_APPS:
                     continue
                 cursor.execute(
                     f"SELECT count(*), md5(coalesce(string_agg((to_jsonb(t) - %s::text[])::text, '' ORDER BY t.id), ''))"

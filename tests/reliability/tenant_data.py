@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
@@ -28,11 +29,13 @@ from accounts.models import (
     Interaction,
     Invoice,
     Order,
+    Payment,
 )
 from growth.models import BuyingCentre, NotApplicable, Offering, Opportunity, OpportunityOffering, ProductLineMapping
 from kam import services as kam_services
 from kam.models import IndustryProfile, Membership, Role, Tenant, User
 from kam.tenancy import tenant_context
+from renewals.models import Renewal
 from risk import services as risk_services
 from risk.models import (
     AlertKind,
@@ -48,7 +51,7 @@ from risk.models import (
     WebhookEndpoint,
 )
 from scoring import services as scoring_services
-from scoring.models import AccountScore, Rating, Scorecard, ScoreRun, TierOverride
+from scoring.models import AccountScore, Rating, Scorecard, ScoreRun, TierOverride, TierOverrideRequest
 from service import services as service_services
 from service.models import Category, KeywordRule, Need, NeedEntry
 from teams.models import AccountPlan, AccountTeam, CounterpartLink, Initiative, PlanAction, StaffingRule, TeamMember
@@ -60,6 +63,7 @@ from tests.factories import (
     InteractionFactory,
     InvoiceFactory,
     OrderFactory,
+    PaymentFactory,
     UserFactory,
 )
 from tests.teams.factories import (
@@ -82,6 +86,7 @@ KWARG_OBJECTS: dict[str, str] = {
     "contact_id": "contact",
     "order_id": "order",
     "invoice_id": "invoice",
+    "payment_id": "payment",
     "interaction_id": "interaction",
     "event_id": "event",
     "contract_id": "contract",
@@ -91,6 +96,7 @@ KWARG_OBJECTS: dict[str, str] = {
     "scorecard_id": "scorecard",
     "rating_id": "rating",
     "override_id": "tier_override",
+    "request_id": "tier_override_request",
     "score_id": "account_score",
     "team_id": "team",
     "member_id": "team_member",
@@ -110,6 +116,7 @@ KWARG_OBJECTS: dict[str, str] = {
     "mapping_id": "product_line_mapping",
     "centre_id": "buying_centre",
     "opportunity_id": "opportunity",
+    "renewal_id": "renewal",
 }
 # Keywords whose meaning depends on the app that serves the route (its view's top package).
 APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
@@ -137,12 +144,14 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     Contact: "contact",
     Order: "order",
     Invoice: "invoice",
+    Payment: "payment",
     Interaction: "interaction",
     Event: "event",
     Contract: "contract",
     ImportJob: "import_job",
     Scorecard: "scorecard",
     ScoreRun: "score_run",
+    TierOverrideRequest: "tier_override_request",
     AccountTeam: "team",
     TeamMember: "team_member",
     CounterpartLink: "counterpart_link",
@@ -166,6 +175,7 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     ProductLineMapping: "product_line_mapping",
     BuyingCentre: "buying_centre",
     Opportunity: "opportunity",
+    Renewal: "renewal",
 }
 
 
@@ -217,9 +227,21 @@ def build_world(slug: str, marker: str) -> World:
         issued_on=AS_OF - dt.timedelta(days=90),
         due_on=AS_OF - dt.timedelta(days=60),
     )
+    objects["payment"] = PaymentFactory(
+        tenant=tenant, invoice=objects["invoice"], paid_on=AS_OF - dt.timedelta(days=80), reference=f"{marker}-PAY-1"
+    )
     objects["interaction"] = InteractionFactory(tenant=tenant, account=account, summary=f"{marker} 拜访", user=manager)
     objects["event"] = EventFactory(tenant=tenant, account=account, note=f"{marker} 事件")
-    objects["contract"] = ContractFactory(tenant=tenant, account=account, title=f"{marker} 框架协议")
+    # with a document, so that its download route has something to serve to A
+    objects["contract"] = ContractFactory(
+        tenant=tenant,
+        account=account,
+        title=f"{marker} 框架协议",
+        document=ContentFile(b"%PDF-1.7\n%%EOF\n", name="document.pdf"),
+        document_name=f"{marker} 合同.pdf",
+        document_size=15,
+        document_type="application/pdf",
+    )
 
     with tenant_context(tenant):
         objects["import_job"] = ImportJob.objects.create(
@@ -230,7 +252,26 @@ def build_world(slug: str, marker: str) -> World:
     _risk(world)
     _service(world)
     _growth(world)
+    _renewals(world)
     return world
+
+
+def _renewals(world: World) -> None:
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    contract = objects["contract"]
+    # The contract's save may have opened its renewal already (renewals.apps, once committed).
+    with tenant_context(tenant):
+        objects["renewal"], _created = Renewal.objects.update_or_create(
+            contract=contract,
+            defaults={
+                "tenant": tenant,
+                "account": objects["account"],
+                "owner": world.people[Role.MANAGER],
+                "due_on": contract.end_on - dt.timedelta(days=contract.notice_days),
+                "opened_on": AS_OF,
+                "note": f"{marker} 续约",
+            },
+        )
 
 
 def _growth(world: World) -> None:
@@ -330,6 +371,9 @@ def _scoring(world: World) -> None:
             )
         objects["tier_override"] = TierOverride.objects.create(
             tenant=tenant, account=account, tier="B", reason=f"{marker} 调整", set_by=director
+        )
+        objects["tier_override_request"] = TierOverrideRequest.objects.create(
+            tenant=tenant, account=account, tier="A", reason=f"{marker} 申请", requested_by=world.people[Role.MANAGER]
         )
 
 

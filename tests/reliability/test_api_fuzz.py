@@ -52,11 +52,13 @@ COLLECTION_OBJECTS = {
     "contacts": "contact",
     "orders": "order",
     "invoices": "invoice",
+    "payments": "payment",
     "interactions": "interaction",
     "contracts": "contract",
     "imports": "import_job",
     "scorecards": "scorecard",
     "score-runs": "score_run",
+    "tier-override-requests": "tier_override_request",
     "teams": "team",
     "team-members": "team_member",
     "counterparts": "counterpart_link",
@@ -74,6 +76,7 @@ COLLECTION_OBJECTS = {
     "offerings": "offering",
     "buying-centres": "buying_centre",
     "product-line-mappings": "product_line_mapping",
+    "renewals": "renewal",
 }
 
 
