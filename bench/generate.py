@@ -31,6 +31,12 @@ per account), a fifth of them on the top 2 % of accounts, over the stages (close
 in the last two years, open ones expected from two months ago to eighteen months ahead), three
 in four on a buying centre, each naming one to three offerings.
 A tenant that exists already gets its growth rows when it has no offering.
+
+Portfolio (DESIGN section 13, its load; ``--people 0``: none): ``--people`` account managers
+(members of the tenant, made once through kam.services, without a password); each account gets
+one of them as its owner, every other account a team of one to four of them (allocations 10 to
+50 %, the owner on it one time in two). A tenant that exists already gets them when it has no
+team member.
 """
 
 from __future__ import annotations
@@ -633,6 +639,95 @@ def generate_growth(tenant: Tenant, args: argparse.Namespace) -> None:
     )
 
 
+# Portfolio (DESIGN section 13, its load): the functions a generated team member takes in turn.
+TEAM_FUNCTIONS = [
+    ("sales", "managerial"),
+    ("technical", "managerial"),
+    ("delivery", "operational"),
+    ("finance", "operational"),
+]
+ALLOCATIONS = (10, 20, 30, 40, 50)
+
+
+def portfolio_people(tenant: Tenant, count: int) -> list[int]:
+    """The tenant's ``count`` account managers (manager role, no password), made once."""
+    ids = []
+    for k in range(1, count + 1):
+        user = services.user_get_or_create(
+            email=f"bench-kam-{k:03d}@{tenant.slug}.example.com", full_name=f"客户经理{k:03d}"
+        )
+        if not Membership.objects.filter(tenant=tenant, user=user).exists():
+            services.membership_create(tenant=tenant, user=user, role=Role.MANAGER)
+        ids.append(user.pk)
+    return ids
+
+
+def generate_portfolio(tenant: Tenant, args: argparse.Namespace) -> None:
+    """``args.people`` account managers; each account gets one of them as its owner, and every
+    other account a team of one to four of them (allocations 10..50 %, the owner on it one time
+    in two), so that the portfolios of DESIGN section 13 have their load."""
+    rng = random.Random(args.seed + 23)
+    since = tenant_today(tenant) - timedelta(days=3 * 365)
+    with tenant_context(tenant), connection.cursor() as cursor:
+        people = portfolio_people(tenant, args.people)
+        cursor.execute(
+            "CREATE TEMP TABLE portfolio_account_map ON COMMIT DROP AS"
+            " SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM accounts_account WHERE tenant_id = %s",
+            [tenant.pk],
+        )
+        cursor.execute("SELECT count(*) FROM portfolio_account_map")
+        n_accounts = cursor.fetchone()[0]
+        owners = [people[rng.randrange(len(people))] for _ in range(n_accounts)]
+
+        def owner_lines() -> Iterator[str]:
+            for n, owner in enumerate(owners):
+                yield f"{n},{owner}\n"
+
+        def member_lines() -> Iterator[str]:
+            for n in range(0, n_accounts, 2):
+                chosen = rng.sample(people, rng.randint(1, 4))
+                if rng.random() < 0.5 and owners[n] not in chosen:
+                    chosen[0] = owners[n]
+                for k, user in enumerate(chosen):
+                    function, level = TEAM_FUNCTIONS[k]
+                    yield f"{n},{user},{function},{level},{rng.choice(ALLOCATIONS)}\n"
+
+        copy_rows("stage_owner", "n int, owner bigint", owner_lines())
+        cursor.execute(
+            "UPDATE accounts_account a SET owner_id = s.owner FROM stage_owner s"
+            " JOIN portfolio_account_map m ON m.n = s.n WHERE a.tenant_id = %s AND a.id = m.id",
+            [tenant.pk],
+        )
+        copy_rows("stage_member", "n int, user_id bigint, function text, level text, allocation int", member_lines())
+        cursor.execute(
+            """
+            INSERT INTO teams_accountteam (tenant_id, account_id, lead_id, created_at, updated_at)
+            SELECT %(tenant)s, m.id, MIN(s.user_id), now(), now()
+            FROM stage_member s JOIN portfolio_account_map m ON m.n = s.n
+            GROUP BY m.id
+            """,
+            {"tenant": tenant.pk},
+        )
+        cursor.execute(
+            """
+            INSERT INTO teams_teammember (tenant_id, team_id, user_id, function, level, allocation, since, until,
+                                          created_at, updated_at)
+            SELECT %(tenant)s, t.id, s.user_id, s.function, s.level, s.allocation, %(since)s, NULL, now(), now()
+            FROM stage_member s
+            JOIN portfolio_account_map m ON m.n = s.n
+            JOIN teams_accountteam t ON t.tenant_id = %(tenant)s AND t.account_id = m.id
+            """,
+            {"tenant": tenant.pk, "since": since},
+        )
+    analyze(["accounts_account", "teams_accountteam", "teams_teammember"])
+
+
+def has_portfolio(tenant: Tenant) -> bool:
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM teams_teammember WHERE tenant_id = %s)", [tenant.pk])
+        return cursor.fetchone()[0]
+
+
 def analyze(tables: list[str], *, vacuum: bool = False) -> None:
     """Fresh statistics for the planner, through the owner's connection: ANALYZE run by a
     role that does not own a table only warns and skips it (the app role owns none). With
@@ -661,6 +756,9 @@ def main() -> None:
     parser.add_argument(
         "--opportunities", type=int, help="opportunities, with their offerings (default: two per account, 200,000)"
     )
+    parser.add_argument(
+        "--people", type=int, default=500, help="account managers owning and serving the accounts (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--industry", default="manufacturing")
     parser.add_argument("--replace", action="store_true", help="drop the tenant first when it exists")
@@ -679,6 +777,13 @@ def main() -> None:
             generate_growth(existing, args)
             print(f"{args.slug}: {growth_summary(args, existing)} added in {time.perf_counter() - started:.1f} s")
             added = True
+        if args.people and not has_portfolio(existing):
+            started = time.perf_counter()
+            generate_portfolio(existing, args)
+            print(
+                f"{args.slug}: {args.people} people's owners and teams added in {time.perf_counter() - started:.1f} s"
+            )
+            added = True
         if not added:
             print(f"tenant {args.slug} exists (use --replace to rebuild)")
         return
@@ -691,6 +796,8 @@ def main() -> None:
         generate_needs(tenant, args)
     if args.offerings:
         generate_growth(tenant, args)
+    if args.people:
+        generate_portfolio(tenant, args)
     print(
         f"{args.slug}: {args.accounts:,} accounts, {args.orders:,} orders, {args.invoices:,} invoices, "
         f"{args.contacts:,} contacts, {args.interactions:,} interactions, {args.needs:,} needs"

@@ -76,6 +76,11 @@ def benches(scale: str) -> list[Bench]:
             ["bench/growth.py", "--slug=bench-large"],
         ),
         Bench(
+            "portfolio",
+            "Portfolios of 500 people against their lower bound, and their pages",
+            ["bench/portfolio.py", "--slug=bench-large"],
+        ),
+        Bench(
             "classify",
             "Classification of incoming needs in a batch (rules, then the text model)",
             ["bench/classify.py", "--needs=10000"],
@@ -105,9 +110,9 @@ def tenants(scale: str) -> list[list[str]]:
         + [f"--needs={size['needs']}", f"--centres={size['centres']}", f"--opportunities={size['opportunities']}"]
         + ([] if scale == "large" else ["--invoices=30000", "--contacts=30000", "--interactions=20000"]),
         ["--slug=bench-small", f"--accounts={small_accounts}", f"--orders={small_orders}"]
-        + ["--invoices=5000", "--contacts=3000", "--interactions=2000", "--needs=0", "--offerings=0"],
+        + ["--invoices=5000", "--contacts=3000", "--interactions=2000", "--needs=0", "--offerings=0", "--people=0"],
         ["--slug=bench-chaos", f"--accounts={chaos_accounts}", f"--orders={chaos_orders}"]
-        + ["--invoices=20000", "--contacts=10000", "--interactions=10000", "--needs=0", "--offerings=0"],
+        + ["--invoices=20000", "--contacts=10000", "--interactions=10000", "--needs=0", "--offerings=0", "--people=0"],
     ]
 
 
