@@ -48,6 +48,8 @@ app.conf.beat_schedule = dict(
         per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),
         per_tenant("hourly-webhook-retry", "risk.retry_webhooks", crontab(minute=27)),
         per_tenant("sla-sweep", "risk.sla_sweep", crontab(minute="*/10")),
+        # contingency plans whose review day has come: their owners are reminded once
+        per_tenant("nightly-contingency-reviews", "risk.contingency_reviews", crontab(hour=4, minute=10)),
     ]
 )
 

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "risk.apps.RiskConfig",
     "service.apps.ServiceConfig",
     "growth.apps.GrowthConfig",
+    "portfolio.apps.PortfolioConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 
@@ -337,6 +338,7 @@ SPECTACULAR_SETTINGS = {
         "RouteToEnum": "service.models.RouteTo",
         "FunctionEnum": "teams.models.Function",
         "RenewalStageEnum": "renewals.models.RenewalStage",
+        "AlertKindEnum": "risk.models.alert_kind_values",
     },
 }
 

@@ -21,6 +21,7 @@ tenant_patterns = [
     path("risk/", include("risk.urls")),
     path("service/", include("service.urls")),
     path("growth/", include("growth.urls")),
+    path("portfolio/", include("portfolio.urls")),
     path("renewals/", include("renewals.urls")),
     path("dashboards/", include("dashboards.urls")),
 ]
@@ -51,6 +52,7 @@ urlpatterns = [
     path("api/v1/", include("risk.api_urls")),
     path("api/v1/", include("service.api_urls")),
     path("api/v1/", include("growth.api_urls")),
+    path("api/v1/", include("portfolio.api_urls")),
     path("api/v1/", include("renewals.api_urls")),
     # Chat bots' callbacks: signed by their vendor, no session (service/hooks.py).
     path("hooks/service/", include("service.hook_urls")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from risk.api.diversification import AlternativeMarketViewSet, DiversificationTargetViewSet
 from risk.api.viewsets import (
     AccountHealthView,
     AlertViewSet,
@@ -24,6 +25,8 @@ router.register("risk-runs", RiskRunViewSet, basename="api-risk-run")
 router.register("contingency-plans", ContingencyPlanViewSet, basename="api-contingency-plan")
 router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
 router.register("notifications", NotificationViewSet, basename="api-notification")
+router.register("diversification-targets", DiversificationTargetViewSet, basename="api-diversification-target")
+router.register("alternative-markets", AlternativeMarketViewSet, basename="api-alternative-market")
 
 urlpatterns = [
     path("concentration/", ConcentrationView.as_view(), name="api-concentration"),

@@ -547,6 +547,33 @@ top_groups AS (
 )
 """
 
+# An active diversification target whose line is behind its straight-line path (DESIGN section 13):
+# expected(D) = baseline + (target - baseline) x elapsed / span, elapsed = D - baseline date clamped to
+# [0, span], span = target date - baseline date (at least a day); behind when actual - expected(D) >
+# 0.1 x |baseline - target| ("worse" is higher on every line). The test is multiplied out by span so
+# that it is exact (the 10 % boundary itself is not behind); the expected value is rounded for display.
+DIVERSIFICATION_CANDIDATE = """
+    SELECT 'diversification_behind', 'diversification_behind:' || t.line, NULL::bigint, 'warning',
+           jsonb_build_object(
+               'target_id', t.id, 'line', t.line, 'as_of', s.as_of,
+               'baseline', t.baseline_value, 'baseline_date', t.baseline_date,
+               'target', t.target_value, 'target_date', t.target_date,
+               'expected', ROUND(t.baseline_value + (t.target_value - t.baseline_value) * p.elapsed / p.span, 6),
+               'actual', ROUND(p.actual, 6),
+               'gap', ABS(t.baseline_value - t.target_value)
+           )
+    FROM snapshot s
+    JOIN risk_diversificationtarget t ON t.tenant_id = %(tenant)s AND t.is_active
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN t.line = 'top1' THEN s.top1_share WHEN t.line = 'top5' THEN s.top5_share ELSE s.hhi END
+                   AS actual,
+               GREATEST(t.target_date - t.baseline_date, 1) AS span,
+               LEAST(GREATEST(s.as_of - t.baseline_date, 0), GREATEST(t.target_date - t.baseline_date, 1)) AS elapsed
+    ) p
+    WHERE (p.actual - t.baseline_value) * p.span - (t.target_value - t.baseline_value) * p.elapsed
+          > 0.1 * ABS(t.baseline_value - t.target_value) * p.span
+"""
+
 CONCENTRATION_CANDIDATES = [
     # a customer group at or above the single-customer line
     """
@@ -594,6 +621,7 @@ CONCENTRATION_CANDIDATES = [
     FROM snapshot s CROSS JOIN top_groups tg
     WHERE s.hhi >= %(hhi_warning)s
     """,
+    DIVERSIFICATION_CANDIDATE,
 ]
 
 # Joins to accounts_account by primary key rather than "IN (a CTE)": the day's assessments

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -311,12 +312,20 @@ class AlertKind(models.TextChoices):
     IP_UNPROTECTED = "ip_unprotected", _("IP unprotected")
     RENEWAL_OVERDUE = "renewal_overdue", _("Renewal overdue")
     SLA_BREACH = "sla_breach", _("SLA breached")
+    DIVERSIFICATION_BEHIND = "diversification_behind", _("Diversification behind")
+
+
+def alert_kind_values() -> list[str]:
+    """The alert kinds as the API's schema lists them (kam.settings ENUM_NAME_OVERRIDES: one name,
+    AlertKindEnum, for an alert's kind and a contingency plan's trigger kinds)."""
+    return list(AlertKind.values)
 
 
 CONCENTRATION_KINDS = (
     AlertKind.CONCENTRATION_SINGLE,
     AlertKind.CONCENTRATION_TOP5,
     AlertKind.CONCENTRATION_HHI,
+    AlertKind.DIVERSIFICATION_BEHIND,
 )
 # Evaluated by the SLA sweep of the customer service's needs (DESIGN section 11), not by risk runs.
 SERVICE_KINDS = (AlertKind.SLA_BREACH,)
@@ -451,6 +460,16 @@ class ContingencyPlan(TenantOwnedModel):
     )
     actions = models.TextField(_("actions"))
     review_on = models.DateField(_("review on"), null=True, blank=True)
+    # Contingency plans that act (issue #19): the alert kinds whose opening on the plan's account
+    # turns its steps into actions on the account's plan (risk.contingency).
+    trigger_kinds = ArrayField(
+        models.CharField(max_length=24, choices=AlertKind.choices),
+        verbose_name=_("triggered by"),
+        default=list,
+        blank=True,
+    )
+    # The review day whose reminder was sent (once per review day; a new day reminds again).
+    review_reminded_on = models.DateField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -468,6 +487,182 @@ class ContingencyPlan(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title or str(self.get_kind_display())
+
+
+class ContingencyStep(TenantOwnedModel):
+    """One step of a contingency plan's checklist: when the plan is triggered, an action on the
+    account's plan (teams) for ``owner``, due ``due_offset_days`` after the alert's day."""
+
+    plan = models.ForeignKey(
+        ContingencyPlan, on_delete=models.CASCADE, related_name="steps", verbose_name=_("plan"), db_constraint=False
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    title = models.CharField(_("step"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    due_offset_days = models.PositiveSmallIntegerField(
+        _("due after (days)"), default=0, validators=[MinValueValidator(0), MaxValueValidator(365)]
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contingency step")
+        verbose_name_plural = _("contingency steps")
+        ordering = ["plan_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_offset_days__gte=0) & Q(due_offset_days__lte=365),
+                name="contingencystep_offset_0_365",
+                violation_error_message=_("The due offset lies between 0 and 365 days."),
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "plan", "position"], name="contingencystep_tenant_plan")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ContingencyActivation(TenantOwnedModel):
+    """What a trigger did: the plan's steps became the actions ``action_ids`` (teams.PlanAction)
+    on the account's plan when ``alert`` opened. One per plan and alert, so a re-run adds nothing.
+    teams does not know risk: the mapping from alert to actions lives here."""
+
+    plan = models.ForeignKey(
+        ContingencyPlan,
+        on_delete=models.CASCADE,
+        related_name="activations",
+        verbose_name=_("plan"),
+        db_constraint=False,
+    )
+    alert = models.ForeignKey(
+        RiskAlert,
+        on_delete=models.CASCADE,
+        related_name="contingency_activations",
+        verbose_name=_("alert"),
+        db_constraint=False,
+    )
+    action_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    activated_at = models.DateTimeField(_("activated"))
+
+    class Meta:
+        verbose_name = _("contingency plan activation")
+        verbose_name_plural = _("contingency plan activations")
+        ordering = ["-activated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan", "alert"], name="contingencyactivation_once_per_alert")
+        ]
+        indexes = [models.Index(fields=["tenant", "alert"], name="contingencyact_tenant_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} ← {self.alert_id}"
+
+
+class DiversificationLine(models.TextChoices):
+    """The concentration snapshot's lines a diversification target can aim at (its columns)."""
+
+    TOP1 = "top1", _("Largest customer's share")
+    TOP5 = "top5", _("Top 5 share")
+    HHI = "hhi", _("HHI")
+
+
+class DiversificationTarget(TenantOwnedModel):
+    """A target for one concentration line (DESIGN section 13, item 2): the value to reach by a
+    date, from the baseline (the latest concentration snapshot when the target was set). The path
+    is the straight line between the two; ``diversification_behind`` opens when the actual is worse
+    (higher) than the path by more than 10 % of the gap. At most one active target per line."""
+
+    line = models.CharField(_("line"), max_length=8, choices=DiversificationLine.choices)
+    target_value = models.DecimalField(
+        _("target value"),
+        max_digits=12,
+        decimal_places=4,
+        help_text=_("A share from 0 to 1 for the largest customer and the top 5 (0.15 = 15 %); 0 to 10000 for HHI."),
+    )
+    target_date = models.DateField(_("target date"))
+    baseline_value = models.DecimalField(_("baseline value"), max_digits=12, decimal_places=4)
+    baseline_date = models.DateField(_("baseline date"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="diversification_targets",
+        verbose_name=_("owner"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("diversification target")
+        verbose_name_plural = _("diversification targets")
+        ordering = ["line", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "line"],
+                condition=Q(is_active=True),
+                name="diversification_one_active_per_line",
+                violation_error_message=_("This line has an active target already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_line_display()} → {self.target_value} ({self.target_date})"
+
+
+class AlternativeMarket(TenantOwnedModel):
+    """替代市场培育计划: a segment of the accounts (by industry and/or region, from the account
+    records) to grow, with a revenue target over 12 months by a date and an owner. Progress is the
+    segment's revenue over the 12 months to a day, from the orders."""
+
+    name = models.CharField(_("name"), max_length=200)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    target_revenue_12m = models.DecimalField(
+        _("target revenue, 12 months"), **MONEY, validators=[MinValueValidator(Decimal("0"))]
+    )
+    target_date = models.DateField(_("target date"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alternative_markets",
+        verbose_name=_("owner"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("alternative market")
+        verbose_name_plural = _("alternative markets")
+        ordering = ["target_date", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(industry="") & Q(region="")),
+                name="alternativemarket_has_segment",
+                violation_error_message=_("Name an industry, a region or both."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class WebhookEvent(models.TextChoices):

@@ -170,10 +170,41 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
             )
             % values
         )
+    if kind == AlertKind.DIVERSIFICATION_BEHIND:
+        return _diversification_summary(d)
     if kind == AlertKind.REVIEW_NEEDED:
         events = ", ".join(f"{_event_label(e.get('kind'))} {e.get('occurred_on')}" for e in d.get("events", []))
         return _("Leadership change or merger (%(events)s): review the account.") % {"events": events}
     return ""
+
+
+def _diversification_summary(d: dict[str, Any]) -> str:
+    """diversification_behind (DESIGN section 13): the line against its path, shares as percents."""
+    from risk.models import DiversificationLine
+
+    line = d.get("line")
+    if line == DiversificationLine.HHI:
+
+        def value(v: Any) -> str:
+            return _number(v, 0)
+    else:
+
+        def value(v: Any) -> str:
+            return format_percent(v, empty="?")
+
+    label = DiversificationLine(line).label if line in DiversificationLine.values else str(line)
+    return _(
+        "%(line)s is %(actual)s, behind the path to the target: %(expected)s expected by now, "
+        "%(target)s by %(target_date)s (from %(baseline)s on %(baseline_date)s)."
+    ) % {
+        "line": label,
+        "actual": value(d.get("actual")),
+        "expected": value(d.get("expected")),
+        "target": value(d.get("target")),
+        "target_date": d.get("target_date"),
+        "baseline": value(d.get("baseline")),
+        "baseline_date": d.get("baseline_date"),
+    }
 
 
 def renewal_stage_label(stage: Any) -> str:

@@ -382,12 +382,33 @@ def line_chart(
 SHARE_SERIES = (("top1_share", _("Largest group")), ("top5_share", _("Top 5 groups")))
 
 
-def share_chart(trend: Sequence[dict[str, Any]], policy: RiskPolicy) -> LineChart:
-    """Top-1 and top-5 shares over time (0..100 %) with the single-customer and top-5 lines."""
+# A diversification target's path (DESIGN section 13): (series key, label, {day: value}) for the
+# days where the path is drawn (its start within the period and the target date).
+PathSeries = tuple[str, Any, dict[dt.date, Any]]
+
+
+def _with_paths(
+    trend: Sequence[dict[str, Any]], series: Sequence[tuple[str, Any]], paths: Sequence[PathSeries]
+) -> tuple[list[dt.date], list[tuple[str, Any, list[Any], None]]]:
+    """The days of the trend and of the paths, and each series' values on them (None where a
+    series has none). Without paths: the trend's days and series as they are."""
+    by_day = {row["as_of"]: row for row in trend}
+    days = sorted(set(by_day) | {day for _key, _label, values in paths for day in values})
+    result = [
+        (key, label, [by_day[day][key] if day in by_day else None for day in days], None) for key, label in series
+    ]
+    result += [(key, label, [values.get(day) for day in days], None) for key, label, values in paths]
+    return days, result
+
+
+def share_chart(trend: Sequence[dict[str, Any]], policy: RiskPolicy, paths: Sequence[PathSeries] = ()) -> LineChart:
+    """Top-1 and top-5 shares over time (0..100 %) with the single-customer and top-5 lines,
+    and the diversification targets' paths (dashed) when given."""
     top1, top5 = _("Largest"), _("Top 5")
+    days, series = _with_paths(trend, SHARE_SERIES, paths)
     return line_chart(
-        [row["as_of"] for row in trend],
-        [(key, label, [row[key] for row in trend], None) for key, label in SHARE_SERIES],
+        days,
+        series,
         y_max=1.0,
         y_ticks=(0, 0.25, 0.5, 0.75, 1.0),
         y_text=share_text,
@@ -402,13 +423,16 @@ def share_chart(trend: Sequence[dict[str, Any]], policy: RiskPolicy) -> LineChar
     )
 
 
-def hhi_chart(trend: Sequence[dict[str, Any]], policy: RiskPolicy) -> LineChart:
-    """HHI over time with its warning and critical lines; the axis ends a little above both."""
-    y_max = hhi_scale(*(row["hhi"] for row in trend), policy.hhi_critical, policy.hhi_warning)
+def hhi_chart(trend: Sequence[dict[str, Any]], policy: RiskPolicy, paths: Sequence[PathSeries] = ()) -> LineChart:
+    """HHI over time with its warning and critical lines; the axis ends a little above both (and
+    above the diversification target's path, drawn dashed when given)."""
+    path_values = [value for _key, _label, values in paths for value in values.values()]
+    y_max = hhi_scale(*(row["hhi"] for row in trend), *path_values, policy.hhi_critical, policy.hhi_warning)
     step = 500 if y_max <= 3000 else 1000 if y_max <= 6000 else 2000
+    days, series = _with_paths(trend, (("hhi", _("HHI")),), paths)
     return line_chart(
-        [row["as_of"] for row in trend],
-        [("hhi", _("HHI"), [row["hhi"] for row in trend], None)],
+        days,
+        series,
         y_max=y_max,
         y_ticks=[step * index for index in range(int(y_max // step) + 1)],
         y_text=hhi_text,
@@ -579,7 +603,11 @@ def renewals_url(tenant_slug: str) -> str | None:
 def alert_fix_link(tenant_slug: str, alert: RiskAlert) -> AlertLink | None:
     """The page where what an alert found is put right, for the kinds that have one: the
     account's contracts for ``ip_unprotected``; the renewal's page for ``renewal_overdue`` (the
-    renewals page, or the account's contracts, while that page does not exist)."""
+    renewals page, or the account's contracts, while that page does not exist); the concentration
+    page's diversification targets for ``diversification_behind``."""
+    if alert.kind == AlertKind.DIVERSIFICATION_BEHIND:
+        url = _reversed("risk-concentration", tenant_slug=tenant_slug)
+        return AlertLink(_("See the diversification targets"), f"{url}#diversification") if url else None
     if alert.account_id is None:
         return None
     contracts = account_tabs.page_url(tenant_slug, alert.account_id, "contracts")

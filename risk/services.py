@@ -31,7 +31,7 @@ from kam.records import UNSET, given
 from kam.runs import advisory_xact_lock
 from kam.stage import staged, temp_table
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
-from risk import engine, notifications, selectors, webhooks
+from risk import contingency, engine, notifications, selectors, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
     CONCENTRATION_KINDS,
@@ -374,6 +374,8 @@ def _apply(tenant: Tenant, candidates_sql: str, params: dict[str, Any]) -> Alert
     for what, alert_id, _old, _new in rows:
         getattr(outcome, what).append(alert_id)
     notified = notifications.notify_alerts(tenant, alert_ids=outcome.opened, event="opened")
+    # Contingency plans that act (risk/contingency.py): the opened alerts' plans make their actions.
+    contingency.activate(tenant, alert_ids=outcome.opened)
     notified += notifications.notify_alerts(tenant, alert_ids=outcome.escalated, event="escalated")
     analyze_written({"risk_riskalert": len(rows), "risk_notification": notified})
     webhooks.emit_alert_events(
@@ -504,12 +506,17 @@ def alert_acknowledge(tenant: Tenant, *, alert: RiskAlert, actor: Any = None) ->
 
 
 @tenant_service
-def alert_resolve(tenant: Tenant, *, alert: RiskAlert, note: str = "", actor: Any = None) -> RiskAlert:
+def alert_resolve(
+    tenant: Tenant, *, alert: RiskAlert, note: str = "", close_actions: bool = False, actor: Any = None
+) -> RiskAlert:
     """解决 by hand. A condition that still holds opens a new alert at the next run, except
-    for a key contact's departure or a leadership change or merger, which stay reviewed."""
+    for a key contact's departure or a leadership change or merger, which stay reviewed.
+    ``close_actions``: also close (cancelled) the open actions its contingency plans created."""
     _check_alert(tenant, alert)
     if alert.status == AlertStatus.RESOLVED:
         return alert
+    if close_actions:
+        alert.actions_closed = contingency.close_alert_actions(tenant, alert=alert, actor=actor)
     before = audit.snapshot(alert)
     now = timezone.now()
     alert.status = AlertStatus.RESOLVED
@@ -624,8 +631,12 @@ def contingency_plan_create(
     title: str = "",
     owner: User | None = None,
     review_on: dt.date | None = None,
+    trigger_kinds: list[str] | None = None,
+    steps: list[dict[str, Any]] | None = None,
     actor: Any = None,
 ) -> ContingencyPlan:
+    """A plan; ``trigger_kinds`` (alert kinds) and ``steps`` ([{title, owner, due_offset_days}])
+    make it act when such an alert opens on its account (risk/contingency.py)."""
     data = {
         "account": account,
         "kind": kind,
@@ -633,11 +644,14 @@ def contingency_plan_create(
         "owner": owner,
         "actions": actions,
         "review_on": review_on,
+        "trigger_kinds": contingency.clean_trigger_kinds(trigger_kinds),
     }
     _check_plan_data(tenant, data)
+    cleaned_steps = contingency.clean_steps(tenant, steps)
     plan = ContingencyPlan(tenant=tenant, created_by=_user(actor), **data)
     plan.full_clean()
     plan.save()
+    contingency.save_steps(tenant, plan, cleaned_steps)
     audit.record_create(tenant=tenant, instance=plan, actor=actor)
     return plan
 
@@ -653,18 +667,31 @@ def contingency_plan_update(
     owner: User | None = UNSET,
     actions: str = UNSET,
     review_on: dt.date | None = UNSET,
+    trigger_kinds: list[str] = UNSET,
+    steps: list[dict[str, Any]] = UNSET,
     actor: Any = None,
 ) -> ContingencyPlan:
-    """Change the given fields; the others stay (an owner who has since left included)."""
+    """Change the given fields; the others stay (an owner who has since left included).
+    ``steps`` replaces the whole checklist (a step's owner who has since left may stay)."""
     _check_plan(tenant, plan)
     data = given(account=account, kind=kind, title=title, owner=owner, actions=actions, review_on=review_on)
+    if trigger_kinds is not UNSET:
+        data["trigger_kinds"] = contingency.clean_trigger_kinds(trigger_kinds)
     _check_plan_data(tenant, data)
-    before = audit.snapshot(plan)
+    cleaned_steps = UNSET
+    if steps is not UNSET:
+        kept = set(plan.steps.exclude(owner=None).values_list("owner_id", flat=True))
+        cleaned_steps = contingency.clean_steps(tenant, steps, keep_owner_ids=kept)
+    before = {**audit.snapshot(plan), "steps": contingency.steps_snapshot(plan)}
     for name, value in data.items():
         setattr(plan, name, value)
     plan.full_clean()
     plan.save()
-    audit.record_update(tenant=tenant, instance=plan, before=before, actor=actor)
+    if cleaned_steps is not UNSET:
+        contingency.save_steps(tenant, plan, cleaned_steps)
+    changes = audit.diff(before, {**audit.snapshot(plan), "steps": contingency.steps_snapshot(plan)})
+    if changes:
+        audit.record(tenant=tenant, action="update", instance=plan, changes=changes, actor=actor)
     return plan
 
 

@@ -6,6 +6,7 @@ Beat fans these out to every tenant (kam/celery.py)::
     {"task": "kam.fan_out", "args": ["risk.nightly_health"]}
     {"task": "kam.fan_out", "args": ["risk.retry_webhooks"]}   # hourly
     {"task": "kam.fan_out", "args": ["risk.sla_sweep"]}        # every 10 minutes
+    {"task": "kam.fan_out", "args": ["risk.contingency_reviews"]}  # nightly
 
 ``sla_sweep`` is also queued for a tenant when one of its needs changes (risk/apps.py), so
 that a reply or a resolution clears the need's SLA alert within moments.
@@ -102,6 +103,15 @@ def send_alert_emails(
     tenant: Tenant, alert_ids: list[int], event: str = "opened", only_users: list[int] | None = None
 ) -> int:
     return notifications.send_alert_emails(tenant, alert_ids=alert_ids, event=event, only_users=only_users)
+
+
+@tenant_task(name="risk.contingency_reviews")
+def contingency_reviews(tenant: Tenant) -> int:
+    """Nightly: a bell notification for the owner of each contingency plan whose review day
+    has come (once per review day; risk/contingency.py)."""
+    from risk import contingency
+
+    return contingency.review_reminders(tenant)
 
 
 def queue_run(tenant: Tenant, run: RiskRun) -> None:

@@ -8,7 +8,9 @@ urlpatterns = [
     path("", include("risk.views.alerts")),
     path("", include("risk.views.notifications")),
     path("", include("risk.views.concentration")),
+    path("", include("risk.views.diversification")),
     path("", include("risk.views.runs")),
     path("", include("risk.views.account")),
+    path("", include("risk.views.contingency")),
     path("", include("risk.views.settings")),
 ]

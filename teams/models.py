@@ -331,7 +331,7 @@ class Initiative(TenantOwnedModel):
 
 
 class ActionStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("action status", "Open")
     IN_PROGRESS = "in_progress", _("In progress")
     DONE = "done", pgettext_lazy("action status", "Done")
     CANCELLED = "cancelled", _("Cancelled")

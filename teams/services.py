@@ -502,3 +502,121 @@ def plan_action_update(
 @tenant_service
 def plan_action_delete(tenant: Tenant, *, action: PlanAction, actor: Any = None) -> None:
     _delete(tenant, action, actor=actor)
+
+
+# --- actions made by other apps (risk's contingency plans) -----------------------------------------
+
+
+@tenant_service
+def account_plans_current(
+    tenant: Tenant, *, account_ids: list[int], day: dt.date, title: str = "", actor: Any = None
+) -> dict[int, int]:
+    """The plan of each account that actions go to on ``day``: the one whose period covers
+    the day, else the latest; an account without any plan gets one (``day`` to a year on).
+    Set-based: one read, one bulk insert for the missing. Returns {account id: plan id}."""
+    ids = sorted({int(pk) for pk in account_ids})
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (p.account_id) p.account_id, p.id
+            FROM teams_accountplan p
+            WHERE p.tenant_id = %(tenant)s AND p.account_id = ANY(%(ids)s)
+            ORDER BY p.account_id, (p.period_start <= %(day)s AND p.period_end >= %(day)s) DESC,
+                     p.period_start DESC, p.id DESC
+            """,
+            {"tenant": tenant.pk, "ids": ids, "day": day},
+        )
+        found = dict(cursor.fetchall())
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        accounts = Account.objects.filter(tenant=tenant, pk__in=missing).values_list("pk", flat=True)
+        made = AccountPlan.objects.bulk_create(
+            [
+                AccountPlan(
+                    tenant=tenant,
+                    account_id=pk,
+                    title=title,
+                    period_start=day,
+                    period_end=day + dt.timedelta(days=364),
+                    created_by=actor if isinstance(actor, User) else None,
+                )
+                for pk in accounts
+            ]
+        )
+        for plan in made:
+            found[plan.account_id] = plan.pk
+        if made:
+            audit.record_bulk(
+                tenant=tenant,
+                action=AuditAction.CREATE,
+                model=AccountPlan,
+                summary=f"{len(made)} account plans for contingency actions",
+                changes={"accounts": [plan.account_id for plan in made]},
+                actor=actor,
+            )
+    return found
+
+
+@tenant_service
+def plan_actions_create_many(tenant: Tenant, *, rows: list[dict[str, Any]], actor: Any = None) -> list[PlanAction]:
+    """Many actions in one INSERT (``rows``: plan_id, title, owner_id, due_on), for writes made
+    by a job (a triggered contingency plan). The plans must be this tenant's; the owners
+    are checked by the caller. Returns the actions in the order of ``rows``."""
+    if not rows:
+        return []
+    plan_ids = {row["plan_id"] for row in rows}
+    if AccountPlan.objects.filter(tenant=tenant, pk__in=plan_ids).count() != len(plan_ids):
+        raise ValidationError({"plan": _("Choose a plan of this workspace.")})
+    actions = PlanAction.objects.bulk_create(
+        [
+            PlanAction(
+                tenant=tenant,
+                plan_id=row["plan_id"],
+                title=str(row["title"])[:200],
+                owner_id=row.get("owner_id"),
+                due_on=row["due_on"],
+                status=ActionStatus.OPEN,
+            )
+            for row in rows
+        ]
+    )
+    audit.record_bulk(
+        tenant=tenant,
+        action=AuditAction.CREATE,
+        model=PlanAction,
+        summary=f"{len(actions)} actions",
+        changes={"actions": [action.pk for action in actions]},
+        actor=actor,
+    )
+    return actions
+
+
+@tenant_service
+def plan_actions_close(
+    tenant: Tenant, *, action_ids: list[int], status: str = ActionStatus.CANCELLED, actor: Any = None
+) -> int:
+    """Close the open (or in progress) actions among ``action_ids`` with ``status`` (done or
+    cancelled), in one UPDATE. Returns how many changed."""
+    if status not in (ActionStatus.DONE, ActionStatus.CANCELLED):
+        raise ValidationError({"status": _("Close an action as done or cancelled.")})
+    open_ids = list(
+        PlanAction.objects.filter(
+            tenant=tenant, pk__in=list(action_ids), status__in=[ActionStatus.OPEN, ActionStatus.IN_PROGRESS]
+        ).values_list("pk", flat=True)
+    )
+    if not open_ids:
+        return 0
+    from django.utils import timezone
+
+    changed = PlanAction.objects.filter(tenant=tenant, pk__in=open_ids).update(status=status, updated_at=timezone.now())
+    audit.record_bulk(
+        tenant=tenant,
+        action=AuditAction.UPDATE,
+        model=PlanAction,
+        summary=f"{changed} actions closed",
+        changes={"actions": open_ids, "status": [None, str(status)]},
+        actor=actor,
+    )
+    return changed

@@ -44,6 +44,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "risk": frozenset({"accounts", "scoring", "teams", "service", "renewals"}),
     "growth": frozenset({"accounts", "teams", "service"}),
     "renewals": frozenset({"accounts"}),
+    "portfolio": frozenset({"accounts", "scoring", "teams", "risk", "service"}),
     "dashboards": frozenset({"accounts", "scoring", "teams", "risk", "service", "growth", "renewals"}),
 }
 DOMAIN_APPS = tuple(MAY_IMPORT)

@@ -60,7 +60,7 @@ alert_schema = extend_schema_view(
         description=(
             "预警, newest first. Kinds: concentration_single, concentration_top5, concentration_hhi, health_red, "
             "health_drop, purchase_overdue, payment_overdue, team_gap, key_contact_left, contract_expiring, "
-            "review_needed, ip_unprotected, renewal_overdue, sla_breach. At most one alert per dedupe key (kind + subject) is open at a time. `open=true` "
+            "review_needed, ip_unprotected, renewal_overdue, sla_breach, diversification_behind. At most one alert per dedupe key (kind + subject) is open at a time. `open=true` "
             "lists those not resolved. A team member sees the alerts of the accounts they read."
         ),
         examples=[OpenApiExample("Alert", value=ALERT_EXAMPLE, response_only=True)],

@@ -125,6 +125,11 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class ResolveSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    close_actions = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also close (as cancelled) the open actions this alert's contingency plans created.",
+    )
 
 
 # --- concentration -----------------------------------------------------------------------------------
@@ -315,17 +320,82 @@ class RiskRunSerializer(serializers.ModelSerializer):
 # --- contingency plans -------------------------------------------------------------------------------
 
 
+class ContingencyStepSerializer(serializers.Serializer):
+    position = serializers.IntegerField(read_only=True, help_text="1, 2, … in the order given.")
+    title = serializers.CharField(max_length=200, help_text="What is to be done; the action's title.")
+    owner = serializers.IntegerField(
+        source="owner_id",
+        allow_null=True,
+        help_text="An active member of this workspace (a user id); null only when the owner's user was deleted.",
+    )
+    due_offset_days = serializers.IntegerField(
+        required=False, default=0, help_text="The action is due this many days (0..365) after the alert's day."
+    )
+
+
+class ContingencyActionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    plan = serializers.IntegerField(source="plan_id", help_text="The account plan (teams) holding the action.")
+    title = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    due_on = serializers.DateField()
+    status = serializers.CharField(help_text="open, in_progress, done or cancelled.")
+
+
+class ContingencyActivationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    alert = serializers.IntegerField(source="alert_id")
+    activated_at = serializers.DateTimeField()
+    actions = ContingencyActionSerializer(many=True, help_text="The actions made, deleted ones left out.")
+
+
 class ContingencyPlanSerializer(serializers.ModelSerializer):
     account = tenant_field(Account)
     kind = enum_field(
         ContingencyKind, help_text="alternative_market (替代市场培育计划) or sudden_loss (突发流失应急预案)."
     )
     owner = TenantMemberField(required=False, allow_null=True)
+    trigger_kinds = serializers.ListField(
+        child=enum_field(AlertKind),
+        required=False,
+        allow_empty=True,
+        help_text="The alert kinds whose opening on the account turns the steps into actions on the account's plan.",
+    )
+    steps = ContingencyStepSerializer(
+        many=True, required=False, help_text="The checklist; a write replaces the whole list (at most 30)."
+    )
+    activations = serializers.SerializerMethodField(help_text="What the triggers did, the latest first (read-only).")
 
     class Meta:
         model = ContingencyPlan
-        fields = ["id", "account", "kind", "title", "owner", "actions", "review_on", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "account",
+            "kind",
+            "title",
+            "owner",
+            "actions",
+            "review_on",
+            "trigger_kinds",
+            "steps",
+            "activations",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
+
+    @extend_schema_field(ContingencyActivationSerializer(many=True))
+    def get_activations(self, obj: ContingencyPlan) -> list[dict[str, Any]]:
+        from risk import contingency
+
+        rows = contingency.activations(obj.tenant, plan=obj)
+        return ContingencyActivationSerializer(rows, many=True).data
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        if "steps" in value:
+            value["steps"] = [dict(step) for step in value["steps"]]
+        return value
 
 
 # --- webhooks ----------------------------------------------------------------------------------------

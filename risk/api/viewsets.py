@@ -118,7 +118,11 @@ class AlertViewSet(
         body.is_valid(raise_exception=True)
         with service_errors():
             alert = services.alert_resolve(
-                self.tenant, alert=alert, note=body.validated_data.get("note", ""), actor=self.actor
+                self.tenant,
+                alert=alert,
+                note=body.validated_data.get("note", ""),
+                close_actions=body.validated_data.get("close_actions", False),
+                actor=self.actor,
             )
         return Response(self.get_serializer(alert).data)
 

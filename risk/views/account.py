@@ -37,7 +37,7 @@ from kam.pages import is_partial
 from kam.permissions import READ_ALL, WRITERS, tenant_view
 from kam.tenancy import tenant_today
 from risk import notifications, presenters, selectors, services
-from risk.models import SIGNAL_WEIGHTS, ContingencyKind, ContingencyPlan
+from risk.models import SIGNAL_WEIGHTS, AlertKind, ContingencyKind, ContingencyPlan
 
 TAB_KEY = "risk"
 TAB_TEMPLATE = "risk/account_tab.html"
@@ -73,12 +73,23 @@ class PlanForm(forms.Form):
                     "owner": plan.owner_id,
                     "review_on": plan.review_on,
                     "actions": plan.actions,
+                    "trigger_kinds": list(plan.trigger_kinds),
                 },
             )
         super().__init__(*args, **kwargs)
         # An owner who has since left stays choosable on the plan they own, so editing it does not drop them.
         self.fields["owner"].queryset = user_list(tenant, include=[plan.owner_id if plan else None])
         self.fields["owner"].empty_label = _("— nobody yet —")
+
+    trigger_kinds = forms.MultipleChoiceField(
+        label=gettext_lazy("Triggered by"),
+        choices=AlertKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy(
+            "When an alert of one of these kinds opens on the account, the steps below become actions on the account's plan."
+        ),
+    )
 
     def clean_actions(self) -> str:
         actions = self.cleaned_data["actions"].strip()
@@ -88,6 +99,77 @@ class PlanForm(forms.Form):
 
     def clean_title(self) -> str:
         return self.cleaned_data["title"].strip()
+
+
+class StepForm(forms.Form):
+    """One row of a plan's checklist: what, who (a member of this workspace), due how many days
+    after the alert's day. An empty extra row is left out."""
+
+    title = forms.CharField(label=gettext_lazy("Step"), max_length=200, required=False)
+    owner = UserChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
+    due_offset_days = forms.IntegerField(
+        label=gettext_lazy("Due after (days)"),
+        min_value=0,
+        max_value=365,
+        required=False,
+        error_messages={
+            "min_value": gettext_lazy("The due offset lies between 0 and 365 days."),
+            "max_value": gettext_lazy("The due offset lies between 0 and 365 days."),
+        },
+    )
+
+    def __init__(self, *args: Any, users: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users if users is not None else User.objects.none()
+        self.fields["owner"].empty_label = _("— choose —")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.cleaned_data.get("DELETE") or not self.has_changed():
+            return data
+        if not (data.get("title") or "").strip():
+            self.add_error("title", _("Write what is to be done."))
+        if data.get("owner") is None and "owner" not in self.errors:
+            self.add_error("owner", _("Choose who does it."))
+        return data
+
+
+StepFormSet = forms.formset_factory(StepForm, extra=2, can_delete=True, max_num=30, validate_max=True)
+
+
+def step_formset(request: HttpRequest, plan: ContingencyPlan | None) -> Any:
+    """The checklist's rows: the plan's steps and two empty ones ("add a row" posts back with one more)."""
+    tenant = request.tenant
+    keep = [plan.owner_id] if plan else []
+    initial = []
+    if plan is not None:
+        for step in plan.steps.order_by("position", "id"):
+            initial.append({"title": step.title, "owner": step.owner_id, "due_offset_days": step.due_offset_days})
+            keep.append(step.owner_id)
+    users = user_list(tenant, include=[pk for pk in keep if pk])
+    # A post without the checklist (an older client) leaves the steps as they are.
+    data = request.POST if request.method == "POST" and "steps-TOTAL_FORMS" in request.POST else None
+    if data is not None and "add_step" in data:
+        data = data.copy()
+        data["steps-TOTAL_FORMS"] = str(int(data.get("steps-TOTAL_FORMS") or 0) + 1)
+    return StepFormSet(data, initial=initial or None, prefix="steps", form_kwargs={"users": users})
+
+
+def steps_given(formset: Any) -> dict[str, Any]:
+    """{"steps": [...]} from a posted checklist, {} when the post had none."""
+    return {"steps": steps_of(formset)} if formset.is_bound else {}
+
+
+def steps_of(formset: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": form.cleaned_data["title"].strip(),
+            "owner": form.cleaned_data["owner"],
+            "due_offset_days": form.cleaned_data.get("due_offset_days") or 0,
+        }
+        for form in formset.forms
+        if not form.cleaned_data.get("DELETE") and (form.cleaned_data.get("title") or "").strip()
+    ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -197,9 +279,11 @@ def _written(request: HttpRequest, account: Account, notice: str) -> HttpRespons
     return redirect(_tab_url(request, account))
 
 
-def _form_response(request: HttpRequest, context: dict[str, Any], form: PlanForm) -> HttpResponse:
+def _form_response(request: HttpRequest, context: dict[str, Any], form: PlanForm, steps: Any = None) -> HttpResponse:
     template = f"{FORM_TEMPLATE}#plan-form" if is_partial(request) else FORM_TEMPLATE
-    return render(request, template, context, status=400 if form.errors else 200)
+    invalid = form.errors or (steps is not None and steps.is_bound and not steps.is_valid())
+    adding = request.method == "POST" and "add_step" in request.POST
+    return render(request, template, context, status=400 if invalid and not adding else 200)
 
 
 def _focus_first(request: HttpRequest, form: PlanForm) -> None:
@@ -231,15 +315,20 @@ def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
         "kind": kind if kind in ContingencyKind.values else ContingencyKind.SUDDEN_LOSS,
     }
     form = PlanForm(request.POST or None, tenant=request.tenant, initial=initial)
+    steps = step_formset(request, None)
     _focus_first(request, form)
-    if request.method == "POST" and form.is_valid():
+    adding = "add_step" in request.POST
+    if request.method == "POST" and not adding and form.is_valid() and (not steps.is_bound or steps.is_valid()):
         try:
-            services.contingency_plan_create(request.tenant, account=account, actor=request.user, **form.cleaned_data)
+            services.contingency_plan_create(
+                request.tenant, account=account, actor=request.user, **steps_given(steps), **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             return _written(request, account, _("The contingency plan was added."))
-    return _form_response(request, {"form": form, "account": account, "plan": None}, form)
+    context = {"form": form, "steps": steps, "account": account, "plan": None}
+    return _form_response(request, context, form, steps)
 
 
 @tenant_view(roles=WRITERS)
@@ -247,18 +336,23 @@ def plan_create(request: HttpRequest, account_id: int) -> HttpResponse:
 def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _writable_plan(request, plan_id)
     form = PlanForm(request.POST or None, tenant=request.tenant, plan=plan)
+    steps = step_formset(request, plan)
     _focus_first(request, form)
-    if request.method == "POST" and form.is_valid():
+    adding = "add_step" in request.POST
+    if request.method == "POST" and not adding and form.is_valid() and (not steps.is_bound or steps.is_valid()):
         # Only what changed: an owner who has since left stays on a plan whose text is edited.
         changed = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
         try:
-            services.contingency_plan_update(request.tenant, plan=plan, actor=request.user, **changed)
+            services.contingency_plan_update(
+                request.tenant, plan=plan, actor=request.user, **steps_given(steps), **changed
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
             plan.refresh_from_db()
         else:
             return _written(request, plan.account, _("The contingency plan was saved."))
-    return _form_response(request, {"form": form, "account": plan.account, "plan": plan}, form)
+    context = {"form": form, "steps": steps, "account": plan.account, "plan": plan}
+    return _form_response(request, context, form, steps)
 
 
 @tenant_view(roles=WRITERS)

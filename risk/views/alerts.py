@@ -42,6 +42,7 @@ from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
 from kam.tenancy import tenant_today
 from risk import presenters, selectors, services
+from risk.contingency import open_action_ids as contingency_open_action_ids
 from risk.forms import posted_id
 from risk.models import SEVERITY_RANK, AlertKind, AlertStatus, RiskAlert, Severity
 from risk.notifications import alert_summary, need_link, renewal_stage_label
@@ -132,6 +133,8 @@ class ResolveForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": gettext_lazy("What was done (optional)")}),
     )
+    # Contingency plans that act: also close (cancelled) the open actions this alert's plans created.
+    close_actions = forms.BooleanField(required=False)
 
 
 class SnoozeForm(forms.Form):
@@ -411,8 +414,20 @@ def _alert_context(
         "list_query": "",
         **_detail_lists(alert, request.tenant),
         **_action_context(request),
+        **_contingency_context(request, alert),
         **extra,
     }
+
+
+def _contingency_context(request: HttpRequest, alert: RiskAlert) -> dict[str, Any]:
+    """The contingency plans this alert triggered and the actions they made (risk/contingency.py)."""
+    from risk import contingency
+
+    activations = contingency.activations(request.tenant, alert=alert)
+    for row in activations:
+        row.plan_link = contingency.plan_link(request.tenant, row.plan_id)
+    alert.open_action_count = sum(row.open_count for row in activations)
+    return {"activations": activations}
 
 
 @tenant_view()
@@ -488,6 +503,7 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
             "alert": alert,
             "summary": alert_summary(alert.kind, alert.details),
             "form": ResolveForm(initial={"note": request.GET.get("note", "")[:2000]}),
+            "open_action_count": len(contingency_open_action_ids(request.tenant, alert)),
             "origin": "center" if request.GET.get("from") == "center" else "alert",
             "list_query": _list_params(request.GET.get("list_query", "")).urlencode(),
         }
@@ -497,7 +513,21 @@ def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
         return _answer(request, alert, action="resolve", error=" ".join(form.errors["note"]))
     if alert.status == AlertStatus.RESOLVED:
         return _answer(request, alert, action="resolve", error=_("This alert is resolved already."))
-    services.alert_resolve(request.tenant, alert=alert, note=form.cleaned_data["note"], actor=request.user)
+    alert = services.alert_resolve(
+        request.tenant,
+        alert=alert,
+        note=form.cleaned_data["note"],
+        close_actions=form.cleaned_data["close_actions"],
+        actor=request.user,
+    )
+    closed = getattr(alert, "actions_closed", 0)
+    if closed:
+        notice = ngettext(
+            "The alert was resolved and %(count)s action was closed.",
+            "The alert was resolved and %(count)s actions were closed.",
+            closed,
+        ) % {"count": closed}
+        return _answer(request, alert, notice=notice)
     return _answer(request, alert, notice=_("The alert was resolved."))
 
 

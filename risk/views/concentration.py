@@ -23,6 +23,7 @@ from kam.pages import is_partial
 from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from risk import presenters, selectors, services
 from risk.models import RunKind
+from risk.views import diversification
 
 TEMPLATE = "risk/concentration.html"
 # The parts htmx swaps in place: the period selector answers the trend, the view switch the table.
@@ -55,6 +56,7 @@ def _context(request: HttpRequest) -> dict[str, Any]:
     view = _choice(request, "view", VIEWS, "groups")
     period = _choice(request, "period", presenters.PERIODS, presenters.DEFAULT_PERIOD)
     trend = selectors.concentration_trend(tenant, since=presenters.period_since(period, snapshot.as_of))
+    share_paths, hhi_paths = diversification.chart_paths(request, trend, snapshot)
     context.update(
         policy=policy,
         gauges=presenters.concentration_gauges(selectors.concentration_lines(policy, snapshot), snapshot),
@@ -62,8 +64,12 @@ def _context(request: HttpRequest) -> dict[str, Any]:
         period=period,
         periods=list(presenters.PERIOD_LABELS.items()),
         share_marks=presenters.share_marks(policy),
-        share_chart=presenters.share_chart(trend, policy),
-        hhi_chart=presenters.hhi_chart(trend, policy),
+        share_chart=presenters.share_chart(trend, policy, share_paths),
+        hhi_chart=presenters.hhi_chart(trend, policy, hhi_paths),
+        share_paths=share_paths,
+        hhi_paths=hhi_paths,
+        targets=diversification.target_rows(request, snapshot),
+        can_edit_targets=diversification.can_edit(request),
         trend_rows=presenters.trend_rows(trend, policy),
         trend_count=len(trend),
         table_limit=presenters.TREND_TABLE_ROWS,

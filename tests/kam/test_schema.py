@@ -213,10 +213,14 @@ PREVIOUS = [
 RESCORE_CACHES = {"scoring_scorebasis", "scoring_scorechange"}
 
 # Apps younger than PREVIOUS: migrating back takes their tables away altogether.
-YOUNGER_APPS = {"service", "growth", "renewals"}
+YOUNGER_APPS = {"service", "growth", "renewals", "portfolio"}
 # Tables younger than PREVIOUS in older apps: migrating back drops them (accounts 0010: payments;
 # scoring 0012: tier override requests).
 YOUNGER_TABLES = {"accounts_payment", "scoring_tieroverriderequest"}
+# risk 0011: diversification targets and alternative markets (issue #19)
+YOUNGER_TABLES |= {"risk_diversificationtarget", "risk_alternativemarket"}
+# risk 0012: contingency plans that act (issue #19)
+YOUNGER_TABLES |= {"risk_contingencystep", "risk_contingencyactivation"}
 
 # Columns younger than PREVIOUS: migrating back drops them (risk 0009: the health signal service;
 # accounts 0009: growth's figures on the account and an order's offering and buying centre).
@@ -241,6 +245,9 @@ YOUNGER_COLUMNS = [
     "document_type",
     "renewal_of_id",
     "ip_clause",
+    # risk 0012: a contingency plan's triggers and review reminder
+    "trigger_kinds",
+    "review_reminded_on",
 ]
 
 

@@ -39,9 +39,11 @@ from renewals.models import Renewal
 from risk import services as risk_services
 from risk.models import (
     AlertKind,
+    AlternativeMarket,
     ConcentrationSnapshot,
     ContingencyKind,
     ContingencyPlan,
+    DiversificationTarget,
     HealthAssessment,
     Notification,
     RiskAlert,
@@ -125,6 +127,9 @@ APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
     ("risk", "plan_id"): "contingency_plan",
     ("scoring", "run_id"): "score_run",
     ("risk", "run_id"): "risk_run",
+    ("risk", "target_id"): "diversification_target",
+    ("risk", "market_id"): "alternative_market",
+    ("portfolio", "user_id"): "portfolio_person",
 }
 
 
@@ -162,6 +167,8 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     RiskAlert: "alert",
     RiskRun: "risk_run",
     ContingencyPlan: "contingency_plan",
+    DiversificationTarget: "diversification_target",
+    AlternativeMarket: "alternative_market",
     WebhookEndpoint: "webhook_endpoint",
     WebhookDelivery: "webhook_delivery",
     ConcentrationSnapshot: "concentration_snapshot",
@@ -212,6 +219,7 @@ def build_world(slug: str, marker: str) -> World:
     admin, manager = people[Role.ADMIN], people[Role.MANAGER]
     objects["membership"] = Membership.objects.get(tenant=tenant, user=people[Role.MEMBER])
     objects["api_token"] = token
+    objects["portfolio_person"] = manager  # the owner of the world's accounts: a portfolio
 
     account = AccountFactory(tenant=tenant, name=f"{marker} 客户集团", owner=manager, region=marker)
     objects["account"] = account
@@ -406,6 +414,25 @@ def _risk(world: World) -> None:
             title=f"{marker} 应急预案",
             actions=marker,
             owner=admin,
+        )
+        objects["diversification_target"] = DiversificationTarget.objects.create(
+            tenant=tenant,
+            line="top1",
+            target_value="0.1500",
+            target_date=AS_OF + dt.timedelta(days=365),
+            baseline_value="0.3000",
+            baseline_date=AS_OF,
+            owner=admin,
+            note=marker,
+        )
+        objects["alternative_market"] = AlternativeMarket.objects.create(
+            tenant=tenant,
+            name=f"{marker} 替代市场",
+            industry=account.industry or "化工",
+            target_revenue_12m="1000000.00",
+            target_date=AS_OF + dt.timedelta(days=365),
+            owner=admin,
+            note=marker,
         )
         endpoint = WebhookEndpoint.objects.create(
             tenant=tenant,

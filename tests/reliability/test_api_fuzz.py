@@ -46,7 +46,7 @@ BUDGET = float(os.environ.get("KAM_FUZZ_BUDGET", "120"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Path parameters -> the world object they name (tests/reliability/tenant_data.py): by name, and
 # a router's {id} by the collection in front of it (the router prefixes of the apps' api_urls.py).
-PATH_OBJECTS = {"account_id": "account", "endpoint_id": "webhook_endpoint"}
+PATH_OBJECTS = {"account_id": "account", "endpoint_id": "webhook_endpoint", "user_id": "portfolio_person"}
 COLLECTION_OBJECTS = {
     "accounts": "account",
     "contacts": "contact",
@@ -69,6 +69,8 @@ COLLECTION_OBJECTS = {
     "alerts": "alert",
     "risk-runs": "risk_run",
     "contingency-plans": "contingency_plan",
+    "diversification-targets": "diversification_target",
+    "alternative-markets": "alternative_market",
     "webhooks": "webhook_endpoint",
     "notifications": "notification",
     "needs": "need",

@@ -33,7 +33,7 @@ def test_the_demo_shows_each_family_of_alerts(industry):
         open_kinds = set(RiskAlert.objects.exclude(status="resolved").values_list("kind", flat=True))
         runs = list(RiskRun.objects.values_list("status", flat=True))
         snapshots = ConcentrationSnapshot.objects.count()
-        plan = ContingencyPlan.objects.get()
+        plan = ContingencyPlan.objects.get(trigger_kinds=[])
         planned = RiskAlert.objects.get(kind="concentration_single", account=plan.account, status="open")
     assert {"concentration_single", "payment_overdue", "purchase_overdue", "team_gap", "health_red"} <= open_kinds
     assert {"key_contact_left", "contract_expiring", "review_needed"} <= open_kinds
