@@ -8,9 +8,11 @@ For a day D:
 - share = the person's allocation / the sum of the allocations on the account (none when that
   sum is 0).
 - revenue_12m, the tier and growth (the raw value of the scorecard criterion whose metric is
-  ``growth``) come from the account's latest score snapshot on or before D
-  (scoring_accountscore); health from its latest health assessment on or before D
-  (risk_healthassessment). Orders are never read.
+  ``growth``) come from the account's latest score snapshot on or before D among those since the
+  last full score run on or before D (which scored every account not lost; later ones are
+  rescores of one account), read by run; health from the last day assessed on or before D (a
+  health assessment covers every account not lost), read by the day's index. So a year of
+  nightly snapshots costs no more than one. Orders are never read.
 - revenue_p = sum(share x revenue_12m); health_p and growth_p = sum(share x value) / sum(share)
   over the accounts with a value.
 - index = (w_r x 100 x percent_rank(revenue_p) + w_h x health_p + w_g x linear(growth_p, -0.2,
@@ -77,27 +79,41 @@ growth_keys AS (
     WHERE r.tenant_id = %(tenant)s
     GROUP BY r.id
 ),
-scores AS (
-    SELECT dy.d, s.account_id, s.revenue_12m, s.tier, s.growth
+score_from AS MATERIALIZED (
+    -- A day's snapshots are those since the last full score run on or before it (each scored every
+    -- account not lost), read by run, so that a year of nightly runs costs no more than one.
+    SELECT dy.d, COALESCE((
+        SELECT MAX(r.as_of) FROM scoring_scorerun r
+        WHERE r.tenant_id = %(tenant)s AND r.account_id IS NULL AND r.status = 'done' AND r.as_of <= dy.d
+    ), '-infinity'::date) AS since
     FROM days dy
+),
+scores AS MATERIALIZED (
+    SELECT sf.d, s.account_id, s.revenue_12m, s.tier, s.growth
+    FROM score_from sf
     CROSS JOIN LATERAL (
         SELECT DISTINCT ON (x.account_id) x.account_id, x.revenue_12m::numeric AS revenue_12m, x.tier,
                (x.breakdown_values[4 * (array_position(x.breakdown_keys, g.key::varchar) - 1) + 1])::numeric AS growth
-        FROM scoring_accountscore x
+        FROM scoring_scorerun r
+        JOIN scoring_accountscore x ON x.tenant_id = %(tenant)s AND x.run_id = r.id
         LEFT JOIN growth_keys g ON g.run_id = x.run_id
-        WHERE x.tenant_id = %(tenant)s AND x.as_of <= dy.d
+        WHERE r.tenant_id = %(tenant)s AND r.status = 'done' AND r.as_of >= sf.since AND r.as_of <= sf.d
+          AND x.as_of <= sf.d
         ORDER BY x.account_id, x.as_of DESC, x.id DESC
     ) s
 ),
-health AS (
-    SELECT dy.d, h.account_id, h.score::numeric AS health
+health_day AS MATERIALIZED (
+    -- Health is assessed for every account not lost at once, so a day's is that of the last
+    -- assessed day on or before it (read by the day's index, whatever the history).
+    SELECT dy.d, (
+        SELECT MAX(z.as_of) FROM risk_healthassessment z WHERE z.tenant_id = %(tenant)s AND z.as_of <= dy.d
+    ) AS day
     FROM days dy
-    CROSS JOIN LATERAL (
-        SELECT DISTINCT ON (y.account_id) y.account_id, y.score
-        FROM risk_healthassessment y
-        WHERE y.tenant_id = %(tenant)s AND y.as_of <= dy.d
-        ORDER BY y.account_id, y.as_of DESC, y.id DESC
-    ) h
+),
+health AS MATERIALIZED (
+    SELECT hd.d, y.account_id, y.score::numeric AS health
+    FROM health_day hd
+    JOIN risk_healthassessment y ON y.tenant_id = %(tenant)s AND y.as_of = hd.day
 ),
 alerts AS (
     SELECT z.account_id, COUNT(*) AS open_alerts, COUNT(*) FILTER (WHERE z.kind = 'sla_breach') AS sla_breaches

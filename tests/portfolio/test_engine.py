@@ -185,3 +185,25 @@ def test_bad_weights_write_nothing(world):
     with tenant_context(world.tenant):
         assert not PortfolioWeights.objects.exists()
         assert selectors.weights_get(world.tenant) == {"revenue": 40, "health": 40, "growth": 20}
+
+
+def test_snapshots_since_the_last_full_run_a_later_rescore_counts(world):
+    """Read on D + 10: the last full run on or before it is D's, so its snapshots count, and A3's own
+    rescore on D + 5 (a run of that account alone) wins over A3's snapshot of D. p2: 0.25 x 1,000,000 +
+    1/3 x 300,000 + 1 x 500,000 = 850,000. A snapshot older than the last full run is never read: the
+    history of nightly runs costs nothing (A1's of 2026-03-15 is not A1's figure, D's is)."""
+    later = D + dt.timedelta(days=10)
+    with tenant_context(world.tenant):
+        card = Scorecard.objects.get(version=1)
+        rescore = ScoreRun.objects.create(
+            tenant=world.tenant,
+            as_of=D + dt.timedelta(days=5),
+            trigger="event",
+            scorecard=card,
+            status="done",
+            account=world.a3,
+        )
+        snapshot(world.tenant, rescore, world.a3, D + dt.timedelta(days=5), "500000", "0.6", tier="C")
+        people = by_user(selectors.people(world.tenant, later))
+    assert people[world.p2.pk].revenue == Decimal("850000.00")
+    assert people[world.p1.pk].revenue == Decimal("750000.00")
