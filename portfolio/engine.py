@@ -54,22 +54,27 @@ members AS (
     JOIN teams_accountteam t ON t.tenant_id = %(tenant)s AND t.id = m.team_id
     GROUP BY dy.d, t.account_id, m.user_id
 ),
+live AS MATERIALIZED (
+    SELECT a.id, a.owner_id FROM accounts_account a WHERE a.tenant_id = %(tenant)s AND a.status <> 'lost'
+),
 holders AS (
-    SELECT d, account_id, user_id, alloc FROM members
+    -- on the accounts not lost: the active members, and the owner with 100 when not among them
+    SELECT m.d, m.account_id, m.user_id, m.alloc
+    FROM members m
+    JOIN live l ON l.id = m.account_id
     UNION ALL
-    SELECT dy.d, a.id, a.owner_id, 100
+    SELECT dy.d, l.id, l.owner_id, 100
     FROM days dy
-    CROSS JOIN accounts_account a
-    WHERE a.tenant_id = %(tenant)s AND a.owner_id IS NOT NULL
+    CROSS JOIN live l
+    WHERE l.owner_id IS NOT NULL
       AND NOT EXISTS (
-          SELECT 1 FROM members mm WHERE mm.d = dy.d AND mm.account_id = a.id AND mm.user_id = a.owner_id
+          SELECT 1 FROM members mm WHERE mm.d = dy.d AND mm.account_id = l.id AND mm.user_id = l.owner_id
       )
 ),
 shares AS (
     SELECT h.d, h.account_id, h.user_id, h.alloc,
            h.alloc / NULLIF(SUM(h.alloc) OVER (PARTITION BY h.d, h.account_id), 0)::numeric AS share
     FROM holders h
-    JOIN accounts_account a ON a.tenant_id = %(tenant)s AND a.id = h.account_id AND a.status <> 'lost'
 ),
 growth_keys AS (
     SELECT r.id AS run_id, MIN(c.key) AS key
