@@ -17,25 +17,15 @@ verify it. The body is the stored payload serialised compactly with sorted keys.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
-import http.client
-import ipaddress
 import json
 import logging
-import random
-import socket
-import ssl
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
@@ -43,6 +33,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.models import Tenant
+from kam.outbound import (  # noqa: F401 (the transport, here since webhooks came first)
+    Attempt,
+    DestinationRefused,
+    backoff_seconds,
+    check_destination,
+    deadline_seconds,
+    post_body,
+    private_networks_allowed,
+    timeout_seconds,
+)
+from kam.outbound import send as _send  # noqa: F401
 from kam.tenancy import tenant_context
 from risk.models import TEST_EVENT, DeliveryStatus, RiskAlert, WebhookDelivery, WebhookEndpoint
 
@@ -55,26 +56,12 @@ DELIVERY_HEADER = "X-KAM-Delivery"
 USER_AGENT = "KAM-Webhooks/1.0"
 
 MAX_ATTEMPTS = 8
-BASE_DELAY_SECONDS = 30
-# Below the broker's visibility timeout (2 h), so no retry is queued with an ETA beyond it.
-MAX_DELAY_SECONDS = 3600
-JITTER = 0.2
 # A claimed attempt is not claimed again for this long (the request's timeout is far shorter).
 CLAIM_LEASE = 120
-RESPONSE_EXCERPT = 1000
 # Deliveries queued one task each after a commit; above this, one sweep task queues them.
 DIRECT_QUEUE_LIMIT = 50
 SWEEP_BATCH = 1000
 DELIVERY_LOG_DAYS = 30
-
-
-def timeout_seconds() -> float:
-    return float(getattr(settings, "RISK_WEBHOOK_TIMEOUT", 5))
-
-
-def private_networks_allowed() -> bool:
-    """Deliveries to loopback and private addresses are refused unless allowed (development)."""
-    return bool(getattr(settings, "RISK_WEBHOOK_ALLOW_PRIVATE_NETWORKS", settings.DEBUG))
 
 
 # --- signing --------------------------------------------------------------------------------------
@@ -95,12 +82,6 @@ def body_of(payload: dict[str, Any]) -> bytes:
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
-
-
-def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
-    """The wait after the ``attempts``-th failed attempt: 30 s doubling, at most an hour, ±20 %."""
-    delay = min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS)
-    return delay * (rng or random).uniform(1 - JITTER, 1 + JITTER)
 
 
 # --- payloads -------------------------------------------------------------------------------------
@@ -208,43 +189,6 @@ def queue_deliveries(tenant: Tenant, delivery_ids: list[int]) -> None:
 # --- delivering -----------------------------------------------------------------------------------
 
 
-class DestinationRefused(Exception):
-    pass
-
-
-@dataclass
-class Attempt:
-    ok: bool
-    response_code: int | None = None
-    response_body: str = ""
-    error: str = ""
-    duration_ms: int = 0
-
-
-def check_destination(url: str) -> str | None:
-    """The address to connect to, once every address of the host is known to be public; the
-    request then goes to that address, not to a second DNS answer (which could point inside
-    the network: DNS rebinding). None when private networks are allowed (development)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DestinationRefused(_("Only http and https URLs can receive webhooks."))
-    if private_networks_allowed():
-        return None
-    try:
-        infos = socket.getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except socket.gaierror as exc:
-        raise DestinationRefused(_("The host name does not resolve: %(error)s") % {"error": exc}) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise DestinationRefused(
-                _("Webhooks are not sent to private or local addresses (%(address)s).") % {"address": address}
-            )
-    return str(infos[0][4][0])
-
-
 def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str, Any]) -> Attempt:
     """One signed POST with the timeout; never raises."""
     body = body_of(payload)
@@ -257,104 +201,7 @@ def post(url: str, secret: str, *, event: str, event_id: str, payload: dict[str,
         EVENT_HEADER: event,
         DELIVERY_HEADER: event_id,
     }
-    started = time.monotonic()
-
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
-
-    try:
-        address = check_destination(url)
-        code, text = _send(url, body, headers, address=address)
-    except DestinationRefused as exc:
-        return Attempt(ok=False, error=str(exc), duration_ms=elapsed())
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return Attempt(ok=False, error=f"{type(exc).__name__}: {exc}"[:500], duration_ms=elapsed())
-    ok = 200 <= code < 300
-    return Attempt(
-        ok=ok, response_code=code, response_body=text, error="" if ok else f"HTTP {code}", duration_ms=elapsed()
-    )
-
-
-class _Pinned:
-    """Connects to a given address (when one is given); the Host header, and for HTTPS the
-    certificate check, keep the URL's host name."""
-
-    host: str
-    port: int
-    timeout: float
-
-    def __init__(self, host: str, port: int | None, *, address: str | None, **kwargs: Any) -> None:
-        super().__init__(host, port, **kwargs)  # type: ignore[call-arg]
-        self.address = address
-
-    def _pinned_socket(self) -> socket.socket:
-        return socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
-    def connect(self) -> None:
-        if self.address is None:
-            return super().connect()
-        self.sock = self._pinned_socket()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
-    def connect(self) -> None:
-        if self.address is None:
-            return super().connect()
-        self.sock = self._context.wrap_socket(self._pinned_socket(), server_hostname=self.host)
-
-
-def deadline_seconds() -> float:
-    """The most one attempt may take, however the receiver drips its answer: the timeout
-    applies to each read, so a byte every few seconds would otherwise hold a worker."""
-    return float(getattr(settings, "RISK_WEBHOOK_DEADLINE", 3 * timeout_seconds()))
-
-
-def _send(url: str, body: bytes, headers: dict[str, str], *, address: str | None = None) -> tuple[int, str]:
-    """POST with http.client: the header names go out as written, and a redirect is an
-    answer like any other non-2xx (never followed: it could lead inside the network).
-
-    The connection goes to ``address`` when given (the one check_destination vetted), and
-    is cut when the attempt outlasts deadline_seconds() (TimeoutError).
-    """
-    parts = urlsplit(url)
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = _PinnedHTTPSConnection(
-            parts.hostname, parts.port, address=address, timeout=timeout_seconds(), context=ssl.create_default_context()
-        )
-    else:
-        connection = _PinnedHTTPConnection(parts.hostname, parts.port, address=address, timeout=timeout_seconds())
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    deadline = deadline_seconds()
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        sock = connection.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    watchdog = threading.Timer(deadline, cut)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        connection.request("POST", target, body=body, headers=headers)
-        response = connection.getresponse()
-        text = response.read(RESPONSE_EXCERPT * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT]
-    except (OSError, http.client.HTTPException):
-        if expired.is_set():
-            raise TimeoutError(_("No complete answer within %(seconds)s s.") % {"seconds": f"{deadline:g}"}) from None
-        raise
-    finally:
-        watchdog.cancel()
-        connection.close()
-    if expired.is_set():
-        raise TimeoutError(_("No complete answer within %(seconds)s s.") % {"seconds": f"{deadline:g}"})
-    return response.status, text
+    return post_body(url, body, headers)
 
 
 def deliver(tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from kam import outbound
 from kam.tenancy import tenant_context
 from risk import services, webhooks
 from risk.models import RunKind, WebhookDelivery
@@ -411,7 +412,7 @@ def test_https_goes_to_the_vetted_address_and_checks_the_certificate_against_the
         port = receiver.server.server_address[1]
         # the client trusts that certificate, and nothing else
         trusting = ssl.create_default_context(cafile=cert)
-        monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusting)
+        monkeypatch.setattr(outbound.ssl, "create_default_context", lambda: trusting)
         url = f"https://hooks.kam-test.invalid:{port}/kam/hooks"
         if served_name == "hooks.kam-test.invalid":
             assert webhooks._send(url, b"{}", {}, address="127.0.0.1") == (200, '{"ok": true}')
