@@ -31,7 +31,7 @@ from kam.records import UNSET, given
 from kam.runs import advisory_xact_lock
 from kam.stage import staged, temp_table
 from kam.tenancy import get_current_tenant, tenant_context, tenant_service, tenant_today
-from risk import contingency, engine, notifications, selectors, webhooks
+from risk import contingency, engine, notifications, selectors, signals, webhooks
 from risk.models import (
     ACCOUNT_KINDS,
     CONCENTRATION_KINDS,
@@ -386,6 +386,10 @@ def _apply(tenant: Tenant, candidates_sql: str, params: dict[str, Any]) -> Alert
             WebhookEvent.ALERT_RESOLVED: outcome.resolved,
         },
     )
+    if outcome.opened or outcome.escalated:
+        signals.alerts_changed.send(
+            sender=RiskAlert, tenant=tenant, opened=list(outcome.opened), escalated=list(outcome.escalated)
+        )
     return outcome
 
 
