@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kam.models import AuditAction, Role, TokenScope, User
+from kam.models import AuditAction, Membership, Role, TokenScope, User, mobile_validator
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -51,6 +51,18 @@ class MemberUpdateForm(forms.Form):
         required=False,
         empty_value=None,
     )
+    # Posted only by the row's number form (absent: unchanged; blank: cleared).
+    mobile = forms.CharField(
+        label=_("Work mobile"),
+        max_length=Membership._meta.get_field("mobile").max_length,
+        required=False,
+        validators=[mobile_validator],
+        help_text=_("DingTalk robots @mention the owner of an alert by this number"),
+        error_messages={"max_length": mobile_validator.message},
+    )
+
+    def clean_mobile(self) -> str:
+        return "".join(self.cleaned_data.get("mobile", "").split())
 
 
 EXPIRY_CHOICES = [("", _("Never")), ("30", _("30 days")), ("90", _("90 days")), ("365", _("1 year"))]

@@ -100,6 +100,12 @@ slug_validator = RegexValidator(
 )
 
 
+mobile_validator = RegexValidator(
+    r"^(\+?\d{2,3}[ -]?)?1[3-9]\d{9}$|^\+\d{7,15}$",
+    _("Enter a mobile number such as 13800138000 (or with its country code, +8613800138000)."),
+)
+
+
 class Tenant(models.Model):
     """A supplier company using KAM."""
 
@@ -135,6 +141,8 @@ class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("tenant"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
+    # The work mobile number: a DingTalk group robot @mentions the owner of an alert by it.
+    mobile = models.CharField(_("mobile number"), max_length=20, blank=True, validators=[mobile_validator])
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -18,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from kam import health, selectors, services
+from kam import audit, health, selectors, services
 from kam.forms import AuditFilterForm, MemberInviteForm, MemberUpdateForm, TokenCreateForm, add_service_errors
 from kam.models import ApiToken, Membership
 from kam.pages import go
@@ -110,9 +111,11 @@ def member_update(request: HttpRequest, membership_id: int) -> HttpResponse:
     form = MemberUpdateForm(request.POST)
     error = None
     if not form.is_valid():
-        error = _("Choose a valid role or status.")
+        error = " ".join(form.errors["mobile"]) if "mobile" in form.errors else _("Choose a valid role or status.")
     else:
         try:
+            if "mobile" in request.POST:
+                membership = _membership_set_mobile(request, membership, form.cleaned_data["mobile"])
             if form.cleaned_data.get("role"):
                 membership = services.membership_change_role(
                     tenant=request.tenant, membership=membership, role=form.cleaned_data["role"], actor=request.user
@@ -130,6 +133,8 @@ def member_update(request: HttpRequest, membership_id: int) -> HttpResponse:
             "row_error": error,
             "row_saved": error is None,
             "roles": Membership._meta.get_field("role").choices,
+            # A refused number stays in its field, beside the message, to be corrected.
+            "mobile_refused": request.POST.get("mobile", "") if "mobile" in form.errors else None,
         }
         return render(request, "kam/settings_members.html#member-row", context, status=400 if error else 200)
     if error:
@@ -137,6 +142,20 @@ def member_update(request: HttpRequest, membership_id: int) -> HttpResponse:
     else:
         messages.success(request, _("%(email)s was updated.") % {"email": membership.user.email})
     return redirect("settings-members", tenant_slug=request.tenant.slug)
+
+
+@transaction.atomic
+def _membership_set_mobile(request: HttpRequest, membership: Membership, mobile: str) -> Membership:
+    """The member's work mobile number (validated by the form with kam.models.mobile_validator),
+    audited like the other changes of a membership. DingTalk robots @mention by it."""
+    membership = Membership.objects.select_for_update().get(tenant=request.tenant, pk=membership.pk)
+    if membership.mobile == mobile:
+        return membership
+    before = audit.snapshot(membership)
+    membership.mobile = mobile
+    membership.save(update_fields=["mobile", "updated_at"])
+    audit.record_update(tenant=request.tenant, instance=membership, before=before, actor=request.user)
+    return membership
 
 
 # --- Settings: API tokens -------------------------------------------------------------------------
