@@ -47,6 +47,8 @@ app.conf.beat_schedule = dict(
         per_tenant("daily-concentration", "risk.daily_concentration", crontab(hour=3, minute=0)),
         per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),
         per_tenant("hourly-webhook-retry", "risk.retry_webhooks", crontab(minute=27)),
+        # the channels: today's digests whose time has come (08:30 tenant time by default), waiting messages
+        per_tenant("channel-sweep", "messaging.sweep", crontab(minute="*/5")),
         per_tenant("sla-sweep", "risk.sla_sweep", crontab(minute="*/10")),
         # contingency plans whose review day has come: their owners are reminded once
         per_tenant("nightly-contingency-reviews", "risk.contingency_reviews", crontab(hour=4, minute=10)),

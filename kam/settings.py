@@ -136,6 +136,8 @@ INSTALLED_APPS = [
     "service.apps.ServiceConfig",
     "growth.apps.GrowthConfig",
     "portfolio.apps.PortfolioConfig",
+    # After risk: the demo's channels start empty of the demo's alerts (the sink shows what comes next).
+    "messaging.apps.MessagingConfig",
     "dashboards.apps.DashboardsConfig",
 ]
 
@@ -270,6 +272,20 @@ SERVICE_MAIL_MAX_BYTES = env.int("SERVICE_MAIL_MAX_BYTES", default=25 * 1024 * 1
 SERVICE_HOOK_MAX_BYTES = env.int("SERVICE_HOOK_MAX_BYTES", default=1024 * 1024)
 SERVICE_HOOK_REPLAY_SECONDS = env.int("SERVICE_HOOK_REPLAY_SECONDS", default=300)
 
+# --- Channels: WeCom, DingTalk and Feishu group robots, e-mail, webhooks (docs/channels.md) ----------
+
+# The address of KAM that messages link to (they are read outside the browser).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# In production a robot channel sends only to its vendor's hosts, over https.
+CHANNEL_VENDOR_HOSTS = {
+    "wecom_robot": env.list("CHANNEL_WECOM_HOSTS", default=["qyapi.weixin.qq.com"]),
+    "dingtalk_robot": env.list("CHANNEL_DINGTALK_HOSTS", default=["oapi.dingtalk.com"]),
+    "feishu_robot": env.list("CHANNEL_FEISHU_HOSTS", default=["open.feishu.cn", "open.larksuite.com"]),
+}
+CHANNEL_VENDOR_HOSTS_ONLY = env.bool("CHANNEL_VENDOR_HOSTS_ONLY", default=not DEBUG)
+# The local receiver `make run` starts, where the demo's channels point (messaging/sink.py).
+CHANNEL_SINK_PORT = env.int("CHANNEL_SINK_PORT", default=8026)
+
 # --- REST API ---------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -339,6 +355,8 @@ SPECTACULAR_SETTINGS = {
         "FunctionEnum": "teams.models.Function",
         "RenewalStageEnum": "renewals.models.RenewalStage",
         "AlertKindEnum": "risk.models.alert_kind_values",
+        "ChannelKindEnum": "messaging.models.ChannelKind",
+        "ChannelDeliveryStatusEnum": "messaging.models.DeliveryStatus",
     },
 }
 

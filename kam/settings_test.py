@@ -20,3 +20,5 @@ CELERY_TASK_DEFAULT_QUEUE = "kam-test"
 DATABASES["default"]["TEST"] = {"NAME": f"test_kam_{os.getpid()}"}  # noqa: F405
 # Uploaded documents of a run go to its own directory (removed by the run's teardown).
 MEDIA_ROOT = Path(tempfile.gettempdir()) / f"kam-test-media-{os.getpid()}"
+# Tests point channels at local receivers (messaging/sink.py); the production rule has its own tests.
+CHANNEL_VENDOR_HOSTS_ONLY = False

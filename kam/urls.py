@@ -23,6 +23,7 @@ tenant_patterns = [
     path("growth/", include("growth.urls")),
     path("portfolio/", include("portfolio.urls")),
     path("renewals/", include("renewals.urls")),
+    path("channels/", include("messaging.urls")),
     path("dashboards/", include("dashboards.urls")),
 ]
 
@@ -54,6 +55,7 @@ urlpatterns = [
     path("api/v1/", include("growth.api_urls")),
     path("api/v1/", include("portfolio.api_urls")),
     path("api/v1/", include("renewals.api_urls")),
+    path("api/v1/", include("messaging.api_urls")),
     # Chat bots' callbacks: signed by their vendor, no session (service/hooks.py).
     path("hooks/service/", include("service.hook_urls")),
     path("admin/", admin.site.urls),

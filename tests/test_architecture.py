@@ -45,6 +45,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "growth": frozenset({"accounts", "teams", "service"}),
     "renewals": frozenset({"accounts"}),
     "portfolio": frozenset({"accounts", "scoring", "teams", "risk", "service"}),
+    "messaging": frozenset({"accounts", "scoring", "teams", "risk", "service", "renewals"}),
     "dashboards": frozenset({"accounts", "scoring", "teams", "risk", "service", "growth", "renewals"}),
 }
 DOMAIN_APPS = tuple(MAY_IMPORT)

@@ -213,7 +213,7 @@ PREVIOUS = [
 RESCORE_CACHES = {"scoring_scorebasis", "scoring_scorechange"}
 
 # Apps younger than PREVIOUS: migrating back takes their tables away altogether.
-YOUNGER_APPS = {"service", "growth", "renewals", "portfolio"}
+YOUNGER_APPS = {"service", "growth", "renewals", "portfolio", "messaging"}
 # Tables younger than PREVIOUS in older apps: migrating back drops them (accounts 0010: payments;
 # scoring 0012: tier override requests).
 YOUNGER_TABLES = {"accounts_payment", "scoring_tieroverriderequest"}
@@ -248,6 +248,8 @@ YOUNGER_COLUMNS = [
     # risk 0012: a contingency plan's triggers and review reminder
     "trigger_kinds",
     "review_reminded_on",
+    # kam 0005: a member's work mobile (DingTalk @mentions, issue #20)
+    "mobile",
 ]
 
 

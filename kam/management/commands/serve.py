@@ -1,7 +1,8 @@
-"""Serve KAM for development: web server, Celery worker, beat and the SMTP receiver of
-needs (service/inbound/smtp.py) from one command.
+"""Serve KAM for development: web server, Celery worker, beat, the SMTP receiver of
+needs (service/inbound/smtp.py) and the channel sink (messaging/sink.py, the stand-in for the
+WeCom / DingTalk / Feishu robots) from one command.
 
-Ctrl-C (or SIGTERM) stops all four cleanly; if one of them dies, the others are
+Ctrl-C (or SIGTERM) stops all five cleanly; if one of them dies, the others are
 stopped too and the command exits non-zero. With --stop-services, the embedded
 PostgreSQL and Redis are stopped at the end as well.
 """
@@ -25,7 +26,10 @@ GRACE_SECONDS = 15
 
 
 class Command(BaseCommand):
-    help = "Run the web server, a Celery worker, Celery beat and the SMTP receiver together (development)."
+    help = (
+        "Run the web server, a Celery worker, Celery beat, the SMTP receiver and the channel sink together"
+        " (development)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -54,6 +58,7 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
             "smtp": [python, "manage.py", "smtp_receiver"],
+            "sink": [python, "manage.py", "channel_sink"],
         }
         processes: dict[str, subprocess.Popen] = {}
         stopping = False
@@ -103,7 +108,8 @@ class Command(BaseCommand):
             "  API docs: " + url + "api/v1/docs/",
             f"  Needs by e-mail: needs+<workspace>@{settings.SERVICE_MAIL_DOMAIN}"
             f" to smtp://{settings.SERVICE_SMTP_HOST}:{settings.SERVICE_SMTP_PORT}",
-            "  Ctrl-C stops the web server, the worker, beat and the SMTP receiver.",
+            f"  Channel messages: http://127.0.0.1:{getattr(settings, 'CHANNEL_SINK_PORT', 8026)}/",
+            "  Ctrl-C stops the web server, the worker, beat, the SMTP receiver and the channel sink.",
             "=" * 64,
             "",
         ]
@@ -121,4 +127,4 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not stop in {GRACE_SECONDS}s; killing it")
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.stdout.write("web server, worker, beat and SMTP receiver stopped")
+        self.stdout.write("web server, worker, beat, SMTP receiver and channel sink stopped")
