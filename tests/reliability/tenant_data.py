@@ -35,6 +35,7 @@ from growth.models import BuyingCentre, NotApplicable, Offering, Opportunity, Op
 from kam import services as kam_services
 from kam.models import IndustryProfile, Membership, Role, Tenant, User
 from kam.tenancy import tenant_context
+from messaging.models import Channel, ChannelDelivery, ChannelKind, DeliveryStatus, ItemTopic
 from renewals.models import Renewal
 from risk import services as risk_services
 from risk.models import (
@@ -119,6 +120,7 @@ KWARG_OBJECTS: dict[str, str] = {
     "centre_id": "buying_centre",
     "opportunity_id": "opportunity",
     "renewal_id": "renewal",
+    "channel_id": "channel",
 }
 # Keywords whose meaning depends on the app that serves the route (its view's top package).
 APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
@@ -130,6 +132,7 @@ APP_KWARG_OBJECTS: dict[tuple[str, str], str] = {
     ("risk", "target_id"): "diversification_target",
     ("risk", "market_id"): "alternative_market",
     ("portfolio", "user_id"): "portfolio_person",
+    ("messaging", "delivery_id"): "channel_delivery",
 }
 
 
@@ -183,6 +186,8 @@ MODEL_OBJECTS: dict[type[models.Model], str] = {
     BuyingCentre: "buying_centre",
     Opportunity: "opportunity",
     Renewal: "renewal",
+    Channel: "channel",
+    ChannelDelivery: "channel_delivery",
 }
 
 
@@ -261,7 +266,34 @@ def build_world(slug: str, marker: str) -> World:
     _service(world)
     _growth(world)
     _renewals(world)
+    _messaging(world)
     return world
+
+
+def _messaging(world: World) -> None:
+    """An e-mail channel (a test message to it goes to the test mail outbox, never the network)
+    and a failed delivery of it, so that "send again" has something to send."""
+    tenant, objects, marker = world.tenant, world.objects, world.marker
+    with tenant_context(tenant):
+        channel = Channel.objects.create(
+            tenant=tenant,
+            name=f"{marker} 渠道",
+            kind=ChannelKind.EMAIL,
+            recipients=[f"kam@{tenant.slug}.test"],
+            alert_routes={"payment_overdue": "warning"},
+            created_by=world.people[Role.ADMIN],
+        )
+        objects["channel"] = channel
+        objects["channel_delivery"] = ChannelDelivery.objects.create(
+            tenant=tenant,
+            channel=channel,
+            topic=ItemTopic.ALERT,
+            title=f"{marker} 预警",
+            payload={"subject": f"{marker} 预警", "text": marker},
+            status=DeliveryStatus.FAILED,
+            attempts=8,
+            error=f"{marker} refused",
+        )
 
 
 def _renewals(world: World) -> None:

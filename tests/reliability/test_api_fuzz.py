@@ -79,6 +79,8 @@ COLLECTION_OBJECTS = {
     "buying-centres": "buying_centre",
     "product-line-mappings": "product_line_mapping",
     "renewals": "renewal",
+    "channels": "channel",
+    "channel-deliveries": "channel_delivery",
 }
 
 
