@@ -377,6 +377,48 @@ class TenantOwnedModel(models.Model):
         return super()._do_update(rows, using, pk_val, values, update_fields, forced)
 
 
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundDelivery(TenantOwnedModel):
+    """What a message sent outside (risk's webhooks, messaging's channels) records of its
+    attempts; kam.outbound.record_attempt fills it in after each."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response (excerpt)"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+# The columns of a delivery log's row that every OutboundDelivery has, in the order logs show them.
+OUTBOUND_DELIVERY_FIELDS = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+    "response_code",
+    "response_body",
+    "error",
+    "duration_ms",
+    "created_at",
+)
+
+
 class TenantStageModel(TenantOwnedModel):
     """A job's stage: rows a job computed on the coordinator, on their way into a tenant table.
 

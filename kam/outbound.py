@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,6 +62,45 @@ class Attempt:
     response_body: str = ""
     error: str = ""
     duration_ms: int = 0
+
+
+RECORDED_FIELDS = (
+    "status",
+    "response_code",
+    "response_body",
+    "error",
+    "duration_ms",
+    "delivered_at",
+    "next_attempt_at",
+)
+
+
+def record_attempt(delivery: Any, attempt: Attempt, *, give_up: bool) -> float | None:
+    """Write an attempt's outcome onto its delivery row (a kam.models.OutboundDelivery) and
+    save it: delivered; failed when ``give_up`` (no attempts left, a test, a switched-off
+    receiver); else pending again after the backoff. Returns the seconds until the retry,
+    or None when there is none. The caller is inside the delivery's tenant."""
+    from django.utils import timezone
+
+    from kam.models import DeliveryStatus
+
+    delivery.response_code = attempt.response_code
+    delivery.response_body = attempt.response_body
+    delivery.error = attempt.error
+    delivery.duration_ms = attempt.duration_ms
+    retry_in: float | None = None
+    if attempt.ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = timezone.now()
+        delivery.next_attempt_at = None
+    elif give_up:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+    else:
+        retry_in = backoff_seconds(delivery.attempts)
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    delivery.save(update_fields=list(RECORDED_FIELDS))
+    return retry_in
 
 
 def check_destination(url: str) -> str | None:

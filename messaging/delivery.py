@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.models import Tenant
-from kam.outbound import Attempt, backoff_seconds, post_body
+from kam.outbound import Attempt, post_body, record_attempt
 from kam.tenancy import tenant_context
 from messaging import formats
 from messaging.models import Channel, ChannelDelivery, ChannelItem, ChannelKind, DeliveryStatus, ItemTopic
@@ -306,33 +306,9 @@ def attempt_delivery(tenant: Tenant, delivery_id: int, *, retry: bool = True) ->
         attempt = send(channel, delivery.payload)
     else:
         attempt = Attempt(ok=False, error=_("The channel is switched off."))
-    retry_in: float | None = None
     with tenant_context(tenant):
-        delivery.response_code = attempt.response_code
-        delivery.response_body = attempt.response_body
-        delivery.error = attempt.error
-        delivery.duration_ms = attempt.duration_ms
-        if attempt.ok:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = timezone.now()
-            delivery.next_attempt_at = None
-        elif not retry or delivery.attempts >= MAX_ATTEMPTS or not channel.is_active:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-        else:
-            retry_in = backoff_seconds(delivery.attempts)
-            delivery.next_attempt_at = timezone.now() + dt.timedelta(seconds=retry_in)
-        delivery.save(
-            update_fields=[
-                "status",
-                "response_code",
-                "response_body",
-                "error",
-                "duration_ms",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
+        give_up = not retry or delivery.attempts >= MAX_ATTEMPTS or not channel.is_active
+        retry_in = record_attempt(delivery, attempt, give_up=give_up)
         if retry_in is not None:
             queue_flush(tenant, channel.pk, countdown=retry_in)
     if not attempt.ok:

@@ -17,7 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kam.models import TenantOwnedModel
+from kam.models import DeliveryStatus as DeliveryStatus  # the log's statuses, shared with risk's webhooks
+from kam.models import OutboundDelivery, TenantOwnedModel
 
 
 class ChannelKind(models.TextChoices):
@@ -132,13 +133,7 @@ class ChannelItem(TenantOwnedModel):
         return f"{self.topic} {self.event} → {self.channel_id}"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
-
-
-class ChannelDelivery(TenantOwnedModel):
+class ChannelDelivery(OutboundDelivery):
     """One message to a channel (one or more items merged), and the outcome of its attempts."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
@@ -147,18 +142,6 @@ class ChannelDelivery(TenantOwnedModel):
     item_count = models.PositiveIntegerField(_("items"), default=1)
     # What is sent, before the vendor's signature (which is made afresh at each attempt).
     payload = models.JSONField(_("message"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
-    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
-    response_body = models.TextField(_("response (excerpt)"), blank=True)
-    error = models.TextField(_("error"), blank=True)
-    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("channel delivery")

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import HealthBand
-from kam.models import Numeric, Tenant, TenantOwnedModel, TenantRun, TenantStageModel
+from kam.models import DeliveryStatus as DeliveryStatus  # the webhook log's statuses, shared with channels
+from kam.models import Numeric, OutboundDelivery, Tenant, TenantOwnedModel, TenantRun, TenantStageModel
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 9, "decimal_places": 8}
@@ -710,13 +711,7 @@ class WebhookEndpoint(TenantOwnedModel):
         return f"{self.secret[:10]}…" if self.secret else ""
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
-
-
-class WebhookDelivery(TenantOwnedModel):
+class WebhookDelivery(OutboundDelivery):
     """One event for one endpoint, and the outcome of its attempts (the delivery log)."""
 
     endpoint = models.ForeignKey(
@@ -725,18 +720,6 @@ class WebhookDelivery(TenantOwnedModel):
     event = models.CharField(_("event"), max_length=32)
     event_id = models.UUIDField(_("event id"), help_text=_("Sent as X-KAM-Delivery; the same on every attempt."))
     payload = models.JSONField(_("payload"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
-    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
-    response_body = models.TextField(_("response (excerpt)"), blank=True)
-    error = models.TextField(_("error"), blank=True)
-    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("webhook delivery")

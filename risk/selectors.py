@@ -21,7 +21,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.access import readable_accounts
 from accounts.models import Account
-from kam.models import Membership, Tenant, User
+from kam.models import OUTBOUND_DELIVERY_FIELDS, Membership, Tenant, User
 from kam.permissions import READ_ALL
 from kam.tenancy import get_object_for_tenant, tenant_selector, tenant_today
 from risk.models import (
@@ -282,16 +282,7 @@ LOG_COLUMNS = (
     "endpoint_id",
     "event",
     "event_id",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "last_attempt_at",
-    "delivered_at",
-    "response_code",
-    "response_body",
-    "error",
-    "duration_ms",
-    "created_at",
+    *OUTBOUND_DELIVERY_FIELDS,
 )
 
 

@@ -41,6 +41,7 @@ from kam.outbound import (  # noqa: F401 (the transport, here since webhooks cam
     deadline_seconds,
     post_body,
     private_networks_allowed,
+    record_attempt,
     timeout_seconds,
 )
 from kam.outbound import send as _send  # noqa: F401
@@ -231,33 +232,9 @@ def deliver(tenant: Tenant, delivery_id: int) -> WebhookDelivery | None:
         )
     else:
         attempt = Attempt(ok=False, error=_("The endpoint is switched off."))
-    retry_in: float | None = None
     with tenant_context(tenant):
-        delivery.response_code = attempt.response_code
-        delivery.response_body = attempt.response_body
-        delivery.error = attempt.error
-        delivery.duration_ms = attempt.duration_ms
-        if attempt.ok:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = timezone.now()
-            delivery.next_attempt_at = None
-        elif delivery.attempts >= MAX_ATTEMPTS or delivery.event == TEST_EVENT or not endpoint.is_active:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-        else:
-            retry_in = backoff_seconds(delivery.attempts)
-            delivery.next_attempt_at = timezone.now() + dt_seconds(retry_in)
-        delivery.save(
-            update_fields=[
-                "status",
-                "response_code",
-                "response_body",
-                "error",
-                "duration_ms",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
+        give_up = delivery.attempts >= MAX_ATTEMPTS or delivery.event == TEST_EVENT or not endpoint.is_active
+        retry_in = record_attempt(delivery, attempt, give_up=give_up)
         if retry_in is not None:
             from risk import tasks
 

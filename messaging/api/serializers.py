@@ -16,8 +16,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kam.api.schema import KamErrorDetailSerializer
+from kam.models import OUTBOUND_DELIVERY_FIELDS
 from messaging.models import Channel, ChannelDelivery, ChannelKind, ChannelLanguage, DeliveryStatus, ItemTopic
-from messaging.services import MAX_RECIPIENTS, ROUTABLE_KINDS
+from messaging.services import EDITABLE, MAX_RECIPIENTS, ROUTABLE_KINDS
 from risk.models import Severity
 
 # Addresses taken in one request; the service allows MAX_RECIPIENTS once duplicates are dropped.
@@ -43,19 +44,7 @@ CHANNEL_FIELDS = (
     "updated_at",
 )
 # The fields a client writes (the services' EDITABLE); the rest are the server's.
-WRITABLE = (
-    "name",
-    "kind",
-    "url",
-    "recipients",
-    "secret",
-    "language",
-    "alert_routes",
-    "sla_breaches",
-    "daily_digest",
-    "digest_time",
-    "is_active",
-)
+WRITABLE = EDITABLE
 DELIVERY_FIELDS = (
     "id",
     "channel",
@@ -63,16 +52,7 @@ DELIVERY_FIELDS = (
     "title",
     "item_count",
     "payload",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "last_attempt_at",
-    "delivered_at",
-    "response_code",
-    "response_body",
-    "error",
-    "duration_ms",
-    "created_at",
+    *OUTBOUND_DELIVERY_FIELDS,
 )
 
 
