@@ -16,7 +16,7 @@ from django.conf import settings
 from kam.models import Membership, Tenant
 from kam.tenancy import tenant_context
 from messaging import services
-from messaging.digest import digest_facts
+from messaging.digest import digest_facts, local_now
 from messaging.models import Channel, ChannelItem, ChannelKind, ItemTopic
 from messaging.routing import flush_on_commit
 from risk.models import CONCENTRATION_KINDS, AlertKind
@@ -88,6 +88,10 @@ def load(tenant: Tenant, people: dict[str, Any]) -> None:
         channels = [services.channel_create(tenant, actor=people.get("admin"), **spec) for spec in _specs(tenant)]
         wanted = [channel for channel in channels if channel.daily_digest]
         facts = digest_facts(tenant)
+        # Today's digest is this one: the sweep sends the next at tomorrow's digest time, not a second today.
+        Channel.objects.filter(tenant=tenant, pk__in=[channel.pk for channel in wanted]).update(
+            last_digest_on=local_now(tenant).date()
+        )
         ChannelItem.objects.bulk_create(
             [ChannelItem(tenant=tenant, channel=channel, topic=ItemTopic.DIGEST, data=facts) for channel in wanted]
         )

@@ -9,11 +9,13 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 
-from kam.models import RunStatus
+from kam import services as kam_services
+from kam.models import Role, RunStatus
 from kam.tenancy import tenant_context
 from messaging import delivery, digest, services
-from messaging.models import ChannelItem, ChannelKind, ItemTopic
+from messaging.models import Channel, ChannelItem, ChannelKind, ItemTopic
 from renewals.models import Renewal, RenewalStage
 from risk.models import RiskAlert
 from scoring.models import AccountScore, ScoreRun
@@ -143,3 +145,24 @@ def test_the_sweep_queues_the_digest_and_flushes(tenant, sink, monkeypatch):
     assert digests(tenant) == [channel.pk]
     with tenant_context(tenant):
         assert delivery.sweep(tenant)["digests"] == 0
+
+
+def test_the_demo_queues_todays_digest_once_and_the_sweep_does_not_send_a_second(tenant):
+    # given: the demo's people, and the demo loaded (one channel of each kind, a digest queued)
+    people = {}
+    for role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER):
+        user = kam_services.user_get_or_create(email=f"{role}@demo.example.com", password="x" * 12, full_name=role)
+        kam_services.membership_create(tenant=tenant, user=user, role=role)
+        people[role] = user
+    apps.get_app_config("messaging").load_demo(tenant, people)
+    with tenant_context(tenant):
+        kinds = set(Channel.objects.values_list("kind", flat=True))
+        wanted = sorted(Channel.objects.filter(daily_digest=True).values_list("pk", flat=True))
+    assert kinds == set(ChannelKind.values)
+    assert sorted(digests(tenant)) == wanted
+    # when: the sweep comes later the same day, after the digest time
+    with tenant_context(tenant):
+        due = digest.digests_due(tenant, now=digest.local_now(tenant).replace(hour=23, minute=0))
+    # then: no second digest today
+    assert due == []
+    assert sorted(digests(tenant)) == wanted
