@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,18 @@ def _local(tenant: Tenant, value: str | None) -> str:
     return f"{moment.astimezone(zoneinfo.ZoneInfo(tenant.time_zone)):%Y-%m-%d %H:%M}"
 
 
+def _colon() -> str:
+    """The colon after a label: full-width in Chinese (客户：…), a colon and a space in English."""
+    return "：" if (translation.get_language() or "").startswith("zh") else ": "
+
+
+def _label(key: str) -> str:
+    """A field's label in bold with its colon (the space after it outside the bold, where
+    markdown wants it)."""
+    colon = _colon()
+    return f"**{LABEL[key]}{colon.strip()}**{colon[1:]}"
+
+
 def _escape(text: str) -> str:
     """Markdown's active characters in names and sentences, made harmless."""
     return str(text).replace("[", "［").replace("]", "］").replace("<", "‹").replace(">", "›").replace("*", "＊")
@@ -142,11 +155,11 @@ def _alert_lines(channel: Channel, tenant: Tenant, item: dict[str, Any]) -> list
         lines.append(f"### {SEVERITY_ICON.get(severity, '')} {severity_label(severity)} · {_alert_heading(item)}")
     if account:
         tier = f" ({account['tier']})" if account.get("tier") else ""
-        lines.append(f"**{LABEL['account']}:** {_escape(account.get('name', ''))}{tier}")
-    lines.append(f"**{LABEL['alert']}:** {kind_label(item['kind'])} · {severity_label(severity)} · {_event_text(item)}")
-    lines.append(f"**{LABEL['figures']}:** {_escape(alert_summary(item['kind'], item.get('details') or {}))}")
-    lines.append(f"**{LABEL['owner']}:** {_owner_text(channel, item)}")
-    lines.append(f"**{LABEL['opened']}:** {_local(tenant, item.get('opened_at'))}")
+        lines.append(f"{_label('account')}{_escape(account.get('name', ''))}{tier}")
+    lines.append(f"{_label('alert')}{kind_label(item['kind'])} · {severity_label(severity)} · {_event_text(item)}")
+    lines.append(f"{_label('figures')}{_escape(alert_summary(item['kind'], item.get('details') or {}))}")
+    lines.append(f"{_label('owner')}{_owner_text(channel, item)}")
+    lines.append(f"{_label('opened')}{_local(tenant, item.get('opened_at'))}")
     lines.append(f"[{LABEL['open_alert']}]({item['link']})")
     return lines
 
@@ -189,7 +202,7 @@ def _digest_markdown(channel: Channel, tenant: Tenant, item: dict[str, Any]) -> 
 
     def section(title: str, rows: list[str], total: int, link: str | None = None) -> None:
         lines.append("")
-        lines.append(f"**{title}: {total}**")
+        lines.append(f"**{title}{_colon()}{total}**")
         if not rows:
             lines.append(f"- {LABEL['none']}")
         lines.extend(f"- {row}" for row in rows[:DIGEST_LINES])
@@ -215,7 +228,7 @@ def _digest_markdown(channel: Channel, tenant: Tenant, item: dict[str, Any]) -> 
     )
     section(
         _("Tier moves of S and A accounts (24 h)"),
-        [f"{_escape(move['account'])}: {move['from']} → {move['to']}" for move in data["tier_moves"]],
+        [f"{_escape(move['account'])}{_colon()}{move['from']} → {move['to']}" for move in data["tier_moves"]],
         data["tier_total"],
     )
     section(
@@ -242,7 +255,7 @@ def _test_markdown(channel: Channel, tenant: Tenant, item: dict[str, Any]) -> st
                 "The channel “%(name)s” of %(tenant)s is connected: alerts, SLA breaches and the daily digest will arrive here."
             )
             % {"name": _escape(channel.name), "tenant": _escape(tenant.name)},
-            f"**{LABEL['sent_by']}:** {_escape(item.get('by') or '')} · {_local(tenant, item.get('at'))}",
+            f"{_label('sent_by')}{_escape(item.get('by') or '')} · {_local(tenant, item.get('at'))}",
         ]
     )
 
@@ -324,7 +337,8 @@ def render(channel: Channel, tenant: Tenant, topic: str, items: list[dict[str, A
         elif channel.kind == ChannelKind.DINGTALK_ROBOT:
             payload = {
                 "msgtype": "markdown",
-                "markdown": {"title": title, "text": markdown},
+                # DingTalk's markdown breaks a line only at a blank line.
+                "markdown": {"title": title, "text": re.sub(r"\n+", "\n\n", markdown)},
                 "at": {"atMobiles": mentions, "isAtAll": False},
             }
         elif channel.kind == ChannelKind.FEISHU_ROBOT:

@@ -132,7 +132,7 @@ def test_the_digest_tells_the_days_critical_alerts_breaches_tier_moves_and_renew
         ChannelItem.objects.create(tenant=tenant, channel=channel, topic=ItemTopic.DIGEST, data=facts)
     assert delivery.flush(tenant, channel.pk).sent == 1
     content = sink.accepted("wecom")[0].json["markdown"]["content"]
-    assert "升级客户: B → A" in content and "低层客户" not in content
+    assert "升级客户：B → A" in content and "低层客户" not in content
     assert "¥52.58万" in content  # the renewal's value as the pages write it
     assert f"/risk/alerts/{fresh[0]}/" in content and f"/risk/alerts/{old[0]}/" not in content
 
