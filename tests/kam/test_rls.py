@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.apps import apps
 from django.db import DatabaseError, connection, models, transaction
 from django.test.utils import isolate_apps
 
@@ -82,10 +81,17 @@ def test_insert_for_another_tenant_is_refused(two_tenants):
         execute(insert, params=[b.pk])
 
 
+def on_citus() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')")
+        return cursor.fetchone()[0]
+
+
 def test_update_cannot_move_a_row_to_another_tenant(two_tenants):
     a, b = two_tenants
     # Citus refuses it before the policy could: a row's tenant is its distribution column.
-    with tenant_context(a), pytest.raises(DatabaseError, match="row-level security|partition value"):
+    refusal = "partition value" if on_citus() else "new row violates row-level security policy"
+    with tenant_context(a), pytest.raises(DatabaseError, match=refusal):
         execute("UPDATE accounts_account SET tenant_id = %s WHERE tenant_id = %s", params=[b.pk, a.pk])
 
 
@@ -109,7 +115,8 @@ def test_interleaved_transactions_on_one_connection_leak_nothing():
     # then: each saw only its own rows, always on the same server connection
     assert all(ids == {pk} for pk, ids, _count in seen)
     assert [count for _pk, _ids, count in seen[:4]] == [3, 2, 3, 2]
-    assert connection.connection.get_backend_pid() == backend_pid or backend_pid is None
+    assert backend_pid is not None  # the factories opened the connection
+    assert connection.connection.get_backend_pid() == backend_pid
 
 
 def test_app_role_is_not_superuser_bypassrls_or_owner():
@@ -144,14 +151,40 @@ def test_every_tenant_table_but_the_stages_has_forced_rls_and_the_policy():
         assert policies[table] == (expected, expected), table
 
 
-def test_every_tenant_owned_model_is_covered():
-    # Any model inheriting the base must be in the list the post_migrate hook protects.
-    expected = {
-        model._meta.db_table
-        for model in apps.get_models()
-        if issubclass(model, TenantOwnedModel) and model._meta.managed
-    }
-    assert set(rls.tenant_tables()) == expected
+# The platform tables that carry a tenant_id and are read before a tenant is known (login, the
+# tenant switcher, token authentication): no row-level security by design (kam/models.py).
+# A new one is a decision to write down here, not something to pass unnoticed.
+PLATFORM_TABLES_WITH_A_TENANT = {"kam_membership", "kam_apitoken"}
+
+
+def tables_with_a_tenant_column() -> set[str]:
+    """Every table of the current schema with a tenant_id column, as the database has them.
+
+    From pg_catalog rather than information_schema.columns, which lists only the columns the
+    current role holds a privilege on: the tests run as the application role, so a table made
+    without the grants would be invisible there. Views are left out (they read tables that
+    have their own policies); TEMP tables live in the session's own schema, so they never
+    appear. The jobs' stages are tenant tables like any other (kam.models.TenantStageModel
+    inherits the base), so they are here and in rls.tenant_tables() both.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'm', 'f')"
+            " AND a.attname = 'tenant_id' AND a.attnum > 0 AND NOT a.attisdropped"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_every_table_with_a_tenant_column_is_a_tenant_owned_model():
+    # What the post_migrate hook protects (rls.tenant_tables(), from the models inheriting
+    # TenantOwnedModel) against what the database holds: a table with tenant_id whose model does
+    # not inherit the base (or that has no model) would get no row-level security.
+    in_database = tables_with_a_tenant_column()
+    assert {"accounts_account", "kam_auditlog", "scoring_scorestage"} <= in_database  # the query sees tables
+    assert in_database >= PLATFORM_TABLES_WITH_A_TENANT
+    assert not PLATFORM_TABLES_WITH_A_TENANT & set(rls.tenant_tables())
+    assert in_database - PLATFORM_TABLES_WITH_A_TENANT == set(rls.tenant_tables())
 
 
 def test_the_stages_are_the_stage_models_and_have_no_row_level_security():
@@ -172,16 +205,16 @@ def test_the_stages_are_the_stage_models_and_have_no_row_level_security():
 
 
 @pytest.mark.parametrize(
-    "statement",
+    ("statement", "refusal"),
     [
-        "ALTER TABLE accounts_account DISABLE ROW LEVEL SECURITY",
-        "ALTER TABLE accounts_account NO FORCE ROW LEVEL SECURITY",
-        "DROP POLICY tenant_isolation ON accounts_account",
-        "ALTER ROLE CURRENT_USER BYPASSRLS",
+        ("ALTER TABLE accounts_account DISABLE ROW LEVEL SECURITY", "must be owner of table accounts_account"),
+        ("ALTER TABLE accounts_account NO FORCE ROW LEVEL SECURITY", "must be owner of table accounts_account"),
+        ("DROP POLICY tenant_isolation ON accounts_account", "must be owner of relation accounts_account"),
+        ("ALTER ROLE CURRENT_USER BYPASSRLS", "permission denied to alter role"),
     ],
 )
-def test_app_role_cannot_switch_rls_off(statement):
-    with pytest.raises(DatabaseError, match="must be owner|permission denied"):
+def test_app_role_cannot_switch_rls_off(statement, refusal):
+    with pytest.raises(DatabaseError, match=refusal):
         execute(statement)
 
 
