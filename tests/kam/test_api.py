@@ -200,9 +200,8 @@ def test_schema_is_openapi_3_and_documents_me(db):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/me/" in schema["paths"]
-    assert "bearerAuth" in schema["components"]["securitySchemes"] or any(
-        scheme.get("scheme") == "bearer" for scheme in schema["components"]["securitySchemes"].values()
-    )
+    bearer_auth = schema["components"]["securitySchemes"]["bearerAuth"]
+    assert (bearer_auth["type"], bearer_auth["scheme"]) == ("http", "bearer")
 
 
 def test_docs_page_is_served_from_vendored_files(db):

@@ -241,7 +241,8 @@ def test_the_home_card_lists_my_open_renewals_by_due_date(tenant, manager, make_
     home = client.get(reverse("tenant-home", kwargs={"tenant_slug": tenant.slug}), **EN).content.decode()
     assert "My renewals" in home and url("renewals-mine", tenant) in home
     zh = client.get(url("renewals-mine", tenant), **ZH, **HTMX).content.decode()
-    assert "我的续约" in zh or "续约" in zh
+    assert '<caption class="visually-hidden">我的续约</caption>' in zh
+    assert '进行中的续约 2 项，涉及 ¥50.00万 · <span class="badge badge--overdue">1 张逾期</span>' in zh
 
 
 def test_the_home_card_empty(tenant, director):

@@ -453,7 +453,13 @@ def test_api_step_owner_of_another_tenant_is_refused(tenant, director, outsider,
     }
     response = APIClient().post("/api/v1/contingency-plans/", payload, format="json", **bearer(write_token))
     assert response.status_code == 400
-    assert "steps" in response.json() or "steps" in str(response.json())
+    assert response.json() == {
+        "error": {
+            "code": "invalid",
+            "message": "请求中有字段无效。",
+            "fields": {"steps": ["步骤 1：请选择本工作区的在职成员。"]},
+        }
+    }
     with tenant_context(tenant):
         assert ContingencyPlan.objects.count() == 0
 
