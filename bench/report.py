@@ -65,6 +65,7 @@ class Bench:
 def benches(scale: str) -> list[Bench]:
     size = SIZES[scale]
     rows = "1000000" if scale == "large" else "100000"
+    nightly_tenants = 1000 if scale == "large" else 50
     return [
         Bench("score", "Score runs against their lower bound", ["bench/score.py", "--slug=bench-large"]),
         Bench("risk", "Risk jobs against their lower bounds", ["bench/risk.py", "--slug=bench-large", "--keep"]),
@@ -88,6 +89,12 @@ def benches(scale: str) -> list[Bench]:
         Bench("api", "The API under load, with CPU per request", ["bench/api.py", "--slug=bench-large"]),
         Bench("import", "Import of orders from CSV", ["bench/import_orders.py", f"--rows={rows}", "--rerun"]),
         Bench("rls", "The cost of the tenant context", ["bench/rls.py"]),
+        Bench(
+            "nightly",
+            f"One night of the nightly cycle at {nightly_tenants:,} tenants, with the interactive tasks queued mid-night",
+            ["bench/nightly.py", f"--tenants={nightly_tenants}"]
+            + ([] if scale == "large" else ["--minute-seconds=0.1"]),
+        ),
         Bench(
             "chaos",
             "Worker killed during runs: the results against an undisturbed run",
