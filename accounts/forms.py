@@ -33,7 +33,7 @@ from accounts.models import (
     Tier,
 )
 from accounts.validators import validate_credit_code
-from kam.forms import DATE_WIDGET, UserChoiceField
+from kam.forms import DateField, UserChoiceField, parse_date_text
 from kam.models import Tenant, User
 
 
@@ -140,7 +140,7 @@ class AccountForm(forms.Form):
         label=_label(Account, "owner"), queryset=User.objects.none(), required=False, empty_label=_("— nobody —")
     )
     status = forms.ChoiceField(label=_label(Account, "status"), choices=AccountStatus.choices)
-    cooperation_since = forms.DateField(label=_label(Account, "cooperation_since"), required=False, widget=DATE_WIDGET)
+    cooperation_since = DateField(label=_label(Account, "cooperation_since"), required=False)
     notes = forms.CharField(label=_label(Account, "notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     # The account's version when the form was shown: a save over a newer one is refused.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -214,7 +214,7 @@ class ContactForm(forms.Form):
     )
     email = forms.EmailField(label=_label(Contact, "email"), required=False)
     phone = forms.CharField(label=_label(Contact, "phone"), max_length=40, required=False)
-    left_on = forms.DateField(label=_label(Contact, "left_on"), required=False, widget=DATE_WIDGET)
+    left_on = DateField(label=_label(Contact, "left_on"), required=False)
 
     def __init__(
         self, *args: Any, tenant: Tenant, account: Account, contact: Contact | None = None, **kwargs: Any
@@ -276,7 +276,7 @@ class InteractionForm(forms.Form):
 
 class EventForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=EventKind.choices)
-    occurred_on = forms.DateField(label=_("Occurred on"), widget=DATE_WIDGET)
+    occurred_on = DateField(label=_("Occurred on"))
     impact_points = forms.DecimalField(
         label=_("Impact points"),
         required=False,
@@ -285,7 +285,7 @@ class EventForm(forms.Form):
         min_value=Decimal("-100"),
         max_value=Decimal("100"),
     )
-    expires_on = forms.DateField(label=_("Expires on"), required=False, widget=DATE_WIDGET)
+    expires_on = DateField(label=_("Expires on"), required=False)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
     def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
@@ -308,10 +308,7 @@ class EventForm(forms.Form):
             kind = EventKind.MAJOR_INVESTMENT
         day = source.get("occurred_on") or today
         if isinstance(day, str):
-            try:
-                day = dt.date.fromisoformat(day)
-            except ValueError:
-                day = today
+            day = parse_date_text(day) or today
         return kind, day
 
 
@@ -337,7 +334,7 @@ def money_field(label: Any, *, required: bool = True, **kwargs: Any) -> forms.De
 
 
 class OrderForm(forms.Form):
-    order_date = forms.DateField(label=_label(Order, "order_date"), widget=DATE_WIDGET)
+    order_date = DateField(label=_label(Order, "order_date"))
     amount = money_field(_label(Order, "amount"))
     cost = money_field(_label(Order, "cost"), required=False)
     product_line = forms.CharField(label=_label(Order, "product_line"), max_length=100, required=False)
@@ -393,10 +390,8 @@ class InvoiceForm(forms.Form):
         max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    issued_on = forms.DateField(label=_label(Invoice, "issued_on"), widget=DATE_WIDGET)
-    due_on = forms.DateField(
-        label=_label(Invoice, "due_on"), help_text=_("date, not before the issue date"), widget=DATE_WIDGET
-    )
+    issued_on = DateField(label=_label(Invoice, "issued_on"))
+    due_on = DateField(label=_label(Invoice, "due_on"), help_text=_("date, not before the issue date"))
     amount = money_field(_label(Invoice, "amount"))
 
     def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
@@ -419,7 +414,7 @@ class InvoiceForm(forms.Form):
 class PaymentForm(forms.Form):
     """The payment's rules (the balance, the days) are the service's: accounts.services.payment_create."""
 
-    paid_on = forms.DateField(label=_label(Payment, "paid_on"), widget=DATE_WIDGET)
+    paid_on = DateField(label=_label(Payment, "paid_on"))
     amount = money_field(_label(Payment, "amount"))
     reference = forms.CharField(
         label=_label(Payment, "reference"),
@@ -443,8 +438,8 @@ class PaymentForm(forms.Form):
 
 class ContractForm(forms.Form):
     title = forms.CharField(label=_label(Contract, "title"), max_length=200)
-    start_on = forms.DateField(label=_label(Contract, "start_on"), widget=DATE_WIDGET)
-    end_on = forms.DateField(label=_label(Contract, "end_on"), widget=DATE_WIDGET)
+    start_on = DateField(label=_label(Contract, "start_on"))
+    end_on = DateField(label=_label(Contract, "end_on"))
     value = money_field(_label(Contract, "value"))
     auto_renew = forms.BooleanField(label=_label(Contract, "auto_renew"), required=False)
     notice_days = forms.IntegerField(
@@ -458,10 +453,9 @@ class ContractForm(forms.Form):
         choices=IpOwnership.choices,
         help_text=_("Ours or joint protects our know-how; otherwise only confidentiality in force does."),
     )
-    confidentiality_until = forms.DateField(
+    confidentiality_until = DateField(
         label=_label(Contract, "confidentiality_until"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=_("Blank: no confidentiality agreed."),
     )
     exclusivity = forms.BooleanField(label=_label(Contract, "exclusivity"), required=False)

@@ -590,7 +590,7 @@ def payment_create(
         errors["amount"] = _("The amount must be greater than zero.")
     elif amount is not None and amount > balance:
         errors["amount"] = _("The invoice's balance is %(balance)s; a payment cannot exceed it.") % {
-            "balance": format_money(balance, "en")
+            "balance": format_money(balance)
         }
     if paid_on is not None and paid_on < invoice.issued_on:
         errors["paid_on"] = _("A payment cannot be dated before the invoice was issued (%(day)s).") % {

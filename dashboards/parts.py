@@ -24,7 +24,7 @@ from django.utils.translation import pgettext
 
 from dashboards import cache, selectors
 from dashboards.periods import Period, period_of
-from kam.formats import EMPTY, format_money
+from kam.formats import EMPTY, currency_symbol, format_money
 from kam.models import Membership, Tenant
 from kam.tenancy import tenant_today
 
@@ -264,7 +264,7 @@ def money_short(value: Any) -> str:
     amount = float(value)
     for size, unit in ((1e9, "B"), (1e6, "M")):
         if abs(amount) >= size:
-            return f"{'-' if amount < 0 else ''}¥{abs(amount) / size:,.2f}{unit}"
+            return f"{'-' if amount < 0 else ''}{currency_symbol()}{abs(amount) / size:,.2f}{unit}"
     return format_money(value)
 
 

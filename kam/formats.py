@@ -2,21 +2,55 @@
 
 ``format_money``: ¥ with thousands separators and two decimals; in Chinese, large amounts
 in 万 (10^4) and 亿 (10^8) as a Chinese reader expects them (元, 万元, 亿元):
-12,345,678 -> "¥1,234.57万" in zh-hans, "¥12,345,678.00" in English.
-The template filters in ``kam/templatetags/kam_format.py`` call these.
+12,345,678 -> "¥1,234.57万" in zh-hans, "¥12,345,678.00" in English. The symbol is the
+tenant's currency's (``Tenant.currency``: the active tenant's unless one is named; ¥ for CNY).
+``format_datetime``: an instant as "YYYY-MM-DD HH:MM" in the tenant's time zone.
+The template filters in ``kam/templatetags/kam_format.py`` call these; texts outside the
+templates (alert summaries, notifications, e-mails, webhook summaries, channel messages)
+call them too, so that an amount or a time reads the same everywhere.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
+
+from kam.tenancy import get_current_tenant
+
+if TYPE_CHECKING:
+    from kam.models import Tenant
 
 EMPTY = "—"
 CENT = Decimal("0.01")
 WAN = Decimal("10000")
 YI = Decimal("100000000")
+DEFAULT_CURRENCY = "CNY"
+# The symbol a reader in China expects before an amount of each currency (ISO 4217 code);
+# another code is written before the amount ("CHF 1,234.00").
+CURRENCY_SYMBOLS = {
+    "CNY": "¥",
+    "RMB": "¥",
+    "USD": "US$",
+    "HKD": "HK$",
+    "MOP": "MOP$",
+    "TWD": "NT$",
+    "SGD": "S$",
+    "AUD": "A$",
+    "CAD": "C$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "KRW": "₩",
+}
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -29,7 +63,44 @@ def to_decimal(value: Any) -> Decimal | None:
         return None
 
 
-def format_money(value: Any, language: str | None = None) -> str:
+# The tenant whose currency and time zone texts use, where one is written outside its context
+# (a channel message rendered for a tenant): see formats_for.
+_format_tenant: ContextVar[Tenant | None] = ContextVar("kam_format_tenant", default=None)
+
+
+@contextmanager
+def formats_for(tenant: Tenant | None) -> Iterator[None]:
+    """Amounts and times written inside the block use ``tenant``'s currency and time zone,
+    whichever tenant is active (texts written for a tenant: messages, e-mails)."""
+    token = _format_tenant.set(tenant)
+    try:
+        yield
+    finally:
+        _format_tenant.reset(token)
+
+
+def _tenant(tenant: Tenant | None) -> Tenant | None:
+    if tenant is not None:
+        return tenant
+    return _format_tenant.get() or get_current_tenant()
+
+
+def active_currency(tenant: Tenant | None = None) -> str:
+    """The currency code of ``tenant``, else of the active tenant, else CNY."""
+    tenant = _tenant(tenant)
+    return (getattr(tenant, "currency", "") or DEFAULT_CURRENCY).strip().upper()
+
+
+def currency_symbol(currency: str | None = None) -> str:
+    """¥ for CNY, US$ for USD, ...; the code and a space for one without a symbol here.
+    Without a code: the active tenant's currency."""
+    code = (currency or active_currency()).strip().upper()
+    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+
+
+def format_money(value: Any, language: str | None = None, currency: str | None = None) -> str:
+    """An amount as the pages show it, in ``language`` (the active one by default) and
+    ``currency`` (the active tenant's by default)."""
     amount = to_decimal(value)
     if amount is None:
         return EMPTY
@@ -42,7 +113,33 @@ def format_money(value: Any, language: str | None = None) -> str:
             amount, unit = amount / YI, "亿"
         elif amount >= WAN:
             amount, unit = amount / WAN, "万"
-    return f"{sign}¥{amount.quantize(CENT, rounding=ROUND_HALF_UP):,}{unit}"
+    return f"{sign}{currency_symbol(currency)}{amount.quantize(CENT, rounding=ROUND_HALF_UP):,}{unit}"
+
+
+def tenant_zone(tenant: Tenant | None = None) -> dt.tzinfo:
+    """The time zone of ``tenant``, else of the active tenant, else the current one."""
+    tenant = _tenant(tenant)
+    name = getattr(tenant, "time_zone", "")
+    if name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return timezone.get_current_timezone()
+
+
+def format_datetime(value: Any, tenant: Tenant | None = None, *, empty: str = EMPTY) -> str:
+    """An instant (a datetime or its ISO 8601 text) to the minute in the tenant's time zone
+    (the active tenant's unless one is named): "2026-12-07 09:30"."""
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else value
+    except ValueError:
+        return empty
+    if not isinstance(moment, dt.datetime):
+        return empty
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return f"{moment.astimezone(tenant_zone(tenant)):%Y-%m-%d %H:%M}"
 
 
 def format_percent(value: Any, digits: int = 1, *, signed: bool = False, empty: str = EMPTY) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -10,7 +12,85 @@ from django.utils.translation import gettext_lazy as _
 
 from kam.models import AuditAction, Membership, Role, TokenScope, User, mobile_validator
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# --- dates as the page writes them -------------------------------------------------------------------
+# Not <input type="date">: the browser draws that in its own locale (mm/dd/yyyy on a Chinese
+# page under an English browser). A text input shows the date as YYYY-MM-DD, which is how a
+# Chinese page writes dates and ISO 8601 in English, and takes the spellings people type.
+
+DATE_FORMAT = "%Y-%m-%d"
+# 2026-12-07, 2026/12/07, 2026.12.07, 2026年12月7日 (one-digit month and day too).
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"]
+# What the browser checks before sending (the server parses the same spellings). No character
+# classes: browsers compile the pattern with the "v" flag, where "-" and "/" in one must be escaped.
+DATE_PATTERN = r"\s*\d{4}\s*(-|/|\.|年)\s*\d{1,2}\s*(-|/|\.|月)\s*\d{1,2}\s*日?\s*"
+DATE_PLACEHOLDER = _("YYYY-MM-DD, e.g. 2026-12-07")
+DATE_INVALID = _("Enter the date as YYYY-MM-DD, e.g. 2026-12-07 (2026/12/07 and 2026年12月7日 are taken too).")
+
+
+def date_input_attrs() -> dict[str, str]:
+    """The attributes of a date input, for the widget and for the inputs a template writes."""
+    return {
+        "class": "date-input",
+        "inputmode": "numeric",
+        "pattern": DATE_PATTERN,
+        "placeholder": str(DATE_PLACEHOLDER),
+        "title": str(DATE_PLACEHOLDER),
+        "autocomplete": "off",
+        "maxlength": "20",
+        "size": "12",
+    }
+
+
+def normalize_date_text(text: str) -> str:
+    """Full-width digits and signs as ASCII (２０２６－１２－０７), spaces dropped."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+class DateInput(forms.DateInput):
+    """A text input for a date, the same in every language's page: shown as YYYY-MM-DD,
+    a placeholder in the page's language, the numeric keyboard on a phone."""
+
+    input_type = "text"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
+        super().__init__(attrs=attrs, format=format or DATE_FORMAT)
+
+    def build_attrs(self, base_attrs: dict[str, Any], extra_attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+        # Built at render time: the placeholder is in the language of the request.
+        extra = extra_attrs or {}
+        attrs = {**date_input_attrs(), **base_attrs, **extra}
+        classes = ["date-input", base_attrs.get("class"), extra.get("class")]
+        attrs["class"] = " ".join(dict.fromkeys(c for c in classes if c))
+        return attrs
+
+
+class DateField(forms.DateField):
+    """A date typed as 2026-12-07, 2026/12/07, 2026.12.07 or 2026年12月7日 (full-width digits
+    too), whatever the page's language; anything else is told how to write it. The query
+    parameters of the filters (``?as_of=2026-12-07``) are read by the same field."""
+
+    widget = DateInput
+    input_formats = DATE_INPUT_FORMATS
+    default_error_messages = {"invalid": DATE_INVALID}
+
+    def to_python(self, value: Any) -> dt.date | None:
+        if isinstance(value, str):
+            value = normalize_date_text(value)
+        return super().to_python(value)
+
+
+def parse_date_text(text: Any) -> dt.date | None:
+    """A date typed in any of DATE_INPUT_FORMATS (as DateField takes it), or None."""
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return DateField(required=False).clean(text) if isinstance(text, str) else None
+    except ValidationError:
+        return None
+
+
+# Kept for the forms that name a widget: the same input.
+DATE_WIDGET = DateInput()
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:

@@ -10,10 +10,12 @@ from typing import Any
 from django.db import InterfaceError, InternalError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from kam import selectors
+from kam.formats import tenant_zone
 from kam.tenancy import activate, deactivate
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class TenantMiddleware:
             return database_unavailable(request)
         finally:
             deactivate()
+            timezone.deactivate()
         return response
 
     def process_view(
@@ -136,6 +139,9 @@ class TenantMiddleware:
         if request.session.get("tenant_id") != membership.tenant_id:
             request.session["tenant_id"] = membership.tenant_id  # the API's session auth and "home" use it
         activate(membership.tenant, actor=request.user)
+        # Dates and times on the pages in the tenant's time zone (amounts take its currency
+        # from the active tenant: kam.formats).
+        timezone.activate(tenant_zone(membership.tenant))
 
 
 def _connect() -> None:

@@ -17,10 +17,8 @@ of alerts stays within a robot's 20 messages a minute without dropping any.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from kam.formats import format_money
+from kam.formats import format_datetime, format_money, formats_for
 from kam.models import Tenant
 from messaging.models import Channel, ChannelKind, ItemTopic
 from risk.models import AlertKind, Severity
@@ -91,10 +89,8 @@ def kind_label(kind: str) -> str:
 
 
 def _local(tenant: Tenant, value: str | None) -> str:
-    if not value:
-        return ""
-    moment = dt.datetime.fromisoformat(value)
-    return f"{moment.astimezone(zoneinfo.ZoneInfo(tenant.time_zone)):%Y-%m-%d %H:%M}"
+    """An instant of the facts (ISO 8601) in the tenant's time zone, to the minute."""
+    return format_datetime(value, tenant, empty="") if value else ""
 
 
 def _colon() -> str:
@@ -235,7 +231,7 @@ def _digest_markdown(channel: Channel, tenant: Tenant, item: dict[str, Any]) -> 
         _("Renewals due this week"),
         [
             f"{_escape(r['account'])} · {_escape(r['contract'])} · {LABEL['due']} {r['due_on']}"
-            f" · {format_money(r['value'], channel.language)} · {_escape(r['owner'] or _('no owner'))}"
+            f" · {format_money(r['value'], channel.language, tenant.currency)} · {_escape(r['owner'] or _('no owner'))}"
             for r in data["renewals"]
         ],
         data["renewal_total"],
@@ -317,8 +313,9 @@ def _without_mobile(item: dict[str, Any]) -> dict[str, Any]:
 
 def render(channel: Channel, tenant: Tenant, topic: str, items: list[dict[str, Any]]) -> Message:
     """The message that tells ``items`` (one digest or test, or one or more alerts) on the
-    channel, in its language and its vendor's format."""
-    with translation.override(channel.language):
+    channel, in its language and its vendor's format; amounts in the tenant's currency and
+    times in its time zone (the alerts' summaries too)."""
+    with translation.override(channel.language), formats_for(tenant):
         title = _title(channel, tenant, topic, items)
         markdown = _markdown(channel, tenant, topic, items)
         mentions = sorted({_mobile(item) for item in items if _mobile(item)}) if topic == ItemTopic.ALERT else []

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kam.forms import DateField
+
 
 class WeightsForm(forms.Form):
     revenue = forms.IntegerField(label=_("Revenue weight"), min_value=0, max_value=100)
@@ -19,9 +21,7 @@ class WeightsForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    as_of = DateField(label=_("As of"), required=False)
 
     def clean_as_of(self):
         value = self.cleaned_data.get("as_of")

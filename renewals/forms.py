@@ -10,21 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.selectors import user_list
-from kam.forms import UserChoiceField
+from kam.forms import DateField, UserChoiceField
 from kam.models import User
 from renewals.models import Renewal
 from renewals.services import MAX_NOTE, MAX_REASON, MAX_TITLE
 
-DATE_WIDGET = {"type": "date"}
-
 
 def _date_field(label: Any, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d"),
-        error_messages={"invalid": _("Enter a date.")},
-        **kwargs,
-    )
+    return DateField(label=label, **kwargs)
 
 
 class RenewalEditForm(forms.Form):

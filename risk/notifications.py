@@ -9,10 +9,10 @@ message per person listing their alerts.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
-from kam.formats import format_percent
+from kam.formats import format_datetime, format_money, format_percent, formats_for, plain_number, to_decimal
 from kam.models import Membership, Role, Tenant
 from kam.stage import insert_rows
 from renewals.models import STAGE_LABELS
@@ -68,14 +68,34 @@ def notification_title(event: str, alert: RiskAlert) -> str:
 
 
 def _number(value: Any, places: int = 2) -> str:
-    try:
-        return f"{float(value):.{places}f}"
-    except (TypeError, ValueError):
+    """A score as the pages show it: two decimals (35.50)."""
+    number = to_decimal(value)
+    return "?" if number is None or not number.is_finite() else f"{number.quantize(Decimal(1).scaleb(-places))}"
+
+
+def _grouped(value: Any) -> str:
+    """An index as the pages show it (the HHI): whole, with thousands separators (1,523)."""
+    number = to_decimal(value)
+    return "?" if number is None or not number.is_finite() else f"{number:,.0f}"
+
+
+def _days(value: Any) -> str:
+    """A number of days as the pages show it: 47, 47.5 (no needless zeros), grouped."""
+    number = to_decimal(value)
+    if number is None or not number.is_finite():
         return "?"
+    return plain_number(number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _money(value: Any) -> str:
+    """An amount as the pages show it, in the active language and the tenant's currency."""
+    return "?" if to_decimal(value) is None else format_money(value)
 
 
 def alert_summary(kind: str, details: dict[str, Any]) -> str:
-    """One sentence about what the alert found, in the active language."""
+    """One sentence about what the alert found, in the active language, its amounts and
+    figures as the pages write them (format_money: ¥52.58万 in Chinese, ¥525,777.72 in
+    English) and its times in the active tenant's time zone. The details stay raw numbers."""
     d = details or {}
     if kind == AlertKind.CONCENTRATION_SINGLE:
         text = _("This customer group has %(share)s of revenue (line %(line)s).") % {
@@ -91,8 +111,8 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
         return text + (" " + _("Some have no contingency plan.") if d.get("no_contingency_plan") else "")
     if kind == AlertKind.CONCENTRATION_HHI:
         text = _("HHI %(hhi)s (line %(line)s).") % {
-            "hhi": _number(d.get("hhi"), 0),
-            "line": _number(d.get("threshold"), 0),
+            "hhi": _grouped(d.get("hhi")),
+            "line": _grouped(d.get("threshold")),
         }
         return text + (" " + _("Some large groups have no contingency plan.") if d.get("no_contingency_plan") else "")
     if kind == AlertKind.HEALTH_RED:
@@ -104,8 +124,8 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
         }
     if kind == AlertKind.PURCHASE_OVERDUE:
         return _("No order for %(days)s days; the usual interval is %(interval)s days (expected by %(expected)s).") % {
-            "days": d.get("days_since_last_order"),
-            "interval": _number(d.get("purchase_interval_days"), 1),
+            "days": _days(d.get("days_since_last_order")),
+            "interval": _days(d.get("purchase_interval_days")),
             "expected": d.get("expected_next_purchase"),
         }
     if kind == AlertKind.PAYMENT_OVERDUE:
@@ -113,7 +133,7 @@ def alert_summary(kind: str, details: dict[str, Any]) -> str:
             "%(count)s invoice unpaid, up to %(days)s days past due (%(amount)s).",
             "%(count)s invoices unpaid, up to %(days)s days past due (%(amount)s).",
             d.get("invoices") or 0,
-        ) % {"count": d.get("invoices"), "days": d.get("max_days_overdue"), "amount": d.get("outstanding")}
+        ) % {"count": d.get("invoices"), "days": d.get("max_days_overdue"), "amount": _money(d.get("outstanding"))}
     if kind == AlertKind.TEAM_GAP:
         return _("Team gaps: %(gaps)s.") % {"gaps": ", ".join(_gap_label(gap) for gap in d.get("gaps", []))}
     if kind == AlertKind.KEY_CONTACT_LEFT:
@@ -186,7 +206,7 @@ def _diversification_summary(d: dict[str, Any]) -> str:
     if line == DiversificationLine.HHI:
 
         def value(v: Any) -> str:
-            return _number(v, 0)
+            return _grouped(v)
     else:
 
         def value(v: Any) -> str:
@@ -212,11 +232,8 @@ def renewal_stage_label(stage: Any) -> str:
 
 
 def _local_time(value: Any) -> str:
-    """An instant of an alert's details (ISO 8601) in the active time zone, to the minute."""
-    from django.utils.dateparse import parse_datetime
-
-    moment = parse_datetime(value) if isinstance(value, str) else None
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "?"
+    """An instant of an alert's details (ISO 8601) in the active tenant's time zone, to the minute."""
+    return format_datetime(value, empty="?") if isinstance(value, str) else "?"
 
 
 def _event_label(kind: Any) -> str:
@@ -374,7 +391,6 @@ def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_
         )
     )
     severity_order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    zone = zoneinfo.ZoneInfo(tenant.time_zone)
     messages = []
     for user_id, mine in sorted(by_user.items()):
         address = emails.get(user_id)
@@ -382,12 +398,14 @@ def send_alert_emails(tenant: Tenant, *, alert_ids: list[int], event: str, only_
             continue
         mine.sort(key=lambda alert: (severity_order.get(alert.severity, 3), alert.pk))
         subject = _subject(tenant, event, len(mine))
-        lines = [
-            f"[{Severity(alert.severity).label}] {alert_title(alert.kind, _account_name(alert))}\n"
-            f"    {alert_summary(alert.kind, alert.details)}\n"
-            f"    {alert.opened_at.astimezone(zone):%Y-%m-%d %H:%M} · {alert_link(tenant, alert.pk)}"
-            for alert in mine[:EMAIL_LIST_LIMIT]
-        ]
+        # Amounts in the tenant's currency, times in its time zone.
+        with formats_for(tenant):
+            lines = [
+                f"[{Severity(alert.severity).label}] {alert_title(alert.kind, _account_name(alert))}\n"
+                f"    {alert_summary(alert.kind, alert.details)}\n"
+                f"    {format_datetime(alert.opened_at, tenant)} · {alert_link(tenant, alert.pk)}"
+                for alert in mine[:EMAIL_LIST_LIMIT]
+            ]
         if len(mine) > EMAIL_LIST_LIMIT:
             lines.append(_("… and %(count)s more in the risk center.") % {"count": len(mine) - EMAIL_LIST_LIMIT})
         messages.append(

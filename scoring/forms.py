@@ -14,13 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tier
 from kam.formats import plain_number
+from kam.forms import DateField
 from scoring.engine import TIER_ORDER
 from scoring.models import Criterion, CriterionKind, Metric, Normalization, Scorecard
 
 if TYPE_CHECKING:
     from scoring.services import CriterionSpec, TierSpec
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NUMBER = {"step": "any", "inputmode": "decimal"}
 
 
@@ -33,10 +33,9 @@ def _json_number(value: Decimal) -> int | float:
 
 
 class RunStartForm(forms.Form):
-    as_of = forms.DateField(
+    as_of = DateField(
         label=_("As of"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=_("Leave empty for today. Orders, invoices and events after this day are ignored."),
     )
 
@@ -66,10 +65,9 @@ class OverrideForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Why the tier is set by hand; shown with the tier."),
     )
-    expires_on = forms.DateField(
+    expires_on = DateField(
         label=_("Expires on"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=_("Leave empty to keep it until it is lifted."),
     )
 

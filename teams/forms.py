@@ -15,7 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Account, Contact, Tier
 from accounts.selectors import user_list
-from kam.forms import DATE_WIDGET, UserChoiceField
+from kam.forms import DateField, UserChoiceField
 from kam.models import Tenant, User
 from teams import selectors
 from teams.models import (
@@ -90,10 +90,8 @@ class MemberForm(forms.Form):
         initial=20,
         help_text=_("Share of their working time given to this account."),
     )
-    since = forms.DateField(label=_("Since"), widget=DATE_WIDGET)
-    until = forms.DateField(
-        label=_("Until"), widget=DATE_WIDGET, required=False, help_text=_("The last day on the team; empty: open.")
-    )
+    since = DateField(label=_("Since"))
+    until = DateField(label=_("Until"), required=False, help_text=_("The last day on the team; empty: open."))
 
     def __init__(
         self, *args: Any, tenant: Tenant, member: TeamMember | None = None, today: dt.date, **kwargs: Any
@@ -153,8 +151,8 @@ class LinkStrengthForm(forms.Form):
 
 class PlanForm(forms.Form):
     title = forms.CharField(label=pgettext_lazy("plan", "Title"), max_length=200, required=False)
-    period_start = forms.DateField(label=_("Period start"), widget=DATE_WIDGET)
-    period_end = forms.DateField(label=_("Period end"), widget=DATE_WIDGET)
+    period_start = DateField(label=_("Period start"))
+    period_end = DateField(label=_("Period end"))
     objectives = forms.CharField(label=_("Objectives"), widget=forms.Textarea(attrs={"rows": 5}), required=False)
 
     def __init__(self, *args: Any, plan: AccountPlan | None = None, today: dt.date, **kwargs: Any) -> None:
@@ -208,7 +206,7 @@ class ActionForm(PlanItemForm):
     title = forms.CharField(label=pgettext_lazy("plan action", "Action"), max_length=200)
     initiative = InitiativeChoiceField(label=_("Initiative"), queryset=Initiative.objects.none(), required=False)
     owner = UserChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    due_on = forms.DateField(label=_("Due on"), widget=DATE_WIDGET)
+    due_on = DateField(label=_("Due on"))
     status = forms.ChoiceField(label=_("Status"), choices=ActionStatus.choices, initial=ActionStatus.OPEN)
 
     layout = ((("title", True), ("initiative", False)), (("owner", False), ("due_on", False), ("status", False)))

@@ -41,7 +41,7 @@ from accounts.models import Account, Tier
 from accounts.selectors import account_get, user_list
 from growth import opportunities as opps
 from growth.models import CLOSED_STAGES, OPEN_STAGES, STAGE_PROBABILITY, BuyingCentre, Offering, Opportunity, Stage
-from kam.forms import UserChoiceField, add_service_errors
+from kam.forms import DateField, UserChoiceField, add_service_errors
 from kam.models import User
 from kam.pages import is_partial
 from kam.permissions import tenant_view
@@ -95,10 +95,8 @@ class OpportunityForm(forms.Form):
         decimal_places=2,
         error_messages={"invalid": gettext_lazy("Enter the amount, a number of 0 or more.")},
     )
-    expected_close = forms.DateField(
+    expected_close = DateField(
         label=gettext_lazy("Expected close"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": gettext_lazy("Enter the expected close as a date.")},
     )
     owner = UserChoiceField(
         label=gettext_lazy("Owner"),

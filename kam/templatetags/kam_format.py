@@ -1,13 +1,17 @@
 """Template filters for numbers: ``{{ amount|money }}``, ``{{ share|percent }}``
-(the formats themselves are in :mod:`kam.formats`)."""
+(the formats themselves are in :mod:`kam.formats`), and ``{% date_input_attrs %}``: the
+attributes of a date input a template writes by hand, as kam.forms.DateInput renders them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.forms.utils import flatatt
+from django.utils.safestring import SafeString
 
 from kam.formats import format_money, format_percent
+from kam.forms import date_input_attrs
 
 register = template.Library()
 
@@ -27,3 +31,10 @@ def percent(value: Any, arg: str | int = 1) -> str:
     except ValueError:
         digits = 1
     return format_percent(value, digits, signed=signed)
+
+
+@register.simple_tag
+def date_input_attrs_html() -> SafeString:
+    """``<input type="text" name="day" {% date_input_attrs_html %}>``: the shared date input's
+    attributes (YYYY-MM-DD, the placeholder in the page's language, the numeric keyboard)."""
+    return flatatt(date_input_attrs())

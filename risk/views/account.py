@@ -31,7 +31,7 @@ from accounts import tabs as account_tabs
 from accounts.models import Account
 from accounts.selectors import account_get, account_get_writable, group_root_get, user_list
 from kam import formats
-from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
+from kam.forms import DateField, UserChoiceField, add_service_errors
 from kam.models import Tenant, User
 from kam.pages import is_partial
 from kam.permissions import READ_ALL, WRITERS, tenant_view
@@ -55,7 +55,7 @@ class PlanForm(forms.Form):
         help_text=gettext_lazy("Empty: the kind of plan is shown instead."),
     )
     owner = UserChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
-    review_on = forms.DateField(label=gettext_lazy("Review on"), required=False, widget=DATE_WIDGET)
+    review_on = DateField(label=gettext_lazy("Review on"), required=False)
     actions = forms.CharField(
         label=pgettext_lazy("contingency plan", "Actions"),
         widget=forms.Textarea(attrs={"rows": 6}),

@@ -36,7 +36,7 @@ from django_htmx.http import reswap, retarget
 from accounts import access
 from accounts.selectors import user_list
 from kam.formats import format_percent
-from kam.forms import DATE_WIDGET
+from kam.forms import DateField
 from kam.models import Tenant, User
 from kam.pages import is_partial
 from kam.permissions import WRITERS, tenant_view
@@ -138,11 +138,9 @@ class ResolveForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    snoozed_until = forms.DateField(
+    snoozed_until = DateField(
         label=gettext_lazy("Snooze until"),
         required=False,
-        widget=DATE_WIDGET,
-        error_messages={"invalid": gettext_lazy("Enter the day as YYYY-MM-DD.")},
     )
 
 

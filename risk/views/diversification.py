@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.selectors import user_list
-from kam.forms import DATE_WIDGET, UserChoiceField, add_service_errors
+from kam.forms import DateField, UserChoiceField, add_service_errors
 from kam.models import User
 from kam.permissions import READ_ALL, SCORECARD_EDITORS, tenant_view
 from risk import diversification as div
@@ -58,7 +58,7 @@ class TargetForm(forms.Form):
             "A share from 0 to 1 for the largest customer and the top 5 (0.15 = 15 %); 0 to 10000 for HHI."
         ),
     )
-    target_date = forms.DateField(label=gettext_lazy("Target date"), widget=DATE_WIDGET)
+    target_date = DateField(label=gettext_lazy("Target date"))
     owner = UserChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -194,7 +194,7 @@ class MarketForm(forms.Form):
     target_revenue_12m = forms.DecimalField(
         label=gettext_lazy("Target revenue, 12 months"), max_digits=18, decimal_places=2
     )
-    target_date = forms.DateField(label=gettext_lazy("Target date"), widget=DATE_WIDGET)
+    target_date = DateField(label=gettext_lazy("Target date"))
     owner = UserChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

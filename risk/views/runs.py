@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from kam.forms import DATE_WIDGET
+from kam.forms import DateField
 from kam.models import Tenant
 from kam.permissions import READ_ALL, RUNNERS, tenant_view
 from kam.runs import RunsPage
@@ -37,10 +37,9 @@ class RunStartForm(forms.Form):
         initial=RunKind.FULL,
         help_text=gettext_lazy("Each part is followed by its alert evaluation."),
     )
-    as_of = forms.DateField(
+    as_of = DateField(
         label=gettext_lazy("As of"),
         required=False,
-        widget=DATE_WIDGET,
         help_text=gettext_lazy("Leave empty for today. A past day adds to the history without moving the alerts."),
     )
 

@@ -28,6 +28,8 @@ from tests.conftest import bearer, login
 from tests.factories import AccountFactory, InvoiceFactory, OrderFactory, PaymentFactory
 from tests.reliability.test_concurrency import in_thread
 
+DATE_INVALID = "Enter the date as YYYY-MM-DD, e.g. 2026-12-07 (2026/12/07 and 2026年12月7日 are taken too)."
+
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
@@ -234,7 +236,7 @@ def test_without_javascript_the_order_form_redirects_to_the_tab(tenant, director
         ({"amount": "12.345"}, "amount", "Use at most two decimal places."),
         ({"amount": "abc"}, "amount", "Enter a number."),
         ({"cost": "-1"}, "cost", "The cost cannot be negative."),
-        ({"order_date": "2026-02-30"}, "order_date", "Enter a valid date."),
+        ({"order_date": "2026-02-30"}, "order_date", DATE_INVALID),
         ({"external_ref": "ERP-OLD"}, "external_ref", "An order with this external reference exists already."),
         ({"offering": "NOPE"}, "offering", "No offering with the code “NOPE” in this workspace."),
         ({"buying_centre": "NOPE"}, "buying_centre", "The account has no buying centre with the code “NOPE”."),
@@ -290,7 +292,7 @@ def test_an_invoice_entered_on_the_tab(tenant, manager, account, today):
         ({"due_on": "2020-01-01"}, "due_on", "The due date cannot be before the issue date."),
         ({"number": "FP-001"}, "number", "An invoice with this number exists already."),
         ({"number": "  "}, "number", "This field is required."),
-        ({"issued_on": "yesterday"}, "issued_on", "Enter a valid date."),
+        ({"issued_on": "yesterday"}, "issued_on", DATE_INVALID),
     ],
 )
 def test_a_bad_invoice_is_400_beside_its_field_and_writes_nothing(
@@ -451,7 +453,7 @@ def test_the_tabs_and_forms_render_in_both_languages(tenant, director, account, 
     response = client.post(page["payment"], payment_body(today, amount="99999"), **HTMX)
     expected = {
         "en": "The invoice&#x27;s balance is ¥30,000.00; a payment cannot exceed it.",
-        "zh-hans": "发票未付余额为 ¥30,000.00，回款金额不能超过该余额。",
+        "zh-hans": "发票未付余额为 ¥3.00万，回款金额不能超过该余额。",
     }[language]
     assert expected in response.content.decode()
 

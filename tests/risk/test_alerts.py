@@ -448,7 +448,7 @@ def test_a_new_alert_notifies_the_owner_in_app_and_by_email(
     assert notes == [("mark@acme.test", "Payment overdue: 拖欠客户")]
     to_manager = [m for m in mail.outbox if m.to == ["mark@acme.test"]]
     assert len(to_manager) == 1
-    assert "1 invoice unpaid, up to 31 days past due (50000.00)." in to_manager[0].body
+    assert "1 invoice unpaid, up to 31 days past due (¥50,000.00)." in to_manager[0].body
     assert to_manager[0].subject.startswith("[KAM · Acme 精工] ")
     # a second run notifies nobody again
     mail.outbox.clear()

@@ -117,7 +117,7 @@ def test_alerts_list_filters_acknowledge_resolve_and_assign(tenant, world, write
         "open",
         {"id": world["other"].pk, "name": "远航船舶重工"},
     )
-    assert alert["summary"] == "1 invoice unpaid, up to 60 days past due (50000.00)."
+    assert alert["summary"] == "1 invoice unpaid, up to 60 days past due (¥50,000.00)."
     kinds = {row["kind"] for row in client.get("/api/v1/alerts/?open=true").json()["results"]}
     assert {"concentration_single", "concentration_top5", "concentration_hhi", "payment_overdue"} <= kinds
     tenant_wide = client.get("/api/v1/alerts/?kind=concentration_hhi").json()["results"][0]

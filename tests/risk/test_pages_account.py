@@ -235,7 +235,7 @@ def test_the_accounts_open_alerts_link_to_their_page(account, tenant, director):
     assert f'href="{notifications.alert_link(tenant, shown.pk)}"' in html
     item = text(re.search(rf'data-alert="{shown.pk}">(.*?)</li>', html, re.S).group(1))
     assert item.startswith(
-        "Warning Purchase overdue No order for 50 days; the usual interval is 30.0 days (expected by 2026-06-30)."
+        "Warning Purchase overdue No order for 50 days; the usual interval is 30 days (expected by 2026-06-30)."
     )
 
 
@@ -360,7 +360,11 @@ def test_without_javascript_the_form_is_a_page_and_a_save_goes_back_to_the_tab(a
     [
         ({"actions": "   "}, "actions", "Write down the actions of the plan."),
         ({"kind": "hope"}, "kind", "Select a valid choice."),
-        ({"review_on": "next spring"}, "review_on", "Enter a valid date."),
+        (
+            {"review_on": "next spring"},
+            "review_on",
+            "Enter the date as YYYY-MM-DD, e.g. 2026-12-07 (2026/12/07 and 2026年12月7日 are taken too).",
+        ),
         ({"title": "长" * 201}, "title", "Ensure this value has at most 200 characters"),
     ],
 )

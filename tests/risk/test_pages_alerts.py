@@ -142,7 +142,7 @@ def test_the_center_lists_the_open_alerts_most_severe_first_with_counts(tenant, 
     assert listed(response) == [world["red"].pk, world["payment"].pk, world["hhi"].pk, world["contract"].pk]
     body = response.content.decode()
     assert "外部客户" not in body
-    assert "2 invoices unpaid, up to 48 days past due (356000.00)." in body
+    assert "2 invoices unpaid, up to 48 days past due (¥356,000.00)." in body
     assert f"/t/acme/accounts/{world['others'].pk}/?tab=risk" in body
     # counts of the open ones, snoozed included: critical 1; warning payment, hhi, snoozed = 3; info 1
     assert (figure(response, "critical"), figure(response, "warning"), figure(response, "info")) == (1, 3, 1)
@@ -255,7 +255,7 @@ def test_the_alert_page(tenant, world, director):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Concentration index (HHI)" in body
-    assert "HHI 6800 (line 2500)." in body
+    assert "HHI 6,800 (line 2,500)." in body
     assert "Whole workspace" in body
     assert "80.0%" in body and "中车华北集团" in body  # the largest group with its share
     assert "by the risk run" in body
@@ -386,7 +386,7 @@ def test_assign_to_someone_not_of_the_workspace_is_refused(tenant, world, direct
         ("past", "Snooze until a day in the future."),
         ("today", "Snooze until a day in the future."),
         ("", "Choose the day to snooze until."),
-        ("31/12/2099", "Enter the day as YYYY-MM-DD."),
+        ("31/12/2099", "Enter the date as YYYY-MM-DD, e.g. 2026-12-07 (2026/12/07 and 2026年12月7日 are taken too)."),
     ],
 )
 def test_snooze_needs_a_future_day(tenant, world, director, day, message):

@@ -187,7 +187,11 @@ def test_a_plain_visit_to_a_row_goes_to_the_page(tenant, admin):
     ("data", "field", "message"),
     [
         ({"kind": "everything", "as_of": "2026-06-30"}, "kind", "Select a valid choice."),
-        ({"kind": "full", "as_of": "30.06.2026x"}, "as_of", "Enter a valid date."),
+        (
+            {"kind": "full", "as_of": "30.06.2026x"},
+            "as_of",
+            "Enter the date as YYYY-MM-DD, e.g. 2026-12-07 (2026/12/07 and 2026年12月7日 are taken too).",
+        ),
         ({"kind": "full", "as_of": "2999-01-01"}, "as_of", "Choose today or a day in the past"),
     ],
 )

@@ -431,7 +431,7 @@ def test_run_start_refuses_a_bad_date(world, admin):
     response = client_in(admin).post(url("scoring-run-start"), {"as_of": "30.06.2026"}, **HTMX)
     assert response.status_code == 400
     assert response["HX-Retarget"] == "#run-start"
-    assert "Enter a valid date." in response.content.decode()
+    assert "Enter the date as YYYY-MM-DD, e.g. 2026-12-07" in response.content.decode()
 
 
 def test_runs_page_lists_single_account_runs_a_member_may_see(world, member):
