@@ -13,7 +13,7 @@ BENCH_ARGS ?=
 
 .PHONY: run test test-citus bench setup install chromium services migrate messages seed lint format lock stop-services fuzz clean
 
-run: setup ## Serve the app with a Celery worker, beat and the SMTP receiver of needs (Ctrl-C stops all)
+run: setup ## Serve the app with the interactive and batch Celery workers, beat, the SMTP receiver of needs and the channel sink (Ctrl-C stops all)
 	$(PY) manage.py seed_demo --once
 	$(PY) manage.py serve --port $(PORT) --stop-services
 

@@ -22,4 +22,7 @@ class KamConfig(AppConfig):
         register(NavItem("home", _("Home"), "tenant-home", order=0))
         register(NavItem("members", _("Members"), "settings-members", roles=ADMINS, group="settings", order=10))
         register(NavItem("tokens", _("API tokens"), "settings-tokens", roles=ADMINS, group="settings", order=20))
+        register(
+            NavItem("schedule", _("Nightly schedule"), "settings-schedule", roles=ADMINS, group="settings", order=25)
+        )
         register(NavItem("audit", _("Audit log"), "settings-audit", roles=ADMINS, group="settings", order=30))

@@ -23,35 +23,49 @@ app.autodiscover_tasks()
 
 
 def per_tenant(entry: str, task: str, schedule: crontab) -> tuple[str, dict[str, Any]]:
-    """A beat entry that queues ``task`` once per active tenant (kam.fan_out).
+    """A beat entry that queues ``task`` once per active tenant (kam.fan_out), on the batch queue.
 
     The entry's name travels with it, so that each tenant's task carries its schedule slot
     and a second beat started by mistake cannot run it twice (kam.recovery.once_per_slot).
     """
-    return entry, {"task": "kam.fan_out", "schedule": schedule, "args": [task], "kwargs": {"schedule_entry": entry}}
+    return entry, {
+        "task": "kam.fan_out",
+        "schedule": schedule,
+        "args": [task],
+        "kwargs": {"schedule_entry": entry},
+        "options": {"queue": BATCH_QUEUE},
+    }
 
+
+def _batch_queue() -> str:
+    from django.conf import settings
+
+    return settings.KAM_BATCH_QUEUE
+
+
+BATCH_QUEUE = _batch_queue()
 
 # The periodic schedule, in code. Times are in CELERY_TIMEZONE (the tenant default,
-# Asia/Shanghai).
+# Asia/Shanghai). The nightly cycle (links, classifier, renewals, growth, score,
+# concentration, health, reviews) runs at each tenant's own local time: kam/nightly.py,
+# dispatched every minute.
 app.conf.beat_schedule = dict(
     [
         ("hourly-cleanup", {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)}),
+        (
+            "nightly-dispatch",
+            {
+                "task": "kam.dispatch_nightly",
+                "schedule": crontab(minute="*"),
+                "kwargs": {"schedule_entry": "nightly-dispatch"},
+                "options": {"queue": BATCH_QUEUE},
+            },
+        ),
         per_tenant("hourly-import-sweep", "accounts.sweep_stale_imports", crontab(minute=17)),
-        per_tenant("nightly-end-stale-links", "teams.end_stale_links", crontab(hour=1, minute=30)),
-        per_tenant("nightly-train-classifier", "service.train_models", crontab(hour=1, minute=40)),
-        # the renewals whose window (notice + 30 days before the end) a new day brings
-        per_tenant("nightly-renewals", "renewals.open_due", crontab(hour=1, minute=45)),
-        # growth's share of wallet and potential, before the score run that may read the potential
-        per_tenant("nightly-growth-figures", "growth.refresh_figures", crontab(hour=1, minute=50)),
-        per_tenant("nightly-score", "scoring.nightly_score", crontab(hour=2, minute=0)),
-        per_tenant("daily-concentration", "risk.daily_concentration", crontab(hour=3, minute=0)),
-        per_tenant("nightly-health", "risk.nightly_health", crontab(hour=3, minute=30)),
         per_tenant("hourly-webhook-retry", "risk.retry_webhooks", crontab(minute=27)),
         # the channels: today's digests whose time has come (08:30 tenant time by default), waiting messages
         per_tenant("channel-sweep", "messaging.sweep", crontab(minute="*/5")),
         per_tenant("sla-sweep", "risk.sla_sweep", crontab(minute="*/10")),
-        # contingency plans whose review day has come: their owners are reminded once
-        per_tenant("nightly-contingency-reviews", "risk.contingency_reviews", crontab(hour=4, minute=10)),
     ]
 )
 

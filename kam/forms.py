@@ -171,3 +171,25 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, object_types: list[str] = (), **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["object_type"].choices = [("", _("All"))] + [(value, value) for value in object_types]
+
+
+def time_of_day_field(label: str) -> forms.TimeField:
+    """A time typed as HH:MM (a text box: the browser's time picker would speak its own
+    locale and 12-hour clock on a Chinese page)."""
+    return forms.TimeField(
+        label=label,
+        input_formats=["%H:%M"],
+        error_messages={"invalid": _("Give a time of day as HH:MM, e.g. 02:00.")},
+        widget=forms.TimeInput(
+            format="%H:%M",
+            attrs={"inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]", "placeholder": "02:00", "size": 6},
+        ),
+    )
+
+
+class NightlyScheduleForm(forms.Form):
+    """The times of the tenant's nightly jobs, in the tenant's time zone."""
+
+    score_at = time_of_day_field(_("Score run"))
+    concentration_at = time_of_day_field(_("Concentration"))
+    health_at = time_of_day_field(_("Health assessment"))

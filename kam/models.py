@@ -9,6 +9,7 @@ Every model that inherits :class:`TenantOwnedModel` gets RLS (kam/rls.py).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from collections import Counter
@@ -116,6 +117,10 @@ class Tenant(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    # The nightly cycle's times, in the tenant's time zone (kam/nightly.py adds its stagger).
+    score_at = models.TimeField(_("score run at"), default=datetime.time(2, 0))
+    concentration_at = models.TimeField(_("concentration at"), default=datetime.time(3, 0))
+    health_at = models.TimeField(_("health assessment at"), default=datetime.time(3, 30))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -204,3 +204,21 @@ def api_tokens_cleanup(*, tenant: Tenant, now: dt.datetime | None = None) -> int
         audit.record_delete(tenant=tenant, instance=token, actor=None)
     ApiToken.objects.filter(pk__in=[token.pk for token in stale]).delete()
     return len(stale)
+
+
+@transaction.atomic
+def tenant_schedule_update(*, tenant: Tenant, actor: Any = None, **times: dt.time) -> Tenant:
+    """Set the tenant's nightly times (score run, concentration, health), in its time zone;
+    kam/nightly.py runs them there, shifted by the tenant's stagger."""
+    from kam.nightly import ANCHORS
+
+    unknown = set(times) - set(ANCHORS)
+    if unknown:
+        raise ValidationError(_("Unknown nightly jobs: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = audit.snapshot(tenant)
+    for field, value in times.items():
+        setattr(tenant, field, value.replace(second=0, microsecond=0))
+    tenant.save(update_fields=list(times))
+    audit.record_update(tenant=tenant, instance=tenant, before=before, actor=actor)
+    return tenant

@@ -380,6 +380,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Two queues: what people wait for (the default queue: a rescore after an event, an import,
+# a preview, a test message) and the batch beat sends (the nightly cycle, the sweeps), each
+# with its own workers, so that the batch never holds up interactive work (docs/operations.md).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_INTERACTIVE_QUEUE", default="celery")
+KAM_BATCH_QUEUE = env.str("CELERY_BATCH_QUEUE", default="kam-batch")
+# Each tenant's nightly jobs are shifted by up to this many minutes (kam/nightly.py).
+NIGHTLY_STAGGER_MINUTES = env.int("NIGHTLY_STAGGER_MINUTES", default=60)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE

@@ -15,6 +15,7 @@ CACHES["default"]["KEY_PREFIX"] = f"kam-test-{os.getpid()}"
 AXES_FAILURE_LIMIT = 5
 # A separate queue, so that a worker of `make run` on the same Redis never takes a test's task.
 CELERY_TASK_DEFAULT_QUEUE = "kam-test"
+KAM_BATCH_QUEUE = "kam-test-batch"
 # One test database per run, so that several runs at once (CI, a developer, helpers) never
 # drop each other's database. The run's teardown drops it.
 DATABASES["default"]["TEST"] = {"NAME": f"test_kam_{os.getpid()}"}  # noqa: F405

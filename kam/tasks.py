@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from celery import shared_task
 from celery.schedules import crontab
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
@@ -68,25 +69,45 @@ def tenant_task(*, atomic: bool = True, **task_options: Any) -> Callable[[Callab
     return decorator
 
 
-def fan_out(task_name: str, *args: Any, slot: str | None = None, **kwargs: Any) -> int:
+def fan_out(task_name: str, *args: Any, slot: str | None = None, queue: str | None = None, **kwargs: Any) -> int:
     """Queue ``task_name(tenant_id, *args, **kwargs)`` once for every active tenant.
 
-    With ``slot`` (beat's scheduled time), each tenant's task runs once for that slot.
+    With ``slot`` (beat's scheduled time), each tenant's task runs once for that slot. With
+    ``queue``, on that queue (beat's jobs go to the batch queue, so that the interactive
+    work people wait for never queues behind them).
     """
     from kam.celery import app
 
     task_kwargs = {**kwargs, "kam_slot": slot} if slot else kwargs
     tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    options = {"queue": queue} if queue else {}
     for tenant_id in tenant_ids:
-        app.signature(task_name, args=[tenant_id, *args], kwargs=task_kwargs).apply_async()
+        app.signature(task_name, args=[tenant_id, *args], kwargs=task_kwargs).apply_async(**options)
     return len(tenant_ids)
 
 
 @shared_task(name="kam.fan_out")
 def fan_out_task(task_name: str, *args: Any, schedule_entry: str | None = None, **kwargs: Any) -> int:
-    """Beat's entry point for per-tenant jobs; ``schedule_entry`` names the beat entry."""
+    """Beat's entry point for per-tenant jobs; ``schedule_entry`` names the beat entry. The
+    tenants' tasks go to the batch queue."""
     slot = schedule_slot(schedule_entry) if schedule_entry else None
-    return fan_out(task_name, *args, slot=slot, **kwargs)
+    return fan_out(task_name, *args, slot=slot, queue=settings.KAM_BATCH_QUEUE, **kwargs)
+
+
+@shared_task(name="kam.dispatch_nightly")
+def dispatch_nightly_task(schedule_entry: str = "nightly-dispatch") -> int:
+    """Beat's entry point of the nightly cycle, every minute: the tenants' jobs whose local
+    time it is (kam/nightly.py)."""
+    from kam import nightly
+
+    minute = dt.datetime.fromisoformat(schedule_slot(schedule_entry)).replace(tzinfo=ZoneInfo(str(_celery_timezone())))
+    return nightly.dispatch(minute)
+
+
+def _celery_timezone() -> str:
+    from kam.celery import app
+
+    return str(app.conf.timezone or "UTC")
 
 
 def schedule_slot(entry: str, now: dt.datetime | None = None) -> str:

@@ -14,6 +14,7 @@ tenant_patterns = [
     path("settings/tokens/", views.tokens, name="settings-tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="settings-token-revoke"),
     path("settings/audit/", views.audit_log, name="settings-audit"),
+    path("settings/schedule/", views.schedule, name="settings-schedule"),
     path("accounts/", include("accounts.urls")),
     path("imports/", include("accounts.imports.urls")),
     path("scoring/", include("scoring.urls")),

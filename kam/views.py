@@ -3,6 +3,8 @@ health, and the error pages. Thin: the work is in kam.services and kam.selectors
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -250,3 +252,36 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _error_page(request, "500.html", 500)
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+# --- Settings: the nightly schedule ---------------------------------------------------------------
+
+
+@tenant_view(roles=ADMINS)
+@require_http_methods(["GET", "POST"])
+def schedule(request: HttpRequest) -> HttpResponse:
+    """The tenant's nightly times, and when each job runs with the tenant's stagger."""
+    from kam import nightly
+    from kam.forms import NightlyScheduleForm
+
+    tenant = request.tenant
+    initial = {field: getattr(tenant, field) for field in nightly.ANCHORS}
+    form = NightlyScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.tenant_schedule_update(tenant=tenant, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The nightly schedule was saved."))
+        return go(request, reverse("settings-schedule", kwargs={"tenant_slug": tenant.slug}))
+    stagger = nightly.stagger_minutes(tenant.pk)
+    jobs = [
+        {
+            "task": job.task,
+            "label": nightly.job_label(job.task),
+            "at": (
+                dt.datetime.combine(dt.date(2000, 1, 3), initial[job.anchor])
+                + dt.timedelta(minutes=job.offset_minutes + stagger)
+            ).time(),
+        }
+        for job in nightly.NIGHTLY_JOBS
+    ]
+    context = {"form": form, "stagger": stagger, "jobs": jobs, "time_zone": tenant.time_zone}
+    return render(request, "kam/settings_schedule.html", context, status=400 if form.errors else 200)

@@ -11,6 +11,7 @@ from django.test import TestCase
 from accounts.models import Account
 from growth import tasks
 from growth.models import BuyingCentre
+from kam import nightly
 from kam.celery import app
 from kam.models import Tenant
 from kam.tasks import fan_out
@@ -37,12 +38,10 @@ def figures(tenant: Tenant, account: Account) -> tuple:
 
 def test_the_nightly_refresh_is_scheduled_before_the_score_run() -> None:
     app.loader.import_default_modules()
-    entry = app.conf.beat_schedule["nightly-growth-figures"]
-    assert (entry["task"], entry["args"]) == ("kam.fan_out", ["growth.refresh_figures"])
-    assert entry["kwargs"] == {"schedule_entry": "nightly-growth-figures"}
-    assert entry["schedule"].hour == {1} and entry["schedule"].minute == {50}
-    score = app.conf.beat_schedule["nightly-score"]["schedule"]
-    assert (min(entry["schedule"].hour), min(entry["schedule"].minute)) < (min(score.hour), min(score.minute))
+    jobs = {job.task: job for job in nightly.NIGHTLY_JOBS}
+    refresh, score = jobs["growth.refresh_figures"], jobs["scoring.nightly_score"]
+    assert (refresh.anchor, refresh.offset_minutes) == ("score_at", -10)
+    assert (score.anchor, score.offset_minutes) == ("score_at", 0)
     assert app.tasks["growth.refresh_figures"].soft_time_limit == 10 * 60
 
 

@@ -2,8 +2,10 @@
 
 Beat's per-tenant entries send kam.fan_out with the entry's name; fan_out queues each
 tenant's task with the slot (the entry's scheduled time), and the task runs once per
-(task, tenant, slot): kam.tasks.tenant_task and kam.recovery.once_per_slot. Celery runs
-eagerly here, so "queued" means "run now".
+(task, tenant, slot): kam.tasks.tenant_task and kam.recovery.once_per_slot. The nightly
+cycle is dispatched every minute at each tenant's local time (kam/nightly.py), its jobs
+with slots of their own (tests/kam/test_nightly.py walks a night). Celery runs eagerly
+here, so "queued" means "run now".
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connections
 
+from kam import nightly
 from kam import services as kam_services
 from kam.celery import app
 from kam.models import IndustryProfile, Tenant
@@ -60,20 +63,29 @@ def scheduled_score_runs(tenant: Tenant) -> int:
         return ScoreRun.objects.filter(trigger=RunTrigger.SCHEDULE).count()
 
 
-def test_the_nightly_score_entry_sent_twice_makes_one_run_per_tenant(tenants):
-    # when: two beats send the 02:00 entry
-    run_entry("nightly-score")
-    run_entry("nightly-score")
+def minute_of(task: str, tenant: Tenant) -> dt.datetime:
+    """The minute the nightly dispatch queues ``task`` for ``tenant`` on the night of 1 May."""
+    job = next(job for job in nightly.NIGHTLY_JOBS if job.task == task)
+    anchor = getattr(tenant, job.anchor)
+    return nightly.scheduled_at(job, dt.date(2026, 5, 1), anchor, tenant.time_zone, nightly.stagger_minutes(tenant.pk))
+
+
+def test_the_nightly_score_dispatched_twice_makes_one_run_per_tenant(tenants):
+    # when: two beats dispatch each tenant's score minute
+    for tenant in tenants:
+        nightly.dispatch(minute_of("scoring.nightly_score", tenant))
+        nightly.dispatch(minute_of("scoring.nightly_score", tenant))
     # then
     assert [scheduled_score_runs(t) for t in tenants] == [1, 1]
 
 
 @pytest.mark.parametrize(
-    ("entry", "kind"), [("daily-concentration", RunKind.CONCENTRATION), ("nightly-health", RunKind.HEALTH)]
+    ("task", "kind"), [("risk.daily_concentration", RunKind.CONCENTRATION), ("risk.nightly_health", RunKind.HEALTH)]
 )
-def test_the_risk_entries_sent_twice_make_one_run_per_tenant(tenants, entry, kind):
-    run_entry(entry)
-    run_entry(entry)
+def test_the_risk_jobs_dispatched_twice_make_one_run_per_tenant(tenants, task, kind):
+    for tenant in tenants:
+        nightly.dispatch(minute_of(task, tenant))
+        nightly.dispatch(minute_of(task, tenant))
     for tenant in tenants:
         with tenant_context(tenant):
             assert RiskRun.objects.filter(kind=kind).count() == 1
@@ -81,7 +93,7 @@ def test_the_risk_entries_sent_twice_make_one_run_per_tenant(tenants, entry, kin
 
 def test_every_per_tenant_entry_carries_its_name_for_the_slot():
     per_tenant = {name: entry for name, entry in app.conf.beat_schedule.items() if entry["task"] == "kam.fan_out"}
-    assert len(per_tenant) >= 6
+    assert len(per_tenant) >= 4
     for name, entry in per_tenant.items():
         assert entry["kwargs"] == {"schedule_entry": name}
         assert entry["args"][0] in app.tasks
@@ -127,16 +139,16 @@ def test_a_copy_that_runs_right_now_elsewhere_is_dropped_and_a_dead_ones_slot_ru
 @pytest.mark.parametrize(
     ("entry", "now", "slot"),
     [
-        # sent at 02:00:03, or executed 40 minutes late: the same slot
-        ("nightly-score", dt.datetime(2026, 5, 1, 2, 0, 3, tzinfo=SHANGHAI), "2026-05-01T02:00"),
-        ("nightly-score", dt.datetime(2026, 5, 1, 2, 40, tzinfo=SHANGHAI), "2026-05-01T02:00"),
-        # before 02:00 it is still the day before's
-        ("nightly-score", dt.datetime(2026, 5, 1, 1, 59, tzinfo=SHANGHAI), "2026-04-30T02:00"),
+        # the nightly dispatch, every minute: sent at 02:00:03 or executed 50 seconds late, the same slot
+        ("nightly-dispatch", dt.datetime(2026, 5, 1, 2, 0, 3, tzinfo=SHANGHAI), "2026-05-01T02:00"),
+        ("nightly-dispatch", dt.datetime(2026, 5, 1, 2, 0, 50, tzinfo=SHANGHAI), "2026-05-01T02:00"),
         # in UTC the same moment: 18:00 UTC is 02:00 in Shanghai
-        ("nightly-score", dt.datetime(2026, 4, 30, 18, 0, 5, tzinfo=dt.UTC), "2026-05-01T02:00"),
+        ("nightly-dispatch", dt.datetime(2026, 4, 30, 18, 0, 5, tzinfo=dt.UTC), "2026-05-01T02:00"),
         # hourly at minute 17
         ("hourly-import-sweep", dt.datetime(2026, 5, 1, 10, 16, tzinfo=SHANGHAI), "2026-05-01T09:17"),
         ("hourly-import-sweep", dt.datetime(2026, 5, 1, 10, 17, 30, tzinfo=SHANGHAI), "2026-05-01T10:17"),
+        # every ten minutes
+        ("sla-sweep", dt.datetime(2026, 5, 1, 10, 29, tzinfo=SHANGHAI), "2026-05-01T10:20"),
     ],
 )
 def test_schedule_slot_is_the_entrys_latest_time(entry, now, slot):

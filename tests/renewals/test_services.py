@@ -122,10 +122,12 @@ def test_the_nightly_task_opens_for_today(tenant, make_contract, today):
 
     make_contract(end_on=today + dt.timedelta(days=10), start_on=today - dt.timedelta(days=300))
     assert open_due.delay(tenant.pk).get() == 1
-    from kam.celery import app
+    from kam.nightly import NIGHTLY_JOBS
 
-    entry = app.conf.beat_schedule["nightly-renewals"]
-    assert (entry["task"], entry["args"]) == ("kam.fan_out", ["renewals.open_due"])
+    # every night, a quarter of an hour before the tenant's score run
+    assert [(job.anchor, job.offset_minutes) for job in NIGHTLY_JOBS if job.task == "renewals.open_due"] == [
+        ("score_at", -15)
+    ]
 
 
 # --- stages -------------------------------------------------------------------------------------------

@@ -244,9 +244,12 @@ def test_the_review_task_runs_per_tenant(tenant, director, manager):
     contingency_reviews.apply(args=[tenant.pk])
     with tenant_context(tenant):
         assert Notification.objects.filter(user=director, kind="contingency.review").count() == 1
-    from kam.celery import app
+    from kam.nightly import NIGHTLY_JOBS
 
-    assert app.conf.beat_schedule["nightly-contingency-reviews"]["args"] == ["risk.contingency_reviews"]
+    # every night, forty minutes after the tenant's health assessment
+    assert [(job.anchor, job.offset_minutes) for job in NIGHTLY_JOBS if job.task == "risk.contingency_reviews"] == [
+        ("health_at", 40)
+    ]
 
 
 @pytest.mark.parametrize(

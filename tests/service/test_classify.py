@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from kam import nightly
 from kam.celery import app
 from kam.tasks import fan_out
 from kam.tenancy import tenant_context
@@ -238,9 +239,9 @@ def test_only_the_last_models_are_kept(tenant, other_tenant):
 
 def test_the_nightly_training_runs_for_every_tenant(tenant, other_tenant):
     app.loader.import_default_modules()
-    entry = app.conf.beat_schedule["nightly-train-classifier"]
-    assert (entry["task"], entry["args"]) == ("kam.fan_out", ["service.train_models"])
-    assert entry["schedule"].hour == {1} and entry["schedule"].minute == {40}
+    # every night, twenty minutes before the tenant's score run (02:00 by default: 01:40)
+    jobs = [(job.anchor, job.offset_minutes) for job in nightly.NIGHTLY_JOBS if job.task == "service.train_models"]
+    assert jobs == [("score_at", -20)]
     labelled(tenant, ENGLISH, 20)
     labelled(other_tenant, CHINESE, 20)
     # when: beat's fan-out (eager here)

@@ -1,8 +1,8 @@
-"""Serve KAM for development: web server, Celery worker, beat, the SMTP receiver of
+"""Serve KAM for development: web server, the interactive and the batch Celery worker, beat, the SMTP receiver of
 needs (service/inbound/smtp.py) and the channel sink (messaging/sink.py, the stand-in for the
 WeCom / DingTalk / Feishu robots) from one command.
 
-Ctrl-C (or SIGTERM) stops all five cleanly; if one of them dies, the others are
+Ctrl-C (or SIGTERM) stops all six cleanly; if one of them dies, the others are
 stopped too and the command exits non-zero. With --stop-services, the embedded
 PostgreSQL and Redis are stopped at the end as well.
 """
@@ -25,6 +25,10 @@ from kam.management.commands.seed_demo import DEMO_PASSWORD, demo_logins
 GRACE_SECONDS = 15
 
 
+def celery_worker(python: str, queue: str, name: str) -> list[str]:
+    return [python, "-m", "celery", "-A", "kam", "worker", "--loglevel", "INFO", "-Q", queue, "-n", f"{name}@%h"]
+
+
 class Command(BaseCommand):
     help = (
         "Run the web server, a Celery worker, Celery beat, the SMTP receiver and the channel sink together"
@@ -44,7 +48,13 @@ class Command(BaseCommand):
         address = f"{options['host']}:{options['port']}"
         commands = {
             "web": [python, "manage.py", "runserver", address],
-            "worker": [python, "-m", "celery", "-A", "kam", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            # People's work (the default queue) and the batch beat sends, each with its own worker.
+            "worker": [
+                *celery_worker(python, settings.CELERY_TASK_DEFAULT_QUEUE, "interactive"),
+                "--concurrency",
+                "2",
+            ],
+            "batch-worker": [*celery_worker(python, settings.KAM_BATCH_QUEUE, "batch"), "--concurrency", "1"],
             "beat": [
                 python,
                 "-m",
@@ -109,7 +119,7 @@ class Command(BaseCommand):
             f"  Needs by e-mail: needs+<workspace>@{settings.SERVICE_MAIL_DOMAIN}"
             f" to smtp://{settings.SERVICE_SMTP_HOST}:{settings.SERVICE_SMTP_PORT}",
             f"  Channel messages: http://127.0.0.1:{getattr(settings, 'CHANNEL_SINK_PORT', 8026)}/",
-            "  Ctrl-C stops the web server, the worker, beat, the SMTP receiver and the channel sink.",
+            "  Ctrl-C stops the web server, the workers, beat, the SMTP receiver and the channel sink.",
             "=" * 64,
             "",
         ]
@@ -127,4 +137,4 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not stop in {GRACE_SECONDS}s; killing it")
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.stdout.write("web server, worker, beat, SMTP receiver and channel sink stopped")
+        self.stdout.write("web server, workers, beat, SMTP receiver and channel sink stopped")
