@@ -51,7 +51,10 @@ BATCH_QUEUE = _batch_queue()
 # dispatched every minute.
 app.conf.beat_schedule = dict(
     [
-        ("hourly-cleanup", {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)}),
+        (
+            "hourly-cleanup",
+            {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7), "options": {"queue": BATCH_QUEUE}},
+        ),
         (
             "nightly-dispatch",
             {

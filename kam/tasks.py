@@ -148,7 +148,7 @@ def cleanup_tenant_tokens(tenant: Tenant) -> int:
 def hourly_cleanup() -> dict[str, int]:
     """Expired sessions, then each tenant's long-expired or revoked API tokens."""
     expired_sessions, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
-    tenants = fan_out("kam.cleanup_tenant_tokens")
+    tenants = fan_out("kam.cleanup_tenant_tokens", queue=settings.KAM_BATCH_QUEUE)
     return {"sessions": expired_sessions, "tenants": tenants}
 
 

@@ -181,9 +181,10 @@ def test_beats_work_goes_to_the_batch_queue_and_peoples_to_the_default_one(world
     app.tasks["kam.fan_out"].apply(args=["risk.sla_sweep"], kwargs={"schedule_entry": "sla-sweep"})
     assert ("scoring.nightly_score", settings.KAM_BATCH_QUEUE) in sent
     assert {queue for task, queue in sent if task == "risk.sla_sweep"} == {settings.KAM_BATCH_QUEUE}
+    app.tasks["kam.hourly_cleanup"].apply()
+    assert {queue for task, queue in sent if task == "kam.cleanup_tenant_tokens"} == {settings.KAM_BATCH_QUEUE}
     for name, entry in app.conf.beat_schedule.items():
-        if name != "hourly-cleanup":
-            assert entry["options"] == {"queue": settings.KAM_BATCH_QUEUE}, name
+        assert entry["options"] == {"queue": settings.KAM_BATCH_QUEUE}, name
     # a task queued without a queue, as the pages and the API queue theirs, takes the default one
     assert app.amqp.router.route({}, "scoring.rescore_account")["queue"].name == settings.CELERY_TASK_DEFAULT_QUEUE
 
