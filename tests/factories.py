@@ -138,3 +138,27 @@ class PaymentFactory(TenantOwnedFactory):
     invoice = factory.SubFactory(InvoiceFactory, tenant=factory.SelfAttribute("..tenant"))
     paid_on = dt.date(2026, 2, 1)
     amount = Decimal("10000.00")
+
+
+def scored_account_in_b(tenant: Tenant, owner: User) -> Account:
+    """The owner's account alone in its tenant, in tier B a few points below A (no revenue gate
+    in its way), scored by a full run: what an event's rescore moves (the event tests, on the
+    page, the API and in the browser)."""
+    from kam.tenancy import tenant_today
+    from scoring import services as scoring
+
+    today = tenant_today(tenant)
+    account = AccountFactory(
+        tenant=tenant, name="宁波精工集团", owner=owner, cooperation_since=today - dt.timedelta(days=6 * 366)
+    )
+    OrderFactory(tenant=tenant, account=account, order_date=today - dt.timedelta(days=30), amount=Decimal("20000000"))
+    with tenant_context(tenant):
+        scoring.scorecard_seed_default(tenant)
+        for criterion in ("industry_position", "tech_leadership", "payment_credit"):
+            scoring.rating_add(tenant, account=account, criterion=criterion, value=4)
+        scoring.score_run_execute(tenant, run=scoring.score_run_create(tenant))
+        account.refresh_from_db()
+    # One account alone: percentile 0 of 30, growth 100 of 15, 6 years 100 of 10, ratings of 4
+    # give 75 of 20, 10 and 15: (0 + 1500 + 1000 + 1500 + 750 + 1125) / 100 = 58.75, tier B.
+    assert (account.tier, account.score) == ("B", Decimal("58.75"))
+    return account

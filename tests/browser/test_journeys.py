@@ -4,15 +4,12 @@ outsider's URL. The executive's dashboards are in test_dashboards.py."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from kam.models import Tenant, User
-from kam.tenancy import tenant_context, tenant_today
-from scoring import services as scoring
+from kam.tenancy import tenant_context
 from tests import factories
 from tests.browser.conftest import log_in
 from tests.teams.factories import TeamMemberFactory
@@ -20,29 +17,8 @@ from tests.teams.factories import TeamMemberFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def scored_account(tenant: Tenant, owner: User) -> factories.Account:
-    """An account in tier B a few points below A (no revenue gate in its way)."""
-    today = tenant_today(tenant)
-    account = factories.AccountFactory(
-        tenant=tenant, name="宁波精工集团", owner=owner, cooperation_since=today - dt.timedelta(days=6 * 366)
-    )
-    factories.OrderFactory(
-        tenant=tenant, account=account, order_date=today - dt.timedelta(days=30), amount=Decimal("20000000")
-    )
-    with tenant_context(tenant):
-        scoring.scorecard_seed_default(tenant)
-        for criterion in ("industry_position", "tech_leadership", "payment_credit"):
-            scoring.rating_add(tenant, account=account, criterion=criterion, value=4)
-        scoring.score_run_execute(tenant, run=scoring.score_run_create(tenant))
-        account.refresh_from_db()
-    # One account alone: percentile 0 of 30, growth 100 of 15, 6 years 100 of 10, ratings of 4
-    # give 75 of 20, 10 and 15: (0 + 1500 + 1000 + 1500 + 750 + 1125) / 100 = 58.75, tier B.
-    assert (account.tier, account.score) == ("B", Decimal("58.75"))
-    return account
-
-
 def test_a_managers_major_investment_event_moves_the_tier_on_the_page(live_server, open_page, tenant, manager):
-    account = scored_account(tenant, manager)
+    account = factories.scored_account_in_b(tenant, manager)
     page = open_page()
     log_in(page, live_server.url, manager.email)
     page.page.goto(f"{live_server.url}/t/{tenant.slug}/accounts/{account.pk}/")
