@@ -33,7 +33,7 @@ from accounts.models import (
     Tier,
 )
 from accounts.validators import validate_credit_code
-from kam.forms import DateField, UserChoiceField, parse_date_text
+from kam.forms import DateField, DateTimeField, UserChoiceField, parse_date_text
 from kam.models import Tenant, User
 
 
@@ -244,10 +244,7 @@ class InteractionForm(forms.Form):
     contact = ContactChoiceField(
         label=_("Contact"), queryset=Contact.objects.none(), required=False, empty_label=_("— nobody in particular —")
     )
-    occurred_at = forms.DateTimeField(
-        label=_("When"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    occurred_at = DateTimeField(label=_("When"))
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
     def __init__(self, *args: Any, tenant: Tenant, account: Account, **kwargs: Any) -> None:

@@ -93,6 +93,42 @@ def parse_date_text(text: Any) -> dt.date | None:
 DATE_WIDGET = DateInput()
 
 
+# A date and time, the same way: YYYY-MM-DD HH:MM (not <input type="datetime-local">,
+# which the browser draws as mm/dd/yyyy, hh:mm AM under an English browser).
+DATETIME_FORMAT = "%Y-%m-%d %H:%M"
+DATETIME_INPUT_FORMATS = [f"{day} %H:%M" for day in DATE_INPUT_FORMATS]
+DATETIME_PLACEHOLDER = _("YYYY-MM-DD HH:MM, e.g. 2026-12-07 09:30")
+DATETIME_INVALID = _("Enter the date and time as YYYY-MM-DD HH:MM, e.g. 2026-12-07 09:30.")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "text"
+
+    def __init__(self, attrs: dict[str, Any] | None = None, format: str | None = None) -> None:
+        super().__init__(attrs=attrs, format=format or DATETIME_FORMAT)
+
+    def build_attrs(self, base_attrs: dict[str, Any], extra_attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+        placeholder = str(DATETIME_PLACEHOLDER)
+        attrs = {"inputmode": "numeric", "placeholder": placeholder, "title": placeholder, "autocomplete": "off"}
+        return {**attrs, "size": "18", "maxlength": "30", **base_attrs, **(extra_attrs or {})}
+
+
+class DateTimeField(forms.DateTimeField):
+    """A date and time typed as 2026-12-07 09:30 (the date in any spelling DateField takes,
+    ``T`` or a space before the time), in the workspace's time zone."""
+
+    widget = DateTimeInput
+    input_formats = DATETIME_INPUT_FORMATS
+    default_error_messages = {"invalid": DATETIME_INVALID}
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if isinstance(value, str):
+            text = " ".join(unicodedata.normalize("NFKC", value).replace("T", " ").split())
+            day, _space, time = text.rpartition(" ")
+            value = f"{normalize_date_text(day)} {time}" if day else text
+        return super().to_python(value)
+
+
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """A service's ValidationError beside the fields it names; the rest above the form."""
     if hasattr(exc, "error_dict"):

@@ -112,7 +112,10 @@ class RoutesForm(forms.Form):
         required=False,
         initial="08:30",
         help_text=_("In the workspace's time zone, e.g. 08:30."),
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        # A text box, not the browser's time picker (its own locale and 12-hour clock on a Chinese page).
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]", "placeholder": "08:30", "size": 6}
+        ),
     )
     is_active = forms.BooleanField(
         label=pgettext_lazy("channel status", "Active"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Tier
-from kam.forms import UserChoiceField
+from kam.forms import DateTimeField, UserChoiceField
 from kam.models import User
 from service.models import Category, Channel, NeedStatus, Priority, RouteTo
 
@@ -132,11 +132,7 @@ class NeedCreateForm(forms.Form):
         help_text=_("What the customer said or wrote; the keyword rules read it with the subject."),
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
-    received_at = forms.DateTimeField(
-        label=_("Received"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        error_messages={"required": _("Enter when the need came in."), "invalid": _("Enter a date and time.")},
-    )
+    received_at = DateTimeField(label=_("Received"), error_messages={"required": _("Enter when the need came in.")})
     category = forms.ModelChoiceField(
         label=_("Category"),
         queryset=Category.objects.none(),
