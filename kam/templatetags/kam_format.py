@@ -10,7 +10,7 @@ from django import template
 from django.forms.utils import flatatt
 from django.utils.safestring import SafeString
 
-from kam.formats import format_money, format_percent
+from kam.formats import currency_symbol, format_money, format_percent
 from kam.forms import date_input_attrs
 
 register = template.Library()
@@ -38,3 +38,9 @@ def date_input_attrs_html() -> SafeString:
     """``<input type="text" name="day" {% date_input_attrs_html %}>``: the shared date input's
     attributes (YYYY-MM-DD, the placeholder in the page's language, the numeric keyboard)."""
     return flatatt(date_input_attrs())
+
+
+@register.simple_tag(name="currency_symbol")
+def currency_symbol_tag() -> str:
+    """The active tenant's currency symbol (¥, US$ ...), for the scripts that draw amounts."""
+    return currency_symbol()

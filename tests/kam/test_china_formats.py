@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.utils import timezone, translation
 
 from kam.formats import format_datetime, format_money, formats_for
@@ -42,3 +43,18 @@ def test_an_instant_is_shown_in_the_tenants_time_zone():
     assert format_datetime("not a time", tenant) == "—"
     with timezone.override(dt.UTC), formats_for(tenant):
         assert format_datetime(INSTANT) == "2026-12-07 10:30"  # not the server's or the current zone
+
+
+@pytest.mark.django_db
+def test_the_pages_tell_the_charts_the_workspaces_currency_symbol(tenant, other_tenant, admin):
+    from kam.models import Membership, Role
+    from tests.conftest import login
+
+    other_tenant.currency = "USD"
+    other_tenant.save()
+    Membership.objects.create(tenant=other_tenant, user=admin, role=Role.ADMIN)
+    client = login(admin)
+    mine = client.get(f"/t/{tenant.slug}/dashboards/").content.decode()
+    theirs = client.get(f"/t/{other_tenant.slug}/dashboards/").content.decode()
+    assert 'data-currency-symbol="¥"' in mine
+    assert 'data-currency-symbol="US$"' in theirs

@@ -28,19 +28,19 @@
     return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits || 0 }).format(value);
   }
 
-  // Amounts in CNY: 万 and 亿 in Chinese, K and M in English.
+  // Amounts in the workspace's currency (its symbol on <body>): 万 and 亿 in Chinese, K and M in English.
   function money(value) {
     var amount = Math.abs(Number(value) || 0);
-    var sign = value < 0 ? "-" : "";
+    var prefix = (value < 0 ? "-" : "") + (document.body.getAttribute("data-currency-symbol") || "¥");
     if (isChinese()) {
-      if (amount >= 1e8) return sign + "¥" + number(amount / 1e8, 2) + "亿";
-      if (amount >= 1e4) return sign + "¥" + number(amount / 1e4, 1) + "万";
-      return sign + "¥" + number(amount, 0);
+      if (amount >= 1e8) return prefix + number(amount / 1e8, 2) + "亿";
+      if (amount >= 1e4) return prefix + number(amount / 1e4, 1) + "万";
+      return prefix + number(amount, 0);
     }
-    if (amount >= 1e9) return sign + "¥" + number(amount / 1e9, 2) + "B";
-    if (amount >= 1e6) return sign + "¥" + number(amount / 1e6, 1) + "M";
-    if (amount >= 1e3) return sign + "¥" + number(amount / 1e3, 1) + "K";
-    return sign + "¥" + number(amount, 0);
+    if (amount >= 1e9) return prefix + number(amount / 1e9, 2) + "B";
+    if (amount >= 1e6) return prefix + number(amount / 1e6, 1) + "M";
+    if (amount >= 1e3) return prefix + number(amount / 1e3, 1) + "K";
+    return prefix + number(amount, 0);
   }
 
   function dateOf(value) {
