@@ -28,22 +28,19 @@ def per_tenant(entry: str, task: str, schedule: crontab) -> tuple[str, dict[str,
     The entry's name travels with it, so that each tenant's task carries its schedule slot
     and a second beat started by mistake cannot run it twice (kam.recovery.once_per_slot).
     """
-    return entry, {
-        "task": "kam.fan_out",
-        "schedule": schedule,
-        "args": [task],
-        "kwargs": {"schedule_entry": entry},
-        "options": {"queue": BATCH_QUEUE},
-    }
+    return entry, {"task": "kam.fan_out", "schedule": schedule, "args": [task], "kwargs": {"schedule_entry": entry}}
 
 
-def _batch_queue() -> str:
+@app.on_after_configure.connect
+def _beat_to_the_batch_queue(sender: Celery, **_kwargs: Any) -> None:
+    """Every beat entry goes to the batch queue (settings.KAM_BATCH_QUEUE), read once the
+    configuration is loaded: not while this module is imported, which may happen while the
+    settings module itself is still being imported."""
     from django.conf import settings
 
-    return settings.KAM_BATCH_QUEUE
+    for entry in sender.conf.beat_schedule.values():
+        entry.setdefault("options", {})["queue"] = settings.KAM_BATCH_QUEUE
 
-
-BATCH_QUEUE = _batch_queue()
 
 # The periodic schedule, in code. Times are in CELERY_TIMEZONE (the tenant default,
 # Asia/Shanghai). The nightly cycle (links, classifier, renewals, growth, score,
@@ -51,17 +48,13 @@ BATCH_QUEUE = _batch_queue()
 # dispatched every minute.
 app.conf.beat_schedule = dict(
     [
-        (
-            "hourly-cleanup",
-            {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7), "options": {"queue": BATCH_QUEUE}},
-        ),
+        ("hourly-cleanup", {"task": "kam.hourly_cleanup", "schedule": crontab(minute=7)}),
         (
             "nightly-dispatch",
             {
                 "task": "kam.dispatch_nightly",
                 "schedule": crontab(minute="*"),
                 "kwargs": {"schedule_entry": "nightly-dispatch"},
-                "options": {"queue": BATCH_QUEUE},
             },
         ),
         per_tenant("hourly-import-sweep", "accounts.sweep_stale_imports", crontab(minute=17)),
