@@ -48,7 +48,9 @@ def alert_facts(tenant: Tenant, alert_ids: Iterable[int], *, event: str) -> list
     """The facts of each alert a message tells: kind, severity, figures, account, owner (with
     the mobile number of their membership, for an @mention), link. One query."""
     alerts = list(
-        RiskAlert.objects.filter(pk__in=list(alert_ids)).select_related("account", "account__owner").order_by("id")
+        RiskAlert.objects.filter(tenant=tenant, pk__in=list(alert_ids))
+        .select_related("account", "account__owner")
+        .order_by("id")
     )
     owners = {alert.account.owner_id for alert in alerts if alert.account_id and alert.account.owner_id}
     mobiles = dict(
